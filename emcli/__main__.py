@@ -1,0 +1,3 @@
+from emcli.cli import main
+
+main()

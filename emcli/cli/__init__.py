@@ -1,0 +1,87 @@
+"""The ``emtool`` command: a click group whose subcommands are imported only when used, so that
+``emtool --help`` and ``emtool models`` start fast.  Every error leaves as one line on stderr."""
+
+import importlib
+import sys
+import traceback
+
+import click
+
+from emcli import __version__
+
+COMMANDS = {
+    "fit": "emcli.cli.fit:fit",
+    "predict": "emcli.cli.predict:predict",
+    "models": "emcli.cli.models:models",
+}
+
+
+class EmtoolGroup(click.Group):
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
+        """Run the command; map every failure to one line on stderr and an exit status:
+        0 success, 1 the computation failed, 2 bad usage or bad input."""
+        from emcli import console
+        from emcli.errors import EmtoolError
+
+        try:
+            status = click.Group.main(self, args=args, prog_name=prog_name or "emtool",
+                                      standalone_mode=False, **extra)
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            console.error("interrupted")
+            sys.exit(130)
+        except click.UsageError as exc:
+            hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
+            console.error(exc.format_message().replace("\n", " ") + hint)
+            sys.exit(2)
+        except click.ClickException as exc:
+            console.error(exc.format_message().replace("\n", " "))
+            sys.exit(exc.exit_code)
+        except EmtoolError as exc:
+            if console.verbose():
+                traceback.print_exc()
+            console.error(str(exc))
+            sys.exit(exc.exit_code)
+        except MemoryError:
+            console.error("out of memory; try a smaller --chunk-bytes or fewer rows")
+            sys.exit(1)
+        except KeyboardInterrupt:
+            console.error("interrupted")
+            sys.exit(130)
+        except BrokenPipeError:
+            sys.exit(141)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+@click.group(cls=EmtoolGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="emtool", message="%(prog)s %(version)s")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Print notes, and tracebacks with errors.")
+def cli(quiet, verbose):
+    """Fit latent-variable models by Expectation-Maximization.
+
+    Reads CSV, TSV or Parquet (or CSV on stdin as '-'), writes fitted models as JSON.
+
+    \b
+    Examples:
+      emtool fit sample_data/faithful.csv -m gmm -k 3 --covariance tied -o faithful.json
+      emtool predict faithful.json sample_data/faithful.csv --proba -o labelled.csv
+      emtool models
+    """
+    from emcli import console
+
+    console.configure(quiet=quiet, verbose=verbose)
+
+
+def main():
+    cli.main(prog_name="emtool")

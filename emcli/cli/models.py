@@ -1,0 +1,31 @@
+"""emtool models: list the model registry."""
+
+import json
+
+import click
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+def models(as_json):
+    """List every model emtool can fit: what it is, what it needs, its options.
+
+    \b
+    Examples:
+      emtool models
+      emtool models --json
+    """
+    from emcli.models.registry import MODELS
+
+    if as_json:
+        rows = [{"name": s.name, "kind": s.kind, "summary": s.summary, "needs": s.needs,
+                 "options": s.flags(), "outputs": list(s.outputs)} for s in MODELS.values()]
+        click.echo(json.dumps(rows, indent=1))
+        return
+    width = max(len(name) for name in MODELS) + 2
+    pad = " " * width
+    for spec in MODELS.values():
+        click.echo(f"{spec.name:<{width}}{spec.summary} ({spec.kind})")
+        click.echo(f"{pad}needs:   {spec.needs}")
+        click.echo(f"{pad}options: {', '.join(spec.flags())}")
+        click.echo(f"{pad}predict: {', '.join(spec.outputs)}")

@@ -1,0 +1,56 @@
+"""Click options and parameter types shared by the subcommands."""
+
+import click
+
+from emcli.io.tables import FORMATS
+
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
+
+
+class ByteSize(click.ParamType):
+    """A size in bytes: 4194304, 4M, 512K, 1G."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().upper().removesuffix("B")
+        unit = text[-1:] if text[-1:] in _UNITS else ""
+        try:
+            size = int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
+        except ValueError:
+            self.fail(f"{value!r} is not a size such as 4M or 512K", param, ctx)
+        if size < 1:
+            self.fail(f"{value!r} must be positive", param, ctx)
+        return size
+
+
+def column_list(ctx, param, value):
+    """``--columns a,b,c`` as a list of names (None when not given)."""
+    if value is None:
+        return None
+    names = [name.strip() for name in value.split(",")]
+    if not all(names):
+        raise click.BadParameter(f"empty column name in {value!r}")
+    if len(set(names)) != len(names):
+        raise click.BadParameter(f"a column is named twice in {value!r}")
+    return names
+
+
+def input_format(function):
+    return click.option(
+        "--format", "fmt", type=click.Choice(FORMATS),
+        help="Format of the input table (default: by extension; '-' is CSV).")(function)
+
+
+def columns_option(function):
+    return click.option(
+        "--columns", callback=column_list, metavar="A,B,...",
+        help="Columns to use (default: every numeric column).")(function)
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether the user set option ``name`` on the command line (not by default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")

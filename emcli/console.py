@@ -1,0 +1,49 @@
+"""Messages on stderr.  Warnings always show (unless --quiet); notes and progress bars only on a
+terminal or with --verbose, so pipelines and cron jobs stay silent."""
+
+import contextlib
+import sys
+
+_state = {"quiet": False, "verbose": False}
+
+
+def configure(quiet: bool = False, verbose: bool = False) -> None:
+    _state.update(quiet=quiet, verbose=verbose)
+
+
+def verbose() -> bool:
+    return _state["verbose"]
+
+
+def _interactive() -> bool:
+    return not _state["quiet"] and (_state["verbose"] or sys.stderr.isatty())
+
+
+def warn(message: str) -> None:
+    """A one-line warning: something the user should act on."""
+    if not _state["quiet"]:
+        print(f"emtool: warning: {message}", file=sys.stderr)
+
+
+def note(message: str) -> None:
+    """A one-line note, shown only on a terminal or with --verbose."""
+    if _interactive():
+        print(f"emtool: {message}", file=sys.stderr)
+
+
+def error(message: str) -> None:
+    print(f"emtool: error: {message}", file=sys.stderr)
+
+
+@contextlib.contextmanager
+def progress(total: int, description: str):
+    """Yield an ``advance()`` callable; draws a rich progress bar on a terminal only."""
+    if not sys.stderr.isatty() or _state["quiet"] or total <= 1:
+        yield lambda *_: None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda *_: bar.advance(task)

@@ -1,0 +1,56 @@
+"""Batch EM: every iteration runs the E-step over all rows (chunk by chunk), then the M-step."""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emcli.em.chunks import accumulate
+
+
+@dataclass
+class RunResult:
+    """One EM run from one start."""
+
+    params: object
+    score: float
+    n_iter: int
+    converged: bool
+    trace: list = field(default_factory=list)
+
+
+def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
+              rng: np.random.Generator, max_reseeds: int) -> RunResult:
+    """Iterate E and M steps from ``params`` until the mean per-row change of the score is at
+    most ``tol`` (never when ``tol`` is 0) or ``max_iter`` M-steps have run.
+
+    The returned score is that of the returned parameters.  Trace rows: iteration, score,
+    seconds spent on that iteration, and events (components re-seeded).
+    """
+    n = len(X)
+    reseeds_left = max_reseeds
+    started = time.perf_counter()
+    stats, score = accumulate(lambda block: model.e_step(params, block), X, rows)
+    trace = [{"iter": 0, "score": score, "seconds": time.perf_counter() - started, "event": "init"}]
+    converged = False
+    event = None
+    for iteration in range(1, max_iter + 1):
+        started = time.perf_counter()
+        params = model.m_step(stats, params)
+        event = None
+        bad = model.degenerate(params, stats) if reseeds_left > 0 else []
+        if bad:
+            bad = bad[:reseeds_left]
+            reseeds_left -= len(bad)
+            params = model.reseed(params, [k for k, _ in bad], X, rng)
+            event = "; ".join(f"re-seeded component {k} ({why})" for k, why in bad)
+        previous = score
+        stats, score = accumulate(lambda block: model.e_step(params, block), X, rows)
+        trace.append({"iter": iteration, "score": score,
+                      "seconds": time.perf_counter() - started, "event": event})
+        if not np.isfinite(score):
+            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
+        if tol > 0 and event is None and abs(score - previous) <= tol * n:
+            converged = True
+            break
+    return RunResult(params, score, len(trace) - 1, converged, trace)

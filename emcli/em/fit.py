@@ -1,0 +1,65 @@
+"""Fitting with restarts: each restart draws its own start, runs a driver, and the best score
+wins.  Restart r uses seed ``seed + r``, so any restart can be rerun alone with ``--seed``."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emcli.em.batch import RunResult, run_batch
+from emcli.em.chunks import DEFAULT_CHUNK_BYTES, accumulate, chunk_rows
+from emcli.em.init import initial_centres
+from emcli.errors import DataError, FitError
+
+
+@dataclass
+class FitOutcome:
+    """The best run, and a summary of every restart."""
+
+    best: RunResult
+    seed: int
+    restarts: list = field(default_factory=list)
+
+
+def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, rows: int):
+    """Centres chosen by ``method``, then one hard-assignment M-step over all rows."""
+    centres = initial_centres(X, model.k, method, rng)
+    params = model.params_from_centres(centres)
+    stats, _ = accumulate(lambda block: (model.assign_stats(params, block), 0.0), X, rows)
+    return model.m_step(stats, params)
+
+
+def fit(model, X: np.ndarray, *, init="k-means++", restarts: int = 1, seed: int = 0,
+        max_iter: int = 500, tol: float = 1e-6, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        rows: int | None = None, max_reseeds: int | None = None, on_restart=None) -> FitOutcome:
+    """Fit ``model`` to the (N, D) rows ``X``.
+
+    ``init`` is a method name (see em.init.METHODS) or starting parameters (a warm start, run
+    once).  ``rows`` overrides the chunk size in rows.  ``on_restart(r)`` is called after each
+    restart, for progress display.
+    """
+    if len(X) < model.k:
+        raise DataError(f"{model.k} components asked for but the data has only {len(X)} rows")
+    model.prepare(X)
+    rows = rows or chunk_rows(model, X.shape[1], chunk_bytes)
+    max_reseeds = 2 * model.k if max_reseeds is None else max_reseeds
+    warm = not isinstance(init, str)
+    runs, summaries, failures = [], [], []
+    for r in range(1 if warm else restarts):
+        rng = np.random.default_rng(seed + r)
+        try:
+            params = init if warm else start_params(model, X, init, rng, rows)
+            run = run_batch(model, X, params, rows=rows, max_iter=max_iter, tol=tol, rng=rng,
+                            max_reseeds=max_reseeds)
+        except (np.linalg.LinAlgError, FloatingPointError) as exc:
+            failures.append(str(exc))
+            summaries.append({"seed": seed + r, "error": str(exc)})
+        else:
+            runs.append((seed + r, run))
+            summaries.append({"seed": seed + r, "score": run.score, "n_iter": run.n_iter,
+                              "converged": run.converged})
+        if on_restart is not None:
+            on_restart(r)
+    if not runs:
+        raise FitError(f"every restart failed; the first: {failures[0]}")
+    best_seed, best = max(runs, key=lambda pair: pair[1].score)
+    return FitOutcome(best, best_seed, summaries)

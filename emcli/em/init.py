@@ -1,0 +1,68 @@
+"""Initial component centres: k-means++ (greedy, as in Arthur & Vassilvitskii 2007 with several
+candidates per step) or distinct random rows."""
+
+import numpy as np
+
+from emcli.errors import DataError
+
+METHODS = ("k-means++", "random")
+
+
+def _squared_distances(X: np.ndarray, sq_norms: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(N, C) squared Euclidean distances from rows of X (N, D) to centres (C, D)."""
+    dist = X @ (-2.0 * centres.T)
+    dist += sq_norms[:, None]
+    dist += np.einsum("ij,ij->i", centres, centres)[None, :]
+    np.maximum(dist, 0.0, out=dist)
+    return dist
+
+
+def _too_few_distinct(found: int, k: int) -> DataError:
+    return DataError(f"the data has only {found} distinct rows, fewer than the {k} components asked for")
+
+
+def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices (k,) of rows of ``X`` chosen as centres by greedy k-means++.
+
+    Each step draws 2 + ln k candidates with probability proportional to the squared distance to
+    the nearest centre so far and keeps the one that lowers the total most.
+    """
+    n = len(X)
+    centred = X - X.mean(axis=0)
+    sq_norms = np.einsum("ij,ij->i", centred, centred)
+    trials = 2 + int(np.log(k))
+    chosen = [int(rng.integers(n))]
+    closest = _squared_distances(centred, sq_norms, centred[chosen])[:, 0]
+    for _ in range(1, k):
+        cumulative = np.cumsum(closest)
+        if cumulative[-1] <= 0.0:
+            raise _too_few_distinct(len(chosen), k)
+        candidates = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
+        candidates = np.minimum(candidates, n - 1)
+        dist = _squared_distances(centred, sq_norms, centred[candidates])
+        np.minimum(dist, closest[:, None], out=dist)
+        best = int(np.argmin(dist.sum(axis=0)))
+        chosen.append(int(candidates[best]))
+        closest = dist[:, best].copy()
+    return np.asarray(chosen)
+
+
+def random_rows(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices (k,) of distinct rows of ``X`` drawn uniformly without replacement."""
+    picked, seen = [], set()
+    for row in rng.permutation(len(X)):
+        key = X[row].tobytes()
+        if key not in seen:
+            seen.add(key)
+            picked.append(row)
+            if len(picked) == k:
+                return np.asarray(picked)
+    raise _too_few_distinct(len(picked), k)
+
+
+def initial_centres(X: np.ndarray, k: int, method: str, rng: np.random.Generator) -> np.ndarray:
+    """(k, D) starting centres, rows of ``X`` chosen by ``method`` (one of METHODS)."""
+    if k > len(X):
+        raise DataError(f"{k} components asked for but the data has only {len(X)} rows")
+    pick = kmeans_plus_plus if method == "k-means++" else random_rows
+    return X[pick(X, k, rng)].copy()

@@ -1,0 +1,35 @@
+"""The errors emtool reports to its users, each with the exit status it maps to.
+
+Status 2 means bad usage or bad input (nothing was computed or written); status 1 means the
+computation itself failed.
+"""
+
+
+class EmtoolError(Exception):
+    """Base class: a one-line message meant for the user."""
+
+    exit_code = 1
+
+
+class UsageError(EmtoolError):
+    """Options that do not fit together, or a capability a model lacks."""
+
+    exit_code = 2
+
+
+class DataError(EmtoolError):
+    """A table that cannot be used: unreadable, empty, non-numeric, non-finite, too few rows."""
+
+    exit_code = 2
+
+
+class ModelFileError(EmtoolError):
+    """A model file that is not valid JSON, of another format or version, or with bad fields."""
+
+    exit_code = 2
+
+
+class FitError(EmtoolError):
+    """The fit could not produce a model (for example every restart failed)."""
+
+    exit_code = 1

@@ -1,0 +1,59 @@
+"""Write-to-temporary-then-rename, so that a reader never sees a half-written file and a failed
+command leaves nothing behind."""
+
+import contextlib
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+
+from emcli.errors import UsageError
+
+STDOUT = "-"
+
+
+def check_writable(path: str) -> None:
+    """Fail before any work is done when ``path`` cannot be created."""
+    if path == STDOUT:
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise UsageError(f"cannot write {path}: directory {directory} does not exist")
+    if os.path.isdir(path):
+        raise UsageError(f"cannot write {path}: it is a directory")
+    if not os.access(directory, os.W_OK):
+        raise UsageError(f"cannot write {path}: directory {directory} is not writable")
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def atomic_path(path: str) -> Iterator[str]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds,
+    delete it if the block raises."""
+    check_writable(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes(path: str, payload: bytes) -> None:
+    """Write a finished payload to ``path`` atomically, or to stdout when ``path`` is ``-``."""
+    if path == STDOUT:
+        sys.stdout.buffer.write(payload)
+        sys.stdout.buffer.flush()
+        return
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(payload)

@@ -1,0 +1,141 @@
+"""The model file: one JSON object, versioned, validated on load, written atomically."""
+
+import json
+import math
+
+from emcli import __version__
+from emcli.errors import EmtoolError, ModelFileError
+from emcli.io.atomic import write_bytes
+
+FORMAT = "emtool-model"
+FORMAT_VERSION = 1
+
+
+def _score_fields(model, score: float) -> dict:
+    return {"log_likelihood": score} if model.objective == "log_likelihood" else {model.objective: -score}
+
+
+def _trace_rows(model, trace: list) -> list:
+    objective = model.objective
+    sign = 1.0 if objective == "log_likelihood" else -1.0
+    return [{"iter": row["iter"], objective: sign * row["score"], "seconds": row["seconds"],
+             "event": row["event"]} for row in trace]
+
+
+def _restart_row(model, summary: dict) -> dict:
+    if "error" in summary:
+        return {"seed": summary["seed"], "error": summary["error"]}
+    return {"seed": summary["seed"], **_score_fields(model, summary["score"]),
+            "n_iter": summary["n_iter"], "converged": summary["converged"]}
+
+
+def model_document(model, columns: list, outcome, *, n_samples: int, algorithm: str = "batch",
+                   target: str | None = None, seconds: float | None = None) -> dict:
+    """The model file's JSON object for a finished fit (see DESIGN.md, "The model file")."""
+    best = outcome.best
+    fit = _score_fields(model, best.score)
+    p = model.n_parameters(best.params)
+    fit["n_samples"] = n_samples
+    fit["n_parameters"] = p
+    if model.objective == "log_likelihood":
+        fit["bic"] = -2.0 * best.score + p * math.log(n_samples)
+        fit["aic"] = -2.0 * best.score + 2.0 * p
+    restarts = [_restart_row(model, r) for r in outcome.restarts]
+    fit.update(converged=best.converged, n_iter=best.n_iter, algorithm=algorithm,
+               seed=outcome.seed, restarts=restarts, trace=_trace_rows(model, best.trace))
+    if seconds is not None:
+        fit["seconds"] = seconds
+    return {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "emtool_version": __version__,
+        "model": model.name, "options": model.options(), "columns": list(columns),
+        "target": target, "params": model.to_json(best.params), "fit": fit,
+    }
+
+
+def _format(value, indent: str) -> str:
+    """JSON with one key per line and arrays of numbers on one line per innermost row."""
+    inner = indent + "  "
+    flat = isinstance(value, dict) and not any(isinstance(v, (list, dict)) for v in value.values())
+    if isinstance(value, dict) and value and not flat:
+        items = (f"{inner}{json.dumps(key)}: {_format(item, inner)}" for key, item in value.items())
+        return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+    if isinstance(value, list) and value and isinstance(value[0], (list, dict)):
+        return "[\n" + ",\n".join(inner + _format(item, inner) for item in value) + "\n" + indent + "]"
+    return json.dumps(value, allow_nan=False)
+
+
+def dumps(doc: dict) -> bytes:
+    """The model file's bytes; floats are written in their shortest exact form."""
+    return (_format(doc, "") + "\n").encode()
+
+
+def write_model(path: str, doc: dict) -> None:
+    write_bytes(path, dumps(doc))
+
+
+def trace_csv(doc: dict) -> bytes:
+    """The best restart's trace as CSV: iter, objective, seconds, event."""
+    objective = next(key for key in doc["fit"]["trace"][0] if key not in ("iter", "seconds", "event"))
+    lines = [f"iter,{objective},seconds,event"]
+    for row in doc["fit"]["trace"]:
+        event = "" if row["event"] is None else '"' + row["event"].replace('"', '""') + '"'
+        lines.append(f"{row['iter']},{row[objective]!r},{row['seconds']!r},{event}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _require(doc: dict, key: str, kind, where: str = ""):
+    if key not in doc:
+        raise ModelFileError(f"{where}{key}: missing")
+    if not isinstance(doc[key], kind):
+        raise ModelFileError(f"{where}{key}: expected {getattr(kind, '__name__', kind)}, found {type(doc[key]).__name__}")
+    return doc[key]
+
+
+def parse_model(text: str, name: str):
+    """Validate a model file's text; returns (model instance, params, document).
+
+    Errors name the file and the field: ModelFileError, exit status 2.
+    """
+    from emcli.models import registry
+
+    try:
+        doc = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{name} is not an emtool model file (not JSON: {exc})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelFileError(f"{name} is not an emtool model file (no \"format\": \"{FORMAT}\")")
+    version = doc.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelFileError(
+            f"{name}: format_version {version!r} is not supported; this emtool ({__version__}) reads version {FORMAT_VERSION}"
+        )
+    try:
+        model_name = _require(doc, "model", str)
+        options = _require(doc, "options", dict)
+        columns = _require(doc, "columns", list)
+        if not columns or not all(isinstance(c, str) for c in columns) or len(set(columns)) != len(columns):
+            raise ModelFileError("columns: expected a non-empty list of distinct column names")
+        params_doc = _require(doc, "params", dict)
+        if model_name not in registry.MODELS:
+            raise ModelFileError(f"model: unknown model {model_name!r}")
+        try:
+            model = registry.create(model_name, options)
+        except EmtoolError as exc:
+            raise ModelFileError(f"options: {exc}") from None
+        params = model.from_json(params_doc, len(columns))
+    except ModelFileError as exc:
+        raise ModelFileError(f"{name}: {exc}") from None
+    return model, params, doc
+
+
+def read_model(path: str):
+    """Load and validate the model file at ``path``; see ``parse_model``."""
+    try:
+        with open(path, "rb") as handle:
+            text = handle.read()
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ModelFileError(f"{path}: cannot read ({exc.strerror})") from None
+    return parse_model(text, path)
+

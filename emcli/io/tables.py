@@ -1,0 +1,248 @@
+"""Reading and writing tables: CSV, TSV and Parquet by extension (or ``--format``), ``-`` for CSV on
+stdin and stdout. Tables stay pyarrow Tables so that columns the model does not use pass through
+with their types; the columns a model uses become one float64 array.
+"""
+
+import io
+import os
+import sys
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from emcli.errors import DataError, UsageError
+from emcli.io.atomic import STDOUT, atomic_path, write_bytes
+
+FORMATS = ("csv", "tsv", "parquet")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+_COMPRESSION = (".gz", ".bz2", ".zst", ".lz4")
+
+
+def table_format(path: str, override: str | None = None) -> str:
+    """The format of ``path``: ``override`` if given, else by extension; ``-`` is CSV."""
+    if override:
+        return override
+    if path == STDOUT:
+        return "csv"
+    stem = path
+    for suffix in _COMPRESSION:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    ext = os.path.splitext(stem)[1].lower()
+    if ext not in _EXTENSIONS:
+        raise UsageError(
+            f"cannot tell the format of {path} from its extension; use --format csv, tsv or parquet"
+        )
+    return _EXTENSIONS[ext]
+
+
+def _display(path: str) -> str:
+    return "<stdin>" if path == STDOUT else path
+
+
+def read_table(path: str, fmt: str | None = None) -> pa.Table:
+    """Read a whole table with pyarrow's multi-threaded readers.
+
+    Raises DataError naming the file for a missing, empty, header-only or malformed file.
+    """
+    fmt = table_format(path, fmt)
+    name = _display(path)
+    if path != STDOUT and not os.path.exists(path):
+        raise DataError(f"{name}: no such file")
+    if path != STDOUT and os.path.isdir(path):
+        raise DataError(f"{name}: is a directory, not a table")
+    try:
+        table = _read_parquet(path) if fmt == "parquet" else _read_delimited(path, fmt, name)
+    except pa.ArrowInvalid as exc:
+        message = str(exc).splitlines()[0]
+        if "Empty CSV file" in message or (path != STDOUT and os.path.getsize(path) == 0):
+            raise DataError(f"{name} is empty") from None
+        if fmt == "parquet":
+            raise DataError(f"{name} is not a readable Parquet file ({message})") from None
+        raise DataError(f"{name}: {message}") from None
+    except OSError as exc:
+        raise DataError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    names = table.column_names
+    duplicated = sorted({c for c in names if names.count(c) > 1})
+    if duplicated:
+        raise DataError(f"{name}: column name {duplicated[0]!r} appears more than once")
+    if table.num_columns == 0:
+        raise DataError(f"{name} is empty")
+    if table.num_rows == 0:
+        raise DataError(f"{name} has a header but no data rows")
+    return table
+
+
+def _read_parquet(path: str) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    if path != STDOUT and os.path.getsize(path) == 0:
+        raise pa.ArrowInvalid("Empty CSV file")
+    return pq.read_table(path, use_threads=True)
+
+
+def _read_delimited(path: str, fmt: str, name: str) -> pa.Table:
+    from pyarrow import csv
+
+    bad_rows = []
+
+    def on_invalid_row(row):
+        bad_rows.append(row)
+        return "error"
+
+    source = pa.BufferReader(sys.stdin.buffer.read()) if path == STDOUT else path
+    try:
+        return csv.read_csv(
+            source,
+            read_options=csv.ReadOptions(use_threads=True),
+            parse_options=csv.ParseOptions(
+                delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=on_invalid_row
+            ),
+            convert_options=csv.ConvertOptions(strings_can_be_null=True),
+        )
+    except pa.ArrowInvalid:
+        if bad_rows:
+            row = bad_rows[0]
+            where = f"line {row.number}" if row.number is not None else f"row {row.text[:40]!r}"
+            raise DataError(
+                f"{name}: {where} has {row.actual_columns} fields, the header has {row.expected_columns}"
+            ) from None
+        raise
+
+
+def _is_numeric_type(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+
+
+def _first_unparsable(column: pa.ChunkedArray) -> tuple[int, str] | None:
+    """Row index and text of the first non-empty cell of a string column that is not a number."""
+    values = column.to_pandas()
+    import pandas as pd
+
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & values.notna().to_numpy())
+    return (int(bad[0]), str(values.iloc[bad[0]])) if bad.size else None
+
+
+def _looks_numeric(column: pa.ChunkedArray) -> bool:
+    """Whether most non-empty cells of a string column parse as numbers (a numeric column with a
+    stray bad cell, rather than a label column)."""
+    import pandas as pd
+
+    values = column.to_pandas().dropna()
+    if values.empty:
+        return False
+    return pd.to_numeric(values, errors="coerce").notna().mean() > 0.5
+
+
+def numeric_columns(table: pa.Table, name: str) -> list[str]:
+    """The columns used when none are chosen: every numeric column.
+
+    A text column whose cells are mostly numbers is taken to be a numeric column with a bad cell,
+    and is an error naming that cell, rather than silently left out.
+    """
+    chosen = []
+    for column_name, column in zip(table.column_names, table.columns):
+        if _is_numeric_type(column.type):
+            chosen.append(column_name)
+        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if _looks_numeric(column):
+                _raise_not_numeric(column_name, column, name)
+    if not chosen:
+        raise DataError(f"{name} has no numeric columns; choose columns with --columns")
+    return chosen
+
+
+def _raise_not_numeric(column_name: str, column: pa.ChunkedArray, name: str):
+    if pa.types.is_null(column.type):
+        raise DataError(f"{name}: column {column_name!r} has no values")
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        bad = _first_unparsable(column)
+        if bad is not None:
+            raise DataError(
+                f"{name}: column {column_name!r} is not numeric (row {bad[0] + 1}: {bad[1]!r})"
+            )
+    raise DataError(f"{name}: column {column_name!r} is not numeric (type {column.type})")
+
+
+def numeric_matrix(
+    table: pa.Table, columns: list[str] | None, name: str = "data"
+) -> tuple[list[str], np.ndarray]:
+    """The chosen columns (all numeric ones when ``columns`` is None) as a float64 array.
+
+    Returns the column names and an (N, D) C-contiguous array; missing cells are NaN.
+    Raises DataError naming the column (and the first bad row) for an unknown column, a
+    non-numeric column or an infinite value.
+    """
+    if columns is None:
+        columns = numeric_columns(table, name)
+    missing = [c for c in columns if c not in table.column_names]
+    if missing:
+        raise DataError(
+            f"{name} has no column {missing[0]!r} (it has: {', '.join(table.column_names)})"
+        )
+    out = np.empty((table.num_rows, len(columns)), dtype=np.float64)
+    for j, column_name in enumerate(columns):
+        column = table.column(column_name)
+        if not _is_numeric_type(column.type):
+            _raise_not_numeric(column_name, column, name)
+        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        out[:, j] = values
+        infinite = np.isinf(values)
+        if infinite.any():
+            row = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"{name}: column {column_name!r} row {row + 1} is infinite ({values[row]})"
+            )
+    return list(columns), out
+
+
+def first_missing(X: np.ndarray, columns: list[str]) -> tuple[str, int] | None:
+    """The column and (1-based) row of the first missing cell of ``X``, or None."""
+    missing = np.isnan(X)
+    if not missing.any():
+        return None
+    rows = missing.any(axis=1)
+    row = int(np.flatnonzero(rows)[0])
+    col = int(np.flatnonzero(missing[row])[0])
+    return columns[col], row + 1
+
+
+def append_columns(table: pa.Table, new: dict[str, np.ndarray]) -> pa.Table:
+    """``table`` with ``new`` columns appended after its own, in order."""
+    clash = [c for c in new if c in table.column_names]
+    if clash:
+        raise DataError(f"the input already has a column {clash[0]!r}; rename it before predicting")
+    for column_name, values in new.items():
+        table = table.append_column(column_name, pa.array(values))
+    return table
+
+
+def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
+    """Write ``table`` to ``path`` (``-`` is stdout) atomically, in the format of its extension."""
+    fmt = table_format(path, fmt)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        if path == STDOUT:
+            sink = io.BytesIO()
+            pq.write_table(table, sink)
+            write_bytes(path, sink.getvalue())
+            return
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp)
+        return
+    from pyarrow import csv
+
+    delimiter = "\t" if fmt == "tsv" else ","
+    plain = not any(ch in name for name in table.column_names for ch in (delimiter, '"', "\n", "\r"))
+    options = csv.WriteOptions(include_header=True, delimiter=delimiter,
+                               quoting_header="none" if plain else "needed")
+    if path == STDOUT:
+        sink = io.BytesIO()
+        csv.write_csv(table, sink, options)
+        write_bytes(path, sink.getvalue())
+        return
+    with atomic_path(path) as tmp:
+        csv.write_csv(table, tmp, options)

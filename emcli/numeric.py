@@ -1,0 +1,42 @@
+"""Numerical helpers shared by the models."""
+
+import numpy as np
+from scipy import linalg
+
+LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+def normalize_log_rows(log_joint: np.ndarray) -> np.ndarray:
+    """Turn log p(x_n, z_n = k) into responsibilities, in place, and return log p(x_n).
+
+    ``log_joint``: (N, K), overwritten with p(z_n = k | x_n); rows always sum to one, also for rows
+    so far from every component that every entry underflows.  Returns the (N,) row log-likelihoods.
+    """
+    top = log_joint.max(axis=1)
+    top[~np.isfinite(top)] = 0.0
+    log_joint -= top[:, None]
+    np.exp(log_joint, out=log_joint)
+    total = log_joint.sum(axis=1)
+    log_joint /= total[:, None]
+    return top + np.log(total)
+
+
+def cholesky_lower(matrix: np.ndarray, what: str = "covariance") -> np.ndarray:
+    """Lower Cholesky factor of a symmetric positive definite (D, D) matrix.
+
+    Raises np.linalg.LinAlgError naming ``what`` when the matrix is not positive definite.
+    """
+    try:
+        return linalg.cholesky(matrix, lower=True, check_finite=False)
+    except linalg.LinAlgError:
+        raise np.linalg.LinAlgError(f"{what} is not positive definite") from None
+
+
+def inverse_and_logdet(cov: np.ndarray, what: str = "covariance") -> tuple[np.ndarray, float]:
+    """Inverse of a symmetric positive definite (D, D) matrix and the log-determinant of the
+    inverse, through its Cholesky factor."""
+    lower = cholesky_lower(cov, what)
+    inverse_lower = linalg.solve_triangular(
+        lower, np.eye(len(cov)), lower=True, check_finite=False
+    )
+    return inverse_lower.T @ inverse_lower, -2.0 * float(np.log(np.diag(lower)).sum())
