@@ -61,5 +61,8 @@ def fit(model, X: np.ndarray, *, init="k-means++", restarts: int = 1, seed: int 
             on_restart(r)
     if not runs:
         raise FitError(f"every restart failed; the first: {failures[0]}")
-    best_seed, best = max(runs, key=lambda pair: pair[1].score)
+    # Restarts that reach the same optimum differ only by round-off (and a permutation of the
+    # components); take the first of them, so the choice does not hang on the chunk size.
+    top = max(run.score for _, run in runs)
+    best_seed, best = next(pair for pair in runs if pair[1].score >= top - 1e-9 * abs(top))
     return FitOutcome(best, best_seed, summaries)
