@@ -26,6 +26,15 @@ def require_complete(X: np.ndarray, columns: list, path: str, model_name: str) -
         )
 
 
+def require_rows(X: np.ndarray, k: int, path: str, model) -> None:
+    """DataError when there are fewer rows than components, or than the model needs."""
+    name = "<stdin>" if path == "-" else path
+    needed = max(k, getattr(model, "min_rows", 1))
+    if len(X) < needed:
+        why = f"the {k} components asked for" if k >= needed else f"the {needed} that {model.name} needs"
+        raise DataError(f"{name} has {len(X)} row{'s' if len(X) != 1 else ''}, fewer than {why}")
+
+
 def require_variation(X: np.ndarray, columns: list, path: str, model_name: str) -> None:
     """DataError naming the first constant column, for models whose density needs spread."""
     constant = np.flatnonzero(np.ptp(X, axis=0) == 0)

@@ -49,7 +49,7 @@ def fit(ctx, data, model_name, k, covariance, reg_covar, columns, fmt, init, res
     import time
 
     from emcli import console
-    from emcli.data import load_rows, require_complete, require_variation
+    from emcli.data import load_rows, require_complete, require_rows, require_variation
     from emcli.em.fit import fit as run_fit
     from emcli.errors import UsageError
     from emcli.io.atomic import check_writable, write_bytes
@@ -81,6 +81,7 @@ def fit(ctx, data, model_name, k, covariance, reg_covar, columns, fmt, init, res
         model = registry.create(model_name, {name: values[name] for name in spec.options})
     table, names, X = load_rows(data, fmt, columns)
     require_complete(X, names, data, model.name)
+    require_rows(X, model.k, data, model)
     if getattr(model, "requires_variation", False):
         require_variation(X, names, data, model.name)
     started = time.perf_counter()

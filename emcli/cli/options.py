@@ -2,7 +2,7 @@
 
 import click
 
-from emcli.io.tables import FORMATS
+from emcli.io.formats import FORMATS
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 

@@ -3,7 +3,7 @@
 import click
 
 from emcli.cli.options import input_format
-from emcli.io.tables import FORMATS
+from emcli.io.formats import FORMATS
 
 
 @click.command()
@@ -29,7 +29,8 @@ def predict(model_file, data, proba, logpdf, fmt, output, output_format):
     from emcli.data import load_rows, require_complete
     from emcli.io.atomic import check_writable
     from emcli.io.modelfile import read_model
-    from emcli.io.tables import append_columns, table_format, write_table
+    from emcli.io.formats import table_format
+    from emcli.io.tables import append_columns, write_table
     from emcli.predict import predict_columns
 
     check_writable(output)

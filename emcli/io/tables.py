@@ -11,31 +11,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from emcli.errors import DataError, UsageError
+from emcli.errors import DataError
 from emcli.io.atomic import STDOUT, atomic_path, write_bytes
-
-FORMATS = ("csv", "tsv", "parquet")
-_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
-_COMPRESSION = (".gz", ".bz2", ".zst", ".lz4")
-
-
-def table_format(path: str, override: str | None = None) -> str:
-    """The format of ``path``: ``override`` if given, else by extension; ``-`` is CSV."""
-    if override:
-        return override
-    if path == STDOUT:
-        return "csv"
-    stem = path
-    for suffix in _COMPRESSION:
-        if stem.lower().endswith(suffix):
-            stem = stem[: -len(suffix)]
-    ext = os.path.splitext(stem)[1].lower()
-    if ext not in _EXTENSIONS:
-        raise UsageError(
-            f"cannot tell the format of {path} from its extension; use --format csv, tsv or parquet"
-        )
-    return _EXTENSIONS[ext]
-
+from emcli.io.formats import FORMATS, table_format  # noqa: F401  (re-exported)
 
 def _display(path: str) -> str:
     return "<stdin>" if path == STDOUT else path
@@ -91,24 +69,33 @@ def _read_delimited(path: str, fmt: str, name: str) -> pa.Table:
         bad_rows.append(row)
         return "error"
 
-    source = pa.BufferReader(sys.stdin.buffer.read()) if path == STDOUT else path
-    try:
+    def read(threads: bool) -> pa.Table:
         return csv.read_csv(
-            source,
-            read_options=csv.ReadOptions(use_threads=True),
+            pa.BufferReader(source) if isinstance(source, bytes) else source,
+            read_options=csv.ReadOptions(use_threads=threads),
             parse_options=csv.ParseOptions(
                 delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=on_invalid_row
             ),
             convert_options=csv.ConvertOptions(strings_can_be_null=True),
         )
+
+    source = sys.stdin.buffer.read() if path == STDOUT else path
+    try:
+        return read(threads=True)
     except pa.ArrowInvalid:
-        if bad_rows:
-            row = bad_rows[0]
-            where = f"line {row.number}" if row.number is not None else f"row {row.text[:40]!r}"
-            raise DataError(
-                f"{name}: {where} has {row.actual_columns} fields, the header has {row.expected_columns}"
-            ) from None
-        raise
+        if not bad_rows:
+            raise
+    # Only a single-threaded read knows the line number of a malformed row.
+    bad_rows.clear()
+    try:
+        read(threads=False)
+    except pa.ArrowInvalid:
+        pass
+    row = bad_rows[0]
+    where = f"line {row.number}" if row.number is not None else f"row {row.text[:40]!r}"
+    raise DataError(
+        f"{name}: {where} has {row.actual_columns} fields, the header has {row.expected_columns}"
+    )
 
 
 def _is_numeric_type(kind: pa.DataType) -> bool:

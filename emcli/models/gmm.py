@@ -52,6 +52,7 @@ class GaussianMixture:
     name = "gmm"
     objective = "log_likelihood"
     requires_variation = True
+    min_rows = 2
 
     def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6):
         if k < 1:

@@ -1,0 +1,28 @@
+"""Table formats by file name; kept free of heavy imports so that option parsing stays fast."""
+
+import os
+
+from emcli.errors import UsageError
+
+STDIO = "-"
+FORMATS = ("csv", "tsv", "parquet")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+_COMPRESSION = (".gz", ".bz2", ".zst", ".lz4")
+
+
+def table_format(path: str, override: str | None = None) -> str:
+    """The format of ``path``: ``override`` if given, else by extension; ``-`` is CSV."""
+    if override:
+        return override
+    if path == STDIO:
+        return "csv"
+    stem = path
+    for suffix in _COMPRESSION:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+    ext = os.path.splitext(stem)[1].lower()
+    if ext not in _EXTENSIONS:
+        raise UsageError(
+            f"cannot tell the format of {path} from its extension; use --format csv, tsv or parquet"
+        )
+    return _EXTENSIONS[ext]
