@@ -1,0 +1,106 @@
+"""Bad input: exit status 2, one line on stderr naming the problem, and no output file."""
+
+import json
+import os
+import pathlib
+
+import pytest
+
+from conftest import FAITHFUL
+
+FILES = {
+    "empty.csv": "",
+    "header.csv": "a,b\n",
+    "text.csv": "a,b\n1,2\n3,x\n4,5\n",
+    "inf.csv": "a,b\n1,2\n3,inf\n4,5\n",
+    "missing.csv": "a,b\n1,2\n3,\n4,5\n",
+    "one.csv": "a,b\n1,2\n",
+    "constant.csv": "a,b\n1,2\n1,3\n1,5\n",
+    "same.csv": "a,b\n1,2\n1,2\n1,2\n2,3\n",
+    "ragged.csv": "a,b\n1,2\n1,2,3\n4,5\n",
+    "labels.csv": "name,a\nx,1\ny,2\nz,3\n",
+    "corrupt.parquet": "PAR1 this is not parquet",
+    "dupcols.csv": "a,a\n1,2\n3,4\n",
+    "other.csv": "p,q\n1,2\n3,4\n5,7\n",
+    "notjson.json": "{not json",
+    "notmodel.json": '{"hello": 1}',
+}
+
+CASES = [
+    (["fit", "empty.csv"], "empty.csv is empty"),
+    (["fit", "header.csv"], "header.csv has a header but no data rows"),
+    (["fit", "text.csv"], "column 'b' is not numeric (row 2: 'x')"),
+    (["fit", "inf.csv"], "column 'b' row 2 is infinite"),
+    (["fit", "missing.csv"], "column 'b' row 2 is missing"),
+    (["fit", "one.csv"], "one.csv has 1 row, fewer than the 2 that gmm needs"),
+    (["fit", "constant.csv"], "column 'a' is constant"),
+    (["fit", "same.csv", "-m", "kmeans", "-k", "3"], "only 2 distinct rows"),
+    (["fit", "ragged.csv"], "ragged.csv: line 3 has 3 fields, the header has 2"),
+    (["fit", "labels.csv", "--columns", "name"], "column 'name' is not numeric (row 1: 'x')"),
+    (["fit", FAITHFUL, "-k", "300"], "has 272 rows, fewer than the 300 components asked for"),
+    (["fit", "corrupt.parquet"], "corrupt.parquet is not a readable Parquet file"),
+    (["fit", "dupcols.csv"], "column name 'a' appears more than once"),
+    (["fit", "nosuch.csv"], "nosuch.csv: no such file"),
+    (["fit", "data.xlsx"], "cannot tell the format of data.xlsx"),
+    (["fit", FAITHFUL, "--columns", "eruptions,nope"], "has no column 'nope'"),
+    (["fit", FAITHFUL, "--bogus"], "No such option '--bogus'"),
+    (["fit", FAITHFUL, "-m", "nope"], "unknown model 'nope'; known models: gmm, kmeans"),
+    (["fit", FAITHFUL, "-k", "0"], "Invalid value for '-k'"),
+    (["fit", FAITHFUL, "--init", "notjson.json"], "notjson.json is not an emtool model file"),
+    (["predict", "notjson.json", FAITHFUL], "notjson.json is not an emtool model file (not JSON"),
+    (["predict", "notmodel.json", FAITHFUL], "notmodel.json is not an emtool model file"),
+    (["predict", "version2.json", FAITHFUL], "format_version 2 is not supported"),
+    (["predict", "badshape.json", FAITHFUL], "params.means: expected shape (2, 2)"),
+    (["predict", "good.json", "other.csv"], "other.csv has no column 'eruptions'"),
+    (["predict", "good.json", "missing.csv"], "has no column 'eruptions'"),
+]
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch, run):
+    monkeypatch.chdir(tmp_path)
+    for name, text in FILES.items():
+        (tmp_path / name).write_text(text)
+    assert run("fit", FAITHFUL, "-k", 2, "-o", "good.json").exit_code == 0
+    good = json.loads((tmp_path / "good.json").read_text())
+    (tmp_path / "version2.json").write_text(json.dumps(dict(good, format_version=2)))
+    params = dict(good["params"], means=good["params"]["means"][:1])
+    (tmp_path / "badshape.json").write_text(json.dumps(dict(good, params=params)))
+    return tmp_path
+
+
+@pytest.mark.parametrize("args,message", CASES, ids=[" ".join(map(str, a))[:40] for a, _ in CASES])
+def test_bad_input_is_one_line_exit_2_and_no_output(workdir, run, args, message):
+    before = sorted(os.listdir(workdir))
+    result = run(*args, "-o", "out.file" + (".csv" if args[0] == "predict" else ".json"))
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("emtool: error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert sorted(os.listdir(workdir)) == before
+
+
+def test_unwritable_output_fails_before_any_work(workdir, run):
+    result = run("fit", FAITHFUL, "-o", "no/such/dir/m.json")
+    assert result.exit_code == 2
+    assert "directory" in result.stderr and "does not exist" in result.stderr
+
+
+def test_failed_command_keeps_the_previous_output(workdir, run):
+    pathlib.Path("m.json").write_text("previous")
+    assert run("fit", "text.csv", "-o", "m.json").exit_code == 2
+    assert pathlib.Path("m.json").read_text() == "previous"
+
+
+def test_verbose_shows_the_traceback(workdir, run):
+    result = run("-v", "fit", "empty.csv")
+    assert result.exit_code == 2
+    assert "Traceback" in result.stderr and result.stderr.endswith("emtool: error: empty.csv is empty\n")
+
+
+def test_duplicate_rows_are_fine_when_there_are_enough_distinct_ones(workdir, run):
+    (workdir / "dups.csv").write_text("a,b\n" + "1,2\n" * 50 + "3,5\n" * 50 + "2,9\n" * 3)
+    result = run("fit", "dups.csv", "-m", "kmeans", "-k", 3, "-o", "m.json")
+    assert result.exit_code == 0, result.output
+    centres = sorted(json.loads(pathlib.Path("m.json").read_text())["params"]["centres"])
+    assert centres == pytest.approx([[1.0, 2.0], [2.0, 9.0], [3.0, 5.0]], rel=1e-12)
