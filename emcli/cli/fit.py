@@ -40,6 +40,11 @@ def fit(ctx, data, model_name, k, covariance, reg_covar, columns, fmt, init, res
         max_iter, tol, chunk_bytes, output, trace_path):
     """Fit a model to DATA (CSV, TSV, Parquet, or '-' for CSV on stdin).
 
+    Uses every numeric column of DATA unless --columns chooses. Writes one JSON model file:
+    the parameters, the log-likelihood (inertia for kmeans), BIC and AIC, one summary per
+    restart and the best restart's per-iteration trace. A warning goes to stderr when the best
+    restart did not converge.
+
     \b
     Examples:
       emtool fit sample_data/faithful.csv -m gmm -k 3 --covariance tied --restarts 10 -o faithful.json
