@@ -40,3 +40,14 @@ def inverse_and_logdet(cov: np.ndarray, what: str = "covariance") -> tuple[np.nd
         lower, np.eye(len(cov)), lower=True, check_finite=False
     )
     return inverse_lower.T @ inverse_lower, -2.0 * float(np.log(np.diag(lower)).sum())
+
+
+def column_moments(X: np.ndarray, rows: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and (population) variances of the (N, D) ``X``, (D,) each, computed in
+    chunks of ``rows`` so that no (N, D) temporary is made."""
+    mean = X.mean(axis=0)
+    sq = np.zeros(X.shape[1])
+    for start in range(0, len(X), rows):
+        centred = X[start : start + rows] - mean
+        sq += np.einsum("ij,ij->j", centred, centred)
+    return mean, sq / len(X)

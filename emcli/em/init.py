@@ -8,11 +8,18 @@ from emcli.errors import DataError
 METHODS = ("k-means++", "random")
 
 
-def _squared_distances(X: np.ndarray, sq_norms: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """(N, C) squared Euclidean distances from rows of X (N, D) to centres (C, D)."""
-    dist = X @ (-2.0 * centres.T)
+def _squared_distances(X: np.ndarray, origin: np.ndarray, sq_norms: np.ndarray,
+                       centres: np.ndarray) -> np.ndarray:
+    """(N, C) squared Euclidean distances from rows of X (N, D) to centres (C, D).
+
+    ``sq_norms`` (N,) are the squared norms of the rows about ``origin`` (D,), the column means:
+    working about the means limits cancellation, and shifting the centres rather than the rows
+    avoids an (N, D) copy of the data.
+    """
+    shifted = centres - origin
+    dist = X @ (-2.0 * shifted.T)
+    dist += 2.0 * (origin @ shifted.T) + np.einsum("ij,ij->i", shifted, shifted)
     dist += sq_norms[:, None]
-    dist += np.einsum("ij,ij->i", centres, centres)[None, :]
     np.maximum(dist, 0.0, out=dist)
     return dist
 
@@ -28,18 +35,21 @@ def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndar
     the nearest centre so far and keeps the one that lowers the total most.
     """
     n = len(X)
-    centred = X - X.mean(axis=0)
-    sq_norms = np.einsum("ij,ij->i", centred, centred)
+    origin = X.mean(axis=0)
+    sq_norms = np.empty(n)
+    for start in range(0, n, 65536):
+        centred = X[start : start + 65536] - origin
+        sq_norms[start : start + 65536] = np.einsum("ij,ij->i", centred, centred)
     trials = 2 + int(np.log(k))
     chosen = [int(rng.integers(n))]
-    closest = _squared_distances(centred, sq_norms, centred[chosen])[:, 0]
+    closest = _squared_distances(X, origin, sq_norms, X[chosen])[:, 0]
     for _ in range(1, k):
         cumulative = np.cumsum(closest)
         if cumulative[-1] <= 0.0:
             raise _too_few_distinct(len(chosen), k)
         candidates = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
         candidates = np.minimum(candidates, n - 1)
-        dist = _squared_distances(centred, sq_norms, centred[candidates])
+        dist = _squared_distances(X, origin, sq_norms, X[candidates])
         np.minimum(dist, closest[:, None], out=dist)
         best = int(np.argmin(dist.sum(axis=0)))
         chosen.append(int(candidates[best]))

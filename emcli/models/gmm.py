@@ -14,7 +14,7 @@ import numpy as np
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models.params import check_shape, check_weights, float_array
-from emcli.numeric import LOG_2PI, inverse_and_logdet, normalize_log_rows
+from emcli.numeric import LOG_2PI, column_moments, inverse_and_logdet, normalize_log_rows
 
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 COVARIANCE_KEY = {"full": "covariances", "tied": "covariance", "diag": "variances",
@@ -79,8 +79,7 @@ class GaussianMixture:
         column's units and no component can shrink onto a point."""
         if len(X) < 2:
             raise DataError(f"a Gaussian mixture needs at least 2 rows, the data has {len(X)}")
-        self.center = X.mean(axis=0)
-        self.data_var = X.var(axis=0)
+        self.center, self.data_var = column_moments(X)
         constant = np.flatnonzero(self.data_var == 0)
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; a Gaussian mixture needs variation in every column")
