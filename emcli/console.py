@@ -8,7 +8,13 @@ _state = {"quiet": False, "verbose": False}
 
 
 def configure(quiet: bool = False, verbose: bool = False) -> None:
+    """Set the output level for this invocation (from the options before the subcommand)."""
     _state.update(quiet=quiet, verbose=verbose)
+
+
+def enable(level: str) -> None:
+    """Turn on "quiet" or "verbose" from an option given after the subcommand."""
+    _state[level] = True
 
 
 def verbose() -> bool:

@@ -113,6 +113,14 @@ def test_not_converged_warns_on_one_line(run):
     assert result.stderr.startswith("emtool: warning: the best restart did not converge in 2 iterations")
     assert json.loads(pathlib.Path("m.json").read_text())["fit"]["converged"] is False
     assert run("-q", "fit", FAITHFUL, "-k", 3, "--max-iter", 2, "-o", "m.json").stderr == ""
+    assert run("fit", FAITHFUL, "-k", 3, "--max-iter", 2, "-o", "m.json", "-q").stderr == ""
+    assert run("fit", FAITHFUL, "-k", 3, "--max-iter", 2, "-o", "m.json").stderr != ""
+
+
+def test_verbose_after_the_subcommand_prints_a_summary(run):
+    result = run("fit", FAITHFUL, "-k", 2, "-o", "m.json", "-v")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("emtool: gmm: log-likelihood -1130.2")
 
 
 def test_trace_csv_matches_the_model_file(run):

@@ -2,7 +2,7 @@
 
 import click
 
-from emcli.cli.options import ByteSize, columns_option, given, input_format
+from emcli.cli.options import ByteSize, columns_option, given, input_format, verbosity
 
 INIT_METHODS = ("k-means++", "random")
 
@@ -35,6 +35,7 @@ INIT_METHODS = ("k-means++", "random")
               help="Where to write the model file ('-' is stdout).")
 @click.option("--trace", "trace_path", metavar="TRACE.csv",
               help="Also write the best restart's per-iteration trace as CSV.")
+@verbosity
 @click.pass_context
 def fit(ctx, data, model_name, k, covariance, reg_covar, columns, fmt, init, restarts, seed,
         max_iter, tol, chunk_bytes, output, trace_path):

@@ -54,3 +54,18 @@ def given(ctx: click.Context, name: str) -> bool:
     """Whether the user set option ``name`` on the command line (not by default)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def _set_verbosity(ctx, param, value):
+    if value:
+        from emcli import console
+
+        console.enable(param.name)
+
+
+def verbosity(function):
+    """-q and -v on a subcommand too, so that they may follow it: ``emtool fit data.csv -q``."""
+    function = click.option("-v", "--verbose", is_flag=True, expose_value=False,
+                            callback=_set_verbosity, help="Print notes, and tracebacks with errors.")(function)
+    return click.option("-q", "--quiet", is_flag=True, expose_value=False,
+                        callback=_set_verbosity, help="Print nothing but errors.")(function)

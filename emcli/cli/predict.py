@@ -2,7 +2,7 @@
 
 import click
 
-from emcli.cli.options import input_format
+from emcli.cli.options import input_format, verbosity
 from emcli.io.formats import FORMATS
 
 
@@ -15,6 +15,7 @@ from emcli.io.formats import FORMATS
 @click.option("-o", "--output", default="-", show_default=True, metavar="OUT",
               help="Output table ('-' is CSV on stdout); the format follows the extension.")
 @click.option("--output-format", type=click.Choice(FORMATS), help="Format of the output table.")
+@verbosity
 def predict(model_file, data, proba, logpdf, fmt, output, output_format):
     """Label the rows of DATA with MODEL.json's clusters.
 
