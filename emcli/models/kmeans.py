@@ -17,55 +17,49 @@ class KMeans:
         if k < 1:
             raise UsageError(f"-k must be at least 1, got {k}")
         self.k = int(k)
-        self.center = None
 
     def options(self) -> dict:
         return {"k": self.k}
 
     def prepare(self, X: np.ndarray) -> None:
-        """Distances are taken around the column means, where float64 cancellation is least."""
-        self.center = X.mean(axis=0)
+        """Nothing to fix: distances are summed as (x - c)^2, which needs no reference point."""
 
     def params_from_centres(self, centres: np.ndarray) -> np.ndarray:
         return centres.copy()
 
     def workspace_bytes_per_row(self, n_features: int) -> int:
-        return 8 * (3 * self.k + 2 * n_features)
+        return 8  # the label; the compiled kernel's own scratch does not grow with the rows
 
-    def _nearest(self, centres: np.ndarray, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Labels (N,) of the nearest centre and ``|c|^2 - 2 x'c`` at it (N,), for centred rows."""
-        cc = centres - self.center
-        dist = Xc @ (-2.0 * cc.T)
-        dist += np.einsum("ij,ij->i", cc, cc)
-        labels = dist.argmin(axis=1)
-        return labels, dist[np.arange(len(Xc)), labels]
+    def _assign(self, centres: np.ndarray, X: np.ndarray, with_sums: bool):
+        """Labels (N,), the inertia, and (when ``with_sums``) Stats: n (K,) rows per cluster
+        and s1 (K, D) their sums, for rows X (N, D), in one compiled pass."""
+        from emcli._kernels import nearest
+
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        centres = np.ascontiguousarray(centres, dtype=np.float64)
+        labels = np.empty(len(X), dtype=np.int64)
+        if not with_sums:
+            return labels, nearest(X, centres, labels, None, None), None
+        sums, counts = np.empty_like(centres), np.empty(len(centres))
+        inertia = nearest(X, centres, labels, sums, counts)
+        return labels, inertia, Stats(n=counts, s1=sums)
 
     def labels(self, centres: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """(N,) index of each row's nearest centre."""
-        if self.center is None:
-            self.center = centres.mean(axis=0)
-        return self._nearest(centres, X - self.center)[0]
-
-    def _stats(self, Xc: np.ndarray, labels: np.ndarray) -> Stats:
-        onehot = np.zeros((len(Xc), self.k))
-        onehot[np.arange(len(Xc)), labels] = 1.0
-        return Stats(n=onehot.sum(axis=0), s1=onehot.T @ Xc)
+        """(N,) index of each row's nearest centre (the first on ties)."""
+        return self._assign(centres, X, with_sums=False)[0]
 
     def assign_stats(self, centres: np.ndarray, X: np.ndarray) -> Stats:
-        Xc = X - self.center
-        return self._stats(Xc, self._nearest(centres, Xc)[0])
+        return self._assign(centres, X, with_sums=True)[2]
 
     def e_step(self, centres: np.ndarray, X: np.ndarray) -> tuple[Stats, float]:
-        Xc = X - self.center
-        labels, partial = self._nearest(centres, Xc)
-        inertia = max(float(np.einsum("ij,ij->", Xc, Xc) + partial.sum()), 0.0)
-        return self._stats(Xc, labels), -inertia
+        _, inertia, stats = self._assign(centres, X, with_sums=True)
+        return stats, -inertia
 
     def m_step(self, stats: Stats, previous: np.ndarray) -> np.ndarray:
         n_k = stats["n"]
         alive = n_k > 0
         centres = previous.copy()
-        centres[alive] = stats["s1"][alive] / n_k[alive, None] + self.center
+        centres[alive] = stats["s1"][alive] / n_k[alive, None]
         return centres
 
     def degenerate(self, centres: np.ndarray, stats: Stats) -> list[tuple[int, str]]:
