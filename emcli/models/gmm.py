@@ -186,6 +186,8 @@ class GaussianMixture:
     def responsibilities(self, params: GMMParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K) posterior probabilities of the components and (N,) log densities."""
         if self.center is None:
+            # A model read from a file was never prepared on data; any fixed reference point
+            # gives the same densities, and the mean of the means keeps cancellation small.
             self.center = params.means.mean(axis=0)
         Xc = X - self.center
         log_joint = self._log_joint(params, Xc, self._second(Xc))
