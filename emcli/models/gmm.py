@@ -1,9 +1,7 @@
 """Gaussian mixture model with full, tied, diagonal or spherical covariances.
 
-The E-step is a few GEMMs per chunk: with x centred on a fixed reference point, the Mahalanobis
-term of component k is  x'L_k x - 2 x'L_k m_k + m_k'L_k m_k  (L_k the precision), and x'L_k x
-for every k at once is the product of the row-wise outer products x (x) x with the stacked
-precisions.  The same outer products give the M-step's second moments in one GEMM.
+The E-step is a few GEMMs per chunk (see emcli.models.gaussian), on rows centred on a fixed
+reference point so that second moments do not cancel on data far from the origin.
 """
 
 from dataclasses import dataclass
@@ -13,12 +11,10 @@ import numpy as np
 
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
+from emcli.models import gaussian
+from emcli.models.gaussian import COVARIANCE_KEY, COVARIANCE_TYPES
 from emcli.models.params import check_shape, check_weights, float_array
-from emcli.numeric import LOG_2PI, column_moments, inverse_and_logdet, normalize_log_rows
-
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
-COVARIANCE_KEY = {"full": "covariances", "tied": "covariance", "diag": "variances",
-                  "spherical": "variances"}
+from emcli.numeric import column_moments, normalize_log_rows
 
 
 @dataclass
@@ -34,18 +30,7 @@ class GMMParams:
     @cached_property
     def precision(self):
         """(precisions, log-determinants of the precisions) in the shape of ``cov``."""
-        if self.covariance == "full":
-            pairs = [inverse_and_logdet(c, f"covariance of component {k}") for k, c in enumerate(self.cov)]
-            return np.stack([p for p, _ in pairs]), np.array([d for _, d in pairs])
-        if self.covariance == "tied":
-            precision, logdet = inverse_and_logdet(self.cov, "tied covariance")
-            return precision, np.full(len(self.weights), logdet)
-        if np.any(self.cov <= 0):
-            raise np.linalg.LinAlgError("a variance is not positive")
-        precision = 1.0 / self.cov
-        if self.covariance == "diag":
-            return precision, np.log(precision).sum(axis=1)
-        return precision, self.means.shape[1] * np.log(precision)
+        return gaussian.precision_of(self.covariance, self.cov, *self.means.shape)
 
 
 class GaussianMixture:
@@ -85,16 +70,6 @@ class GaussianMixture:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; a Gaussian mixture needs variation in every column")
         self.floor = self.reg_covar * self.data_var
 
-    def _floored(self, stats_cov: np.ndarray) -> np.ndarray:
-        if self.covariance in ("full", "tied"):
-            out = stats_cov.copy()
-            diag = np.einsum("...ii->...i", out)
-            diag += self.floor
-            return out
-        if self.covariance == "diag":
-            return stats_cov + self.floor
-        return stats_cov + self.floor.mean()
-
     # -- initialisation --------------------------------------------------------------------------
 
     def params_from_centres(self, centres: np.ndarray) -> GMMParams:
@@ -118,63 +93,26 @@ class GaussianMixture:
         second = n_features * (n_features + 1) // 2 if self.covariance == "full" else n_features
         return 8 * (second + 3 * self.k + 2 * n_features)
 
-    def _log_joint(self, params: GMMParams, Xc: np.ndarray, second: np.ndarray | None) -> np.ndarray:
-        """(N, K) log p(x_n, z_n = k) for centred rows ``Xc`` (N, D); ``second`` holds the
-        second-moment features of ``Xc`` for the covariance type (see ``_second``)."""
+    def _log_joint(self, params: GMMParams, Xc: np.ndarray, second) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k) for centred rows ``Xc`` (N, D) and their
+        ``gaussian.second_features``."""
         precision, logdet = params.precision
-        mc = params.means - self.center
-        d = Xc.shape[1]
-        if self.covariance == "full":
-            linear = np.einsum("kij,kj->ki", precision, mc)
-            upper = np.triu_indices(d)
-            packed = precision[:, upper[0], upper[1]] * np.where(upper[0] == upper[1], -0.5, -1.0)
-            log_joint = second.T @ packed.T
-        elif self.covariance == "tied":
-            linear = mc @ precision
-            quad = np.einsum("ij,ij->i", Xc @ precision, Xc)
-            log_joint = np.repeat(-0.5 * quad[:, None], len(mc), axis=1)
-        elif self.covariance == "diag":
-            linear = precision * mc
-            log_joint = second @ (-0.5 * precision.T)
-        else:
-            linear = precision[:, None] * mc
-            log_joint = np.outer(second, -0.5 * precision)
-        log_joint += Xc @ linear.T
-        log_joint += (np.log(params.weights) - 0.5 * d * LOG_2PI + 0.5 * logdet
-                      - 0.5 * np.einsum("ki,ki->k", linear, mc))
+        maha = gaussian.mahalanobis(Xc, second, params.means - self.center, precision,
+                                    self.covariance)
+        log_joint = gaussian.log_gaussian(maha, logdet, Xc.shape[1])
+        with np.errstate(divide="ignore"):
+            log_joint += np.log(params.weights)
         return log_joint
 
-    def _second(self, Xc: np.ndarray) -> np.ndarray | None:
-        """Second-moment features: for full, the upper triangles of the outer products x x',
-        stored transposed as (D(D+1)/2, N) so that each product is one contiguous SIMD pass;
-        (N, D) squares for diag; (N,) squared norms for spherical; none for tied."""
-        if self.covariance == "full":
-            n, d = Xc.shape
-            columns = np.ascontiguousarray(Xc.T)
-            packed = np.empty((d * (d + 1) // 2, n))
-            start = 0
-            for i in range(d):
-                np.multiply(columns[i:], columns[i], out=packed[start : start + d - i])
-                start += d - i
-            return packed
-        if self.covariance == "diag":
-            return Xc * Xc
-        if self.covariance == "spherical":
-            return np.einsum("ij,ij->i", Xc, Xc)
-        return None
+    def _second(self, Xc: np.ndarray):
+        return gaussian.second_features(Xc, self.covariance)
 
-    def _stats(self, Xc: np.ndarray, resp: np.ndarray, second: np.ndarray | None = None) -> Stats:
-        """n (K,), s1 (K, D) and s2: packed upper triangles (K, D(D+1)/2) for full, (D, D)
-        for tied, (K, D) for diag, (K,) for spherical; all about the reference point."""
+    def _stats(self, Xc: np.ndarray, resp: np.ndarray, second=None) -> Stats:
+        """n (K,), and s1, s2 from ``gaussian.weighted_moments``, about the reference point."""
         if second is None:
             second = self._second(Xc)
-        if self.covariance == "full":
-            s2 = (second @ resp).T
-        elif self.covariance == "tied":
-            s2 = Xc.T @ Xc
-        else:
-            s2 = resp.T @ second
-        return Stats(n=resp.sum(axis=0), s1=resp.T @ Xc, s2=s2)
+        s1, s2 = gaussian.weighted_moments(Xc, resp, second, self.covariance)
+        return Stats(n=resp.sum(axis=0), s1=s1, s2=s2)
 
     def e_step(self, params: GMMParams, X: np.ndarray) -> tuple[Stats, float]:
         Xc = X - self.center
@@ -199,30 +137,19 @@ class GaussianMixture:
         n_k = stats["n"]
         total = n_k.sum()
         alive = n_k > 10 * np.finfo(float).eps * total
-        safe_n = np.where(alive, n_k, 1.0)
-        mc = stats["s1"] / safe_n[:, None]
-        s2 = stats["s2"]
-        if self.covariance == "full":
-            upper = np.triu_indices(mc.shape[1])
-            moments = np.empty((len(n_k), mc.shape[1], mc.shape[1]))
-            moments[:, upper[0], upper[1]] = s2
-            moments[:, upper[1], upper[0]] = s2
-            cov = moments / safe_n[:, None, None] - mc[:, :, None] * mc[:, None, :]
-        elif self.covariance == "tied":
-            cov = (s2 - (n_k[:, None] * mc).T @ mc) / total
-        elif self.covariance == "diag":
-            cov = s2 / safe_n[:, None] - mc * mc
-        else:
-            cov = (s2 / safe_n - np.einsum("ki,ki->k", mc, mc)) / mc.shape[1]
+        mc, spread = gaussian.scatter(np.where(alive, n_k, 0.0), stats["s1"], stats["s2"],
+                                      self.covariance)
         if self.covariance == "tied":
-            cov = 0.5 * (cov + cov.T)
-        cov = self._floored(cov)
+            cov = spread / total
+        else:
+            cov = spread / np.where(alive, n_k, 1.0).reshape((-1,) + (1,) * (spread.ndim - 1))
+        cov = gaussian.add_floor(cov, self.floor, self.covariance)
         means = mc + self.center
-        if not alive.all() and self.covariance != "tied":
+        if not alive.all():
+            # an emptied component keeps its place until ``degenerate`` re-seeds it
             means[~alive] = previous.means[~alive]
-            cov[~alive] = previous.cov[~alive]
-        elif not alive.all():
-            means[~alive] = previous.means[~alive]
+            if self.covariance != "tied":
+                cov[~alive] = previous.cov[~alive]
         return GMMParams(self.covariance, n_k / total, means, cov)
 
     def degenerate(self, params: GMMParams, stats: Stats) -> list[tuple[int, str]]:
@@ -230,10 +157,8 @@ class GaussianMixture:
         variance before the floor is no larger than the floor ("collapsed" onto a point)."""
         bad = {int(k): "empty" for k in np.flatnonzero(stats["n"] < 1.0)}
         if self.covariance != "tied":
-            d = params.means.shape[1]
-            total_var = {"full": lambda c: np.einsum("kii->k", c), "diag": lambda c: c.sum(axis=1),
-                         "spherical": lambda c: d * c}[self.covariance](params.cov)
-            for k in np.flatnonzero(total_var <= 2.0 * self.floor.sum()):
+            spread = gaussian.total_variance(params.cov, self.covariance, params.means.shape[1])
+            for k in np.flatnonzero(spread <= 2.0 * self.floor.sum()):
                 bad.setdefault(int(k), "collapsed")
         return sorted(bad.items())
 
@@ -251,9 +176,7 @@ class GaussianMixture:
 
     def n_parameters(self, params: GMMParams) -> int:
         k, d = params.means.shape
-        cov = {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d,
-               "spherical": k}[self.covariance]
-        return (k - 1) + k * d + cov
+        return (k - 1) + k * d + gaussian.n_cov_parameters(self.covariance, k, d)
 
     def to_json(self, params: GMMParams) -> dict:
         return {"weights": params.weights.tolist(), "means": params.means.tolist(),
@@ -264,8 +187,7 @@ class GaussianMixture:
         weights = check_weights(doc, "weights", k)
         means = check_shape(float_array(doc, "means"), (k, d), "params.means")
         key = COVARIANCE_KEY[self.covariance]
-        shape = {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[self.covariance]
-        cov = check_shape(float_array(doc, key), shape, f"params.{key}")
+        cov = check_shape(float_array(doc, key), gaussian.cov_shape(self.covariance, k, d), f"params.{key}")
         params = GMMParams(self.covariance, weights, means, cov)
         if self.covariance in ("full", "tied") and not np.allclose(cov, np.swapaxes(cov, -1, -2)):
             raise ModelFileError(f"params.{key}: not symmetric")

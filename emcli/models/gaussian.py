@@ -1,0 +1,159 @@
+"""Gaussian building blocks shared by the mixtures of Gaussians and of Student-t distributions.
+
+Covariance types: full (K, D, D), tied (D, D), diag (K, D) and spherical (K,).  Rows are centred
+on a fixed reference point before they reach these functions.  The Mahalanobis term of component
+k is  x'P_k x - 2 x'P_k m_k + m_k'P_k m_k  (P_k the precision); for full covariances x'P_k x is,
+for every k at once, the product of the rows' packed outer products with the stacked precisions,
+and the same outer products give the weighted second moments in one GEMM.
+"""
+
+import numpy as np
+
+from emcli.numeric import LOG_2PI, inverse_and_logdet
+
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+COVARIANCE_KEY = {"full": "covariances", "tied": "covariance", "diag": "variances",
+                  "spherical": "variances"}
+
+
+def cov_shape(covariance: str, k: int, d: int) -> tuple:
+    return {"full": (k, d, d), "tied": (d, d), "diag": (k, d), "spherical": (k,)}[covariance]
+
+
+def n_cov_parameters(covariance: str, k: int, d: int) -> int:
+    return {"full": k * d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": k * d,
+            "spherical": k}[covariance]
+
+
+def precision_of(covariance: str, cov: np.ndarray, k: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Precisions in the shape of ``cov`` and the (K,) log-determinants of the precisions.
+
+    Raises np.linalg.LinAlgError naming the component whose covariance is not positive definite.
+    """
+    if covariance == "full":
+        pairs = [inverse_and_logdet(c, f"covariance of component {j}") for j, c in enumerate(cov)]
+        return np.stack([p for p, _ in pairs]), np.array([d for _, d in pairs])
+    if covariance == "tied":
+        precision, logdet = inverse_and_logdet(cov, "tied covariance")
+        return precision, np.full(k, logdet)
+    if np.any(cov <= 0):
+        raise np.linalg.LinAlgError("a variance is not positive")
+    precision = 1.0 / cov
+    if covariance == "diag":
+        return precision, np.log(precision).sum(axis=1)
+    return precision, d * np.log(precision)
+
+
+def second_features(Xc: np.ndarray, covariance: str) -> np.ndarray | None:
+    """Row-wise second-moment features of the centred rows ``Xc`` (N, D): for full, the upper
+    triangles of x x' stored transposed as (D(D+1)/2, N), so that each product is one
+    contiguous SIMD pass; (N, D) squares for diag; (N,) squared norms for spherical; none for
+    tied."""
+    if covariance == "full":
+        n, d = Xc.shape
+        columns = np.ascontiguousarray(Xc.T)
+        packed = np.empty((d * (d + 1) // 2, n))
+        start = 0
+        for i in range(d):
+            np.multiply(columns[i:], columns[i], out=packed[start : start + d - i])
+            start += d - i
+        return packed
+    if covariance == "diag":
+        return Xc * Xc
+    if covariance == "spherical":
+        return np.einsum("ij,ij->i", Xc, Xc)
+    return None
+
+
+def mahalanobis(Xc: np.ndarray, second, mc: np.ndarray, precision: np.ndarray,
+                covariance: str) -> np.ndarray:
+    """(N, K) squared Mahalanobis distances of the centred rows ``Xc`` (N, D) to the centred
+    means ``mc`` (K, D); ``second`` from ``second_features``."""
+    d = Xc.shape[1]
+    if covariance == "full":
+        linear = np.einsum("kij,kj->ki", precision, mc)
+        upper = np.triu_indices(d)
+        packed = precision[:, upper[0], upper[1]] * np.where(upper[0] == upper[1], 1.0, 2.0)
+        quad = second.T @ packed.T
+    elif covariance == "tied":
+        linear = mc @ precision
+        quad = np.repeat(np.einsum("ij,ij->i", Xc @ precision, Xc)[:, None], len(mc), axis=1)
+    elif covariance == "diag":
+        linear = precision * mc
+        quad = second @ precision.T
+    else:
+        linear = precision[:, None] * mc
+        quad = np.outer(second, precision)
+    quad -= Xc @ (2.0 * linear).T
+    quad += np.einsum("ki,ki->k", linear, mc)
+    # rounding can take a row at a mean a hair below zero
+    np.maximum(quad, 0.0, out=quad)
+    return quad
+
+
+def log_gaussian(maha: np.ndarray, logdet: np.ndarray, d: int) -> np.ndarray:
+    """(N, K) log N(x | m_k, S_k) from squared Mahalanobis distances, in place."""
+    maha *= -0.5
+    maha += 0.5 * logdet - 0.5 * d * LOG_2PI
+    return maha
+
+
+def weighted_moments(Xc: np.ndarray, W: np.ndarray, second, covariance: str):
+    """Weighted first (K, D) and second moments of the centred rows: sum_n W_nk x_n and
+    sum_n W_nk x_n x_n' as packed upper triangles (K, D(D+1)/2) for full, one (D, D) sum
+    weighted by each row's total weight for tied, (K, D) squares for diag, (K,) for spherical."""
+    if covariance == "full":
+        s2 = (second @ W).T
+    elif covariance == "tied":
+        s2 = (Xc * W.sum(axis=1)[:, None]).T @ Xc
+    else:
+        s2 = W.T @ second
+    return W.T @ Xc, s2
+
+
+def unpack(packed: np.ndarray, d: int) -> np.ndarray:
+    """(K, D, D) symmetric matrices from their (K, D(D+1)/2) packed upper triangles."""
+    upper = np.triu_indices(d)
+    out = np.empty((len(packed), d, d))
+    out[:, upper[0], upper[1]] = packed
+    out[:, upper[1], upper[0]] = packed
+    return out
+
+
+def scatter(wsum: np.ndarray, s1: np.ndarray, s2: np.ndarray, covariance: str):
+    """Weighted means (K, D) and scatter about them, sum_n W_nk (x_n - m_k)(x_n - m_k)', in
+    the shape of the covariance type (tied: summed over components), from weighted moments.
+    Components with no weight get zero means and scatter."""
+    safe = np.where(wsum > 0, wsum, 1.0)
+    means = s1 / safe[:, None]
+    d = s1.shape[1]
+    if covariance == "full":
+        out = unpack(s2, d) - wsum[:, None, None] * means[:, :, None] * means[:, None, :]
+    elif covariance == "tied":
+        out = s2 - (wsum[:, None] * means).T @ means
+        out = 0.5 * (out + out.T)
+    elif covariance == "diag":
+        out = s2 - wsum[:, None] * means * means
+    else:
+        out = (s2 - wsum * np.einsum("ki,ki->k", means, means)) / d
+    return means, out
+
+
+def add_floor(cov: np.ndarray, floor: np.ndarray, covariance: str) -> np.ndarray:
+    """``cov`` plus the per-column ``floor`` (D,) on its diagonal (its mean, for spherical)."""
+    if covariance in ("full", "tied"):
+        out = cov.copy()
+        np.einsum("...ii->...i", out)[...] += floor
+        return out
+    if covariance == "diag":
+        return cov + floor
+    return cov + floor.mean()
+
+
+def total_variance(cov: np.ndarray, covariance: str, d: int) -> np.ndarray:
+    """(K,) trace of each component's covariance (not defined for tied)."""
+    if covariance == "full":
+        return np.einsum("kii->k", cov)
+    if covariance == "diag":
+        return cov.sum(axis=1)
+    return d * cov
