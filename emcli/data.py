@@ -1,17 +1,43 @@
 """Turning a table into the rows a model is fit to or applied to."""
 
+from dataclasses import dataclass
+
 import numpy as np
+import pyarrow as pa
 
 from emcli.errors import DataError
 from emcli.io.tables import first_missing, numeric_matrix, read_table
 
 
-def load_rows(path: str, fmt: str | None, columns: list | None):
-    """Read ``path`` and pick its numeric columns; returns (table, column names, (N, D) array)."""
+def display_name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+@dataclass
+class Rows:
+    """A table and the (N, D) float64 rows taken from it (NaN for missing cells)."""
+
+    table: pa.Table
+    columns: list
+    X: np.ndarray
+    levels: list | None = None  # per column, for categorical data
+
+
+def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "numeric",
+              levels: list | None = None, unseen: str = "error") -> Rows:
+    """Read ``path`` and encode its columns for a model whose data are of ``kind``: "numeric",
+    "binary" (0/1) or "categorical" (level codes; ``levels`` given when predicting)."""
     table = read_table(path, fmt)
-    name = "<stdin>" if path == "-" else path
-    names, X = numeric_matrix(table, columns, name)
-    return table, names, X
+    name = display_name(path)
+    if kind == "binary":
+        from emcli.io.encode import binary_matrix
+
+        return Rows(table, *binary_matrix(table, columns, name))
+    if kind == "categorical":
+        from emcli.io.encode import categorical_matrix
+
+        return Rows(table, *categorical_matrix(table, columns, name, levels, unseen))
+    return Rows(table, *numeric_matrix(table, columns, name))
 
 
 def require_complete(X: np.ndarray, columns: list, path: str, model_name: str) -> None:
@@ -19,29 +45,42 @@ def require_complete(X: np.ndarray, columns: list, path: str, model_name: str) -
     where = first_missing(X, columns)
     if where is not None:
         column, row = where
-        name = "<stdin>" if path == "-" else path
         raise DataError(
-            f"{name}: column {column!r} row {row} is missing; {model_name} cannot use incomplete "
-            "rows (fill them with 'emtool impute' or choose other --columns)"
+            f"{display_name(path)}: column {column!r} row {row} is missing; {model_name} cannot use "
+            "incomplete rows (fill them with 'emtool impute' or choose other --columns)"
         )
+
+
+def empty_rows(X: np.ndarray) -> np.ndarray:
+    """(M,) indices of the rows whose every cell is missing."""
+    return np.flatnonzero(np.isnan(X).all(axis=1))
+
+
+def require_no_empty_rows(X: np.ndarray, path: str) -> None:
+    """DataError naming the rows with every chosen cell missing."""
+    empty = empty_rows(X)
+    if empty.size:
+        listed = ", ".join(str(r + 1) for r in empty[:3]) + (f" and {empty.size - 3} more" if empty.size > 3 else "")
+        raise DataError(f"{display_name(path)}: row{'s' if empty.size > 1 else ''} {listed} "
+                        "have every chosen column missing; drop them or pass --skip-empty-rows")
 
 
 def require_rows(X: np.ndarray, k: int, path: str, model) -> None:
     """DataError when there are fewer rows than components, or than the model needs."""
-    name = "<stdin>" if path == "-" else path
     needed = max(k, getattr(model, "min_rows", 1))
     if len(X) < needed:
         why = f"the {k} components asked for" if k >= needed else f"the {needed} that {model.name} needs"
-        raise DataError(f"{name} has {len(X)} row{'s' if len(X) != 1 else ''}, fewer than {why}")
+        raise DataError(f"{display_name(path)} has {len(X)} row{'s' if len(X) != 1 else ''}, fewer than {why}")
 
 
 def require_variation(X: np.ndarray, columns: list, path: str, model_name: str) -> None:
     """DataError naming the first constant column, for models whose density needs spread."""
-    constant = np.flatnonzero(np.ptp(X, axis=0) == 0)
+    spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
+    constant = np.flatnonzero(spread == 0)
     if constant.size:
-        name = "<stdin>" if path == "-" else path
         column = columns[int(constant[0])]
+        value = X[~np.isnan(X[:, constant[0]]), constant[0]][0]
         raise DataError(
-            f"{name}: column {column!r} is constant ({X[0, constant[0]]:g} in every row); "
+            f"{display_name(path)}: column {column!r} is constant ({value:g} in every row); "
             f"{model_name} needs variation in every column, leave it out with --columns"
         )

@@ -32,7 +32,8 @@ def test_fit_writes_the_model_file(run):
     doc = json.loads(pathlib.Path("faithful.json").read_text())
     assert doc["format"] == "emtool-model" and doc["format_version"] == 1
     assert doc["model"] == "gmm" and doc["columns"] == ["eruptions", "waiting"]
-    assert doc["options"] == {"k": 3, "covariance": "tied", "reg_covar": 1e-6}
+    assert doc["options"] == {"k": 3, "covariance": "tied", "reg_covar": 1e-6, "prior": "none",
+                              "prior_params": {}}
     fit = doc["fit"]
     assert fit["log_likelihood"] >= -1126.32
     assert fit["n_parameters"] == 11 and fit["n_samples"] == 272
@@ -178,7 +179,7 @@ def test_models_lists_the_registry(run):
         assert spec.needs in result.stdout
     listed = json.loads(run("models", "--json").stdout)
     assert [row["name"] for row in listed] == list(MODELS)
-    assert listed[0]["options"] == ["-k", "--covariance", "--reg-covar"]
+    assert listed[0]["options"] == ["-k", "--covariance", "--reg-covar", "--prior", "--prior-param"]
 
 
 def test_help_examples_work(tmp_path):

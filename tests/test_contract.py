@@ -1,5 +1,6 @@
 """The contract every registered model keeps (DESIGN.md, "Tests and habits")."""
 
+import importlib
 import json
 
 import numpy as np
@@ -11,49 +12,36 @@ from emcli.errors import ModelFileError
 from emcli.io.modelfile import dumps, model_document, parse_model
 from emcli.models import registry
 
-from conftest import draw_mixture
+from conftest import ROOT
 
-# Components listed in the order the readers below sort them (by x + y / 10).
-TRUE_MEANS = np.array([[0.0, 0.0], [1.0, 7.0], [6.0, 1.0]])
-TRUE_COVS = np.array([[[1.0, 0.3], [0.3, 0.5]], [[1.5, 0.0], [0.0, 0.4]], [[0.6, -0.2], [-0.2, 1.2]]])
-TRUE_WEIGHTS = np.array([0.5, 0.2, 0.3])
+CASE_DIR = ROOT / "tests" / "cases"
 
 
-def gmm_truth(params):
-    order = np.argsort(params.means[:, 0] + 0.1 * params.means[:, 1])
-    return {"weights": params.weights[order], "means": params.means[order], "cov": params.cov[order]}
+def _load_cases() -> dict:
+    """Every tests/cases/<model>.py's CASE (see tests/cases/README.md)."""
+    cases = {}
+    for path in sorted(CASE_DIR.glob("*.py")):
+        module = importlib.import_module(f"cases.{path.stem}")
+        cases[path.stem] = module.CASE
+    return cases
 
 
-def kmeans_truth(centres):
-    return {"means": centres[np.argsort(centres[:, 0] + 0.1 * centres[:, 1])]}
-
-
-# Per model: options, a data generator (rng, n) -> X, the parameters it was drawn from, a way to
-# read those parameters off a fit, and tolerances.  Every registered model must have an entry.
-CASES = {
-    "gmm": dict(
-        options={"k": 3, "covariance": "full"},
-        draw=lambda rng, n: draw_mixture(rng, TRUE_WEIGHTS, TRUE_MEANS, TRUE_COVS, n)[0],
-        truth={"weights": TRUE_WEIGHTS, "means": TRUE_MEANS, "cov": TRUE_COVS},
-        read=gmm_truth, atol=0.05,
-    ),
-    "kmeans": dict(
-        options={"k": 3},
-        draw=lambda rng, n: draw_mixture(rng, TRUE_WEIGHTS, TRUE_MEANS * 3, TRUE_COVS * 0.2, n)[0],
-        truth={"means": TRUE_MEANS * 3},
-        read=kmeans_truth, atol=0.05,
-    ),
-}
-
-NAMES = sorted(registry.MODELS)
+CASES = _load_cases()
+NAMES = sorted(CASES)
 
 
 def make(name):
-    return registry.create(name, CASES[name]["options"])
+    model = registry.create(name, CASES[name]["options"])
+    CASES[name].get("setup", lambda m: None)(model)
+    return model
 
 
 def data(name, n=600, seed=0):
     return CASES[name]["draw"](np.random.default_rng(seed), n)
+
+
+def columns(X):
+    return [f"c{j}" for j in range(X.shape[1])]
 
 
 def test_every_registered_model_has_a_contract_case():
@@ -110,8 +98,8 @@ def test_same_seed_gives_identical_model_files(name):
     X = data(name)
     first, second = (fit(make(name), X, restarts=3, seed=11) for _ in range(2))
     strip = lambda doc: {k: v for k, v in doc.items() if k != "fit"} | {
-        "score": doc["fit"].get("log_likelihood", doc["fit"].get("inertia"))}
-    docs = [strip(model_document(make(name), ["x", "y"], o, n_samples=len(X))) for o in (first, second)]
+        "trace": [{k: v for k, v in row.items() if k != "seconds"} for row in doc["fit"]["trace"]]}
+    docs = [strip(model_document(make(name), columns(X), o, n_samples=len(X))) for o in (first, second)]
     assert docs[0] == docs[1]
 
 
@@ -120,13 +108,13 @@ def test_model_file_round_trips_exactly(name):
     X = data(name)
     model = make(name)
     outcome = fit(model, X, restarts=2)
-    doc = model_document(model, ["x", "y"], outcome, n_samples=len(X))
+    doc = model_document(model, columns(X), outcome, n_samples=len(X))
     text = dumps(doc)
     loaded, params, loaded_doc = parse_model(text, "model.json")
     assert loaded_doc == json.loads(text) == doc
     assert loaded.options() == model.options()
     assert loaded.to_json(params) == model.to_json(outcome.best.params)
-    assert dumps(model_document(loaded, ["x", "y"], outcome, n_samples=len(X))) == text
+    assert dumps(model_document(loaded, columns(X), outcome, n_samples=len(X))) == text
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -147,6 +135,43 @@ def test_bad_parameter_shapes_name_the_field(name):
     key = next(iter(doc))
     broken = dict(doc, **{key: np.asarray(doc[key])[:-1].tolist()})
     with pytest.raises(ModelFileError, match=f"params.{key}"):
-        model.from_json(broken, 2)
+        model.from_json(broken, X.shape[1])
     with pytest.raises(ModelFileError, match="params"):
-        model.from_json(doc, 3)
+        model.from_json(doc, X.shape[1] + 1)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_predict_gives_probabilities_that_sum_to_one(name):
+    from emcli.predict import predict_columns
+
+    X = data(name)
+    model = make(name)
+    params = fit(model, X).best.params
+    spec = registry.spec(name)
+    clusters = "cluster" in spec.outputs
+    soft = "p_<k>" in spec.outputs
+    out = predict_columns(model, params, X, clusters=clusters, proba=soft, logpdf="logpdf" in spec.outputs)
+    if clusters:
+        assert out["cluster"].min() >= 0 and out["cluster"].max() < model.k
+    if soft:
+        proba = np.stack([out[f"p_{k}"] for k in range(model.k)], axis=1)
+        assert np.all(np.isfinite(proba))
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+        np.testing.assert_array_equal(proba.argmax(axis=1), out["cluster"])
+    if "logpdf" in out:
+        assert np.all(np.isfinite(out["logpdf"]))
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if registry.spec(n).generative])
+def test_samples_come_from_the_model(name):
+    """Rows sampled from a fitted model, fitted again, give that model back."""
+    case = CASES[name]
+    model = make(name)
+    params = fit(model, data(name, n=20000, seed=3), restarts=3).best.params
+    X, components = model.sample(params, 20000, np.random.default_rng(9))
+    assert X.shape[0] == 20000 and components.shape == (20000,)
+    assert components.min() >= 0 and components.max() < model.k
+    again = fit(make(name), X, restarts=3).best.params
+    original, refit = case["read"](params), case["read"](again)
+    for key, expected in original.items():
+        np.testing.assert_allclose(refit[key], expected, atol=case["atol"] * max(1.0, np.abs(expected).max()))

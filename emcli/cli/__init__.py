@@ -13,6 +13,7 @@ COMMANDS = {
     "fit": "emcli.cli.fit:fit",
     "predict": "emcli.cli.predict:predict",
     "models": "emcli.cli.models:models",
+    "sample": "emcli.cli.sample:sample",
 }
 
 

@@ -69,3 +69,17 @@ def verbosity(function):
                             callback=_set_verbosity, help="Print notes, and tracebacks with errors.")(function)
     return click.option("-q", "--quiet", is_flag=True, expose_value=False,
                         callback=_set_verbosity, help="Print nothing but errors.")(function)
+
+
+def prior_params(ctx, param, values):
+    """``--prior-param NAME=VALUE`` (repeatable) as a dict of floats."""
+    out = {}
+    for item in values:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE")
+        try:
+            out[name.strip()] = float(text)
+        except ValueError:
+            raise click.BadParameter(f"{item!r}: {text!r} is not a number") from None
+    return out

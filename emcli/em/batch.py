@@ -14,9 +14,21 @@ class RunResult:
 
     params: object
     score: float
+    log_likelihood: float
     n_iter: int
     converged: bool
     trace: list = field(default_factory=list)
+
+
+def evaluate(model, params, X: np.ndarray, rows: int):
+    """E-step over every chunk: (summed stats, score, data term of the score).
+
+    The score is what EM climbs: the log-likelihood (minus the inertia, for k-means), plus the
+    log prior density of ``params`` for a model fit by MAP (one with ``log_prior``).
+    """
+    stats, data_term = accumulate(lambda block: model.e_step(params, block), X, rows)
+    prior = model.log_prior(params) if hasattr(model, "log_prior") else 0.0
+    return stats, data_term + prior, data_term
 
 
 def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
@@ -24,14 +36,15 @@ def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: fl
     """Iterate E and M steps from ``params`` until the mean per-row change of the score is at
     most ``tol`` (never when ``tol`` is 0) or ``max_iter`` M-steps have run.
 
-    The returned score is that of the returned parameters.  Trace rows: iteration, score,
-    seconds spent on that iteration, and events (components re-seeded).
+    The returned score is that of the returned parameters.  Trace rows: iteration, score, its
+    data term, seconds spent on that iteration, and events (components re-seeded).
     """
     n = len(X)
     reseeds_left = max_reseeds
     started = time.perf_counter()
-    stats, score = accumulate(lambda block: model.e_step(params, block), X, rows)
-    trace = [{"iter": 0, "score": score, "seconds": time.perf_counter() - started, "event": "init"}]
+    stats, score, data_term = evaluate(model, params, X, rows)
+    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
+              "seconds": time.perf_counter() - started, "event": "init"}]
     converged = False
     event = None
     for iteration in range(1, max_iter + 1):
@@ -45,12 +58,12 @@ def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: fl
             params = model.reseed(params, [k for k, _ in bad], X, rng)
             event = "; ".join(f"re-seeded component {k} ({why})" for k, why in bad)
         previous = score
-        stats, score = accumulate(lambda block: model.e_step(params, block), X, rows)
-        trace.append({"iter": iteration, "score": score,
+        stats, score, data_term = evaluate(model, params, X, rows)
+        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
                       "seconds": time.perf_counter() - started, "event": event})
         if not np.isfinite(score):
             raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
         if tol > 0 and event is None and abs(score - previous) <= tol * n:
             converged = True
             break
-    return RunResult(params, score, len(trace) - 1, converged, trace)
+    return RunResult(params, score, data_term, len(trace) - 1, converged, trace)

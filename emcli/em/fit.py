@@ -55,7 +55,8 @@ def fit(model, X: np.ndarray, *, init="k-means++", restarts: int = 1, seed: int 
             summaries.append({"seed": seed + r, "error": str(exc)})
         else:
             runs.append((seed + r, run))
-            summaries.append({"seed": seed + r, "score": run.score, "n_iter": run.n_iter,
+            summaries.append({"seed": seed + r, "score": run.score,
+                              "log_likelihood": run.log_likelihood, "n_iter": run.n_iter,
                               "converged": run.converged})
         if on_restart is not None:
             on_restart(r)

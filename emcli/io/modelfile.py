@@ -11,21 +11,25 @@ FORMAT = "emtool-model"
 FORMAT_VERSION = 1
 
 
-def _score_fields(model, score: float) -> dict:
-    return {"log_likelihood": score} if model.objective == "log_likelihood" else {model.objective: -score}
+def _score_fields(model, row: dict) -> dict:
+    """The objective's fields from an engine row (score and data term): ``log_likelihood``;
+    ``log_posterior`` and ``log_likelihood`` for MAP fits; ``inertia`` for k-means."""
+    if model.objective == "inertia":
+        return {"inertia": -row["score"]}
+    if model.objective == "log_posterior":
+        return {"log_posterior": row["score"], "log_likelihood": row["log_likelihood"]}
+    return {"log_likelihood": row["score"]}
 
 
 def _trace_rows(model, trace: list) -> list:
-    objective = model.objective
-    sign = 1.0 if objective == "log_likelihood" else -1.0
-    return [{"iter": row["iter"], objective: sign * row["score"], "seconds": row["seconds"],
+    return [{"iter": row["iter"], **_score_fields(model, row), "seconds": row["seconds"],
              "event": row["event"]} for row in trace]
 
 
 def _restart_row(model, summary: dict) -> dict:
     if "error" in summary:
         return {"seed": summary["seed"], "error": summary["error"]}
-    return {"seed": summary["seed"], **_score_fields(model, summary["score"]),
+    return {"seed": summary["seed"], **_score_fields(model, summary),
             "n_iter": summary["n_iter"], "converged": summary["converged"]}
 
 
@@ -33,13 +37,13 @@ def model_document(model, columns: list, outcome, *, n_samples: int, algorithm: 
                    target: str | None = None, seconds: float | None = None) -> dict:
     """The model file's JSON object for a finished fit (see DESIGN.md, "The model file")."""
     best = outcome.best
-    fit = _score_fields(model, best.score)
+    fit = _score_fields(model, {"score": best.score, "log_likelihood": best.log_likelihood})
     p = model.n_parameters(best.params)
     fit["n_samples"] = n_samples
     fit["n_parameters"] = p
-    if model.objective == "log_likelihood":
-        fit["bic"] = -2.0 * best.score + p * math.log(n_samples)
-        fit["aic"] = -2.0 * best.score + 2.0 * p
+    if model.objective != "inertia":
+        fit["bic"] = -2.0 * best.log_likelihood + p * math.log(n_samples)
+        fit["aic"] = -2.0 * best.log_likelihood + 2.0 * p
     restarts = [_restart_row(model, r) for r in outcome.restarts]
     fit.update(converged=best.converged, n_iter=best.n_iter, algorithm=algorithm,
                seed=outcome.seed, restarts=restarts, trace=_trace_rows(model, best.trace))
@@ -74,12 +78,12 @@ def write_model(path: str, doc: dict) -> None:
 
 
 def trace_csv(doc: dict) -> bytes:
-    """The best restart's trace as CSV: iter, objective, seconds, event."""
-    objective = next(key for key in doc["fit"]["trace"][0] if key not in ("iter", "seconds", "event"))
-    lines = [f"iter,{objective},seconds,event"]
+    """The best restart's trace as CSV: iter, the objective's fields, seconds, event."""
+    keys = list(doc["fit"]["trace"][0])
+    lines = [",".join(keys)]
     for row in doc["fit"]["trace"]:
         event = "" if row["event"] is None else '"' + row["event"].replace('"', '""') + '"'
-        lines.append(f"{row['iter']},{row[objective]!r},{row['seconds']!r},{event}")
+        lines.append(",".join(event if key == "event" else repr(row[key]) for key in keys))
     return ("\n".join(lines) + "\n").encode()
 
 

@@ -35,11 +35,16 @@ class GMMParams:
 
 class GaussianMixture:
     name = "gmm"
-    objective = "log_likelihood"
     requires_variation = True
     min_rows = 2
 
-    def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6):
+    def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6,
+                 prior: str = "none", prior_params: dict | None = None):
+        if prior not in ("none", "default"):
+            raise UsageError(f"--prior must be none or default, got {prior!r}")
+        self.prior = prior
+        self.prior_params = dict(prior_params or {})
+        self.conjugate = None
         if k < 1:
             raise UsageError(f"-k must be at least 1, got {k}")
         if covariance not in COVARIANCE_TYPES:
@@ -53,8 +58,15 @@ class GaussianMixture:
         self.floor = None
         self.data_var = None
 
+    @property
+    def objective(self) -> str:
+        return "log_posterior" if self.prior != "none" else "log_likelihood"
+
     def options(self) -> dict:
-        return {"k": self.k, "covariance": self.covariance, "reg_covar": self.reg_covar}
+        """Options as stored in the model file; with a prior, its hyperparameters as used."""
+        hyper = self.conjugate.hyperparameters() if self.conjugate else self.prior_params
+        return {"k": self.k, "covariance": self.covariance, "reg_covar": self.reg_covar,
+                "prior": self.prior, "prior_params": hyper}
 
     # -- data-scale settings -------------------------------------------------------------------
 
@@ -69,6 +81,13 @@ class GaussianMixture:
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; a Gaussian mixture needs variation in every column")
         self.floor = self.reg_covar * self.data_var
+        if self.prior != "none":
+            from emcli.models.gaussian_prior import ConjugatePrior
+
+            # the prior keeps every covariance positive definite, so no floor is added
+            self.floor = np.zeros_like(self.data_var)
+            self.conjugate = ConjugatePrior(self.covariance, self.k, np.zeros_like(self.center),
+                                            self.data_var, self.prior_params)
 
     # -- initialisation --------------------------------------------------------------------------
 
@@ -139,6 +158,9 @@ class GaussianMixture:
         alive = n_k > 10 * np.finfo(float).eps * total
         mc, spread = gaussian.scatter(np.where(alive, n_k, 0.0), stats["s1"], stats["s2"],
                                       self.covariance)
+        if self.conjugate is not None:
+            mc, cov = self.conjugate.posterior_mode(n_k, mc, spread)
+            return GMMParams(self.covariance, n_k / total, mc + self.center, cov)
         if self.covariance == "tied":
             cov = spread / total
         else:
@@ -152,9 +174,30 @@ class GaussianMixture:
                 cov[~alive] = previous.cov[~alive]
         return GMMParams(self.covariance, n_k / total, means, cov)
 
+    def log_prior(self, params: GMMParams) -> float:
+        """Log prior density of the parameters (0 without a prior): EM then climbs the log
+        posterior."""
+        if self.conjugate is None:
+            return 0.0
+        return self.conjugate.log_density(params.means - self.center, params.cov, *params.precision)
+
+    def diagnose(self, params: GMMParams, n_samples: int) -> list[str]:
+        """Warnings about a finished fit: full covariances resting on the floor because their
+        component holds too few rows to estimate them."""
+        d = params.means.shape[1]
+        if self.covariance != "full" or self.conjugate is not None:
+            return []
+        return [f"component {k} holds {w * n_samples:.1f} rows, fewer than the {d + 1} a full "
+                f"{d}-column covariance needs, so its covariance rests on the floor; try --prior "
+                "default, --covariance diag or fewer components"
+                for k, w in enumerate(params.weights) if w * n_samples < d + 1]
+
     def degenerate(self, params: GMMParams, stats: Stats) -> list[tuple[int, str]]:
         """Components holding less than one row's worth of responsibility ("empty"), or whose
-        variance before the floor is no larger than the floor ("collapsed" onto a point)."""
+        variance before the floor is no larger than the floor ("collapsed" onto a point).
+        Under a prior neither is degenerate: an empty component sits at the prior's mode."""
+        if self.conjugate is not None:
+            return []
         bad = {int(k): "empty" for k in np.flatnonzero(stats["n"] < 1.0)}
         if self.covariance != "tied":
             spread = gaussian.total_variance(params.cov, self.covariance, params.means.shape[1])
@@ -171,6 +214,19 @@ class GaussianMixture:
         if self.covariance != "tied":
             cov[components] = fresh.cov[: len(components)]
         return GMMParams(self.covariance, weights / weights.sum(), means, cov)
+
+    def sample(self, params: GMMParams, n: int, rng: np.random.Generator):
+        """(n, D) rows drawn from the mixture and the (n,) components they came from."""
+        k, d = params.means.shape
+        components = rng.choice(k, size=n, p=params.weights)
+        if self.covariance in ("full", "tied"):
+            factors = np.broadcast_to(np.linalg.cholesky(params.cov), (k, d, d))
+        else:
+            scales = np.sqrt(params.cov if self.covariance == "diag" else params.cov[:, None] * np.ones(d))
+            factors = scales[:, None, :] * np.eye(d)
+        noise = rng.standard_normal((n, d))
+        X = params.means[components] + np.einsum("nij,nj->ni", factors[components], noise)
+        return X, components
 
     # -- bookkeeping -------------------------------------------------------------------------------
 

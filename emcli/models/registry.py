@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from emcli.errors import UsageError
 
 
+_FLAGS = {"k": "-k", "prior_params": "--prior-param"}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -16,32 +19,84 @@ class ModelSpec:
     needs: str
     options: tuple         # names of the model's own fit options (constructor arguments)
     outputs: tuple         # columns ``predict`` can append
+    data: str = "numeric"  # how columns become rows: "numeric", "binary" or "categorical"
+    missing: bool = False  # whether it fits rows with missing cells
+    generative: bool = False  # whether ``emtool sample`` can draw from it
+    when: str = ""         # when to choose it
 
     def flags(self) -> list:
         """The model's own options as command-line flags."""
-        return ["-k" if name == "k" else "--" + name.replace("_", "-") for name in self.options]
+        return [_FLAGS.get(name, "--" + name.replace("_", "-")) for name in self.options]
 
     def load(self):
         module, cls = self.target.split(":")
         return getattr(importlib.import_module(module), cls)
 
 
+DENSITY_OUTPUTS = ("cluster", "p_<k>", "logpdf")
+
 MODELS = {
     spec.name: spec
     for spec in (
         ModelSpec(
             name="gmm", target="emcli.models.gmm:GaussianMixture", kind="clustering, density",
-            summary="Gaussian mixture by maximum likelihood",
-            needs="numeric columns, no missing values, no constant column, at least 2 rows",
-            options=("k", "covariance", "reg_covar"),
-            outputs=("cluster", "p_<k>", "logpdf"),
+            summary="Gaussian mixture, maximum likelihood or MAP (--prior default)",
+            needs="numeric columns, no constant column, at least 2 rows; missing cells are "
+                  "fit as hidden values",
+            options=("k", "covariance", "reg_covar", "prior", "prior_params"),
+            outputs=DENSITY_OUTPUTS, missing=True, generative=True,
+            when="elliptical clusters of numeric data; --prior default for few rows or many columns",
         ),
         ModelSpec(
             name="kmeans", target="emcli.models.kmeans:KMeans", kind="clustering",
             summary="k-means (Lloyd), the hard-assignment limit of a Gaussian mixture",
             needs="numeric columns, no missing values",
-            options=("k",),
-            outputs=("cluster",),
+            options=("k",), outputs=("cluster",),
+            when="fast, compact, similar-sized clusters when no probabilities are needed",
+        ),
+        ModelSpec(
+            name="kmedoids", target="emcli.models.kmedoids:KMedoids", kind="clustering",
+            summary="k-medoids: centres are data rows, under any scipy.spatial.distance metric",
+            needs="numeric columns, no missing values",
+            options=("k", "metric"), outputs=("cluster",),
+            when="a dissimilarity other than squared Euclidean (--metric cityblock, cosine, ...), "
+                 "robustness to outliers, or centres that must be real rows",
+        ),
+        ModelSpec(
+            name="bernoulli", target="emcli.models.bernoulli:BernoulliMixture",
+            kind="clustering, density",
+            summary="mixture of multivariate Bernoullis, maximum likelihood or MAP (--prior)",
+            needs="binary columns (0/1 or true/false), no missing values",
+            options=("k", "prior", "prior_params"), outputs=DENSITY_OUTPUTS,
+            data="binary", generative=True,
+            when="presence/absence or yes/no data, such as binarised images or survey answers",
+        ),
+        ModelSpec(
+            name="categorical", target="emcli.models.categorical:CategoricalMixture",
+            kind="clustering, density",
+            summary="latent class analysis: a mixture of independent categoricals",
+            needs="columns of levels (text, integers or booleans), each with at least 2 levels; "
+                  "missing cells are ignored",
+            options=("k", "prior", "prior_params"), outputs=DENSITY_OUTPUTS,
+            data="categorical", missing=True, generative=True,
+            when="unordered categorical answers (questionnaires, diagnoses, product choices)",
+        ),
+        ModelSpec(
+            name="student", target="emcli.models.student:StudentT", kind="density, outliers",
+            summary="one multivariate Student-t, fit by EM as a Gaussian scale mixture",
+            needs="numeric columns, no missing values, no constant column, at least 2 rows",
+            options=("covariance", "reg_covar", "dof"), outputs=("weight", "logpdf"),
+            generative=True,
+            when="a robust location and scatter, and an outlier score per row (weight)",
+        ),
+        ModelSpec(
+            name="tmix", target="emcli.models.student:StudentMixture",
+            kind="clustering, density, outliers",
+            summary="mixture of Student-t distributions (degrees of freedom by ECME or fixed)",
+            needs="numeric columns, no missing values, no constant column, at least 2 rows",
+            options=("k", "covariance", "reg_covar", "dof", "shared_dof"),
+            outputs=("cluster", "p_<k>", "logpdf", "weight"), generative=True,
+            when="clusters with heavy tails or gross outliers, which would pull a gmm's components",
         ),
     )
 }

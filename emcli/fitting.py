@@ -1,0 +1,105 @@
+"""What ``emtool fit`` does between parsing options and writing the model file."""
+
+import time
+
+import numpy as np
+
+from emcli import console
+from emcli.data import (Rows, display_name, empty_rows, load_rows, require_complete,
+                        require_no_empty_rows, require_rows, require_variation)
+from emcli.em.fit import fit as run_fit
+from emcli.errors import DataError, UsageError
+from emcli.io.modelfile import model_document, read_model
+from emcli.models import registry
+
+#: option name -> its flag, for messages
+FLAGS = {"model_name": "-m", "k": "-k", "prior_params": "--prior-param"}
+
+
+def flag(name: str) -> str:
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+def new_model(model_name: str, values: dict, given: set):
+    """A model from the registry with the options it takes from ``values``; an option the user
+    gave (``given``) that the model does not take is a UsageError."""
+    spec = registry.spec(model_name)
+    for name in sorted(given - {"model_name"}):
+        if name not in spec.options:
+            raise UsageError(f"model {model_name} does not take {flag(name)}")
+    return registry.create(model_name, {name: values[name] for name in spec.options})
+
+
+def warm_model(path: str, model_name: str, values: dict, given: set, columns: list | None):
+    """(model, starting parameters, columns) from a fitted model file; options the user gave
+    must agree with the file's."""
+    model, params, doc = read_model(path)
+    stored = dict(doc["options"], model_name=doc["model"])
+    for name in sorted(given):
+        if name in stored and stored[name] != values[name]:
+            raise UsageError(f"{flag(name)} {values[name]} differs from {stored[name]} in the --init model {path}")
+    if columns is not None and columns != doc["columns"]:
+        raise UsageError(f"--columns differs from the columns of the --init model {path}")
+    return model, params, doc["columns"]
+
+
+def prepare_rows(model, path: str, fmt: str | None, columns: list | None, skip_empty_rows: bool,
+                 levels: list | None = None) -> Rows:
+    """Read and check the rows ``model`` is to be fit to (see ``emtool models`` for each model's
+    needs); rows with every cell missing are dropped with ``skip_empty_rows``."""
+    spec = registry.spec(model.name)
+    rows = load_rows(path, fmt, columns, spec.data, levels=levels)
+    if not spec.missing:
+        if skip_empty_rows:
+            raise UsageError(f"model {model.name} does not take --skip-empty-rows (it needs complete rows)")
+        require_complete(rows.X, rows.columns, path, model.name)
+    else:
+        unobserved = np.flatnonzero(np.isnan(rows.X).all(axis=0))
+        if unobserved.size:
+            raise DataError(f"{display_name(path)}: column {rows.columns[unobserved[0]]!r} has no values")
+        if skip_empty_rows:
+            empty = empty_rows(rows.X)
+            if empty.size:
+                console.note(f"skipping {empty.size} rows with every chosen column missing")
+                rows.X = np.delete(rows.X, empty, axis=0)
+        else:
+            require_no_empty_rows(rows.X, path)
+    require_rows(rows.X, model.k, path, model)
+    if getattr(model, "requires_variation", False):
+        require_variation(rows.X, rows.columns, path, model.name)
+    if rows.levels is not None:
+        model.levels = rows.levels
+    return rows
+
+
+def fit_rows(model, rows: Rows, *, init, restarts: int, seed: int, max_iter: int, tol: float,
+             chunk_bytes: int) -> dict:
+    """Fit ``model`` to ``rows`` and return the model file's document; warns on stderr when
+    the best restart did not converge."""
+    started = time.perf_counter()
+    warm = not isinstance(init, str)
+    with console.progress(1 if warm else restarts, f"fitting {model.name}") as advance:
+        outcome = run_fit(model, rows.X, init=init, restarts=restarts, seed=seed, max_iter=max_iter,
+                          tol=tol, chunk_bytes=chunk_bytes, on_restart=advance)
+    doc = model_document(model, rows.columns, outcome, n_samples=len(rows.X),
+                         seconds=time.perf_counter() - started)
+    for message in getattr(model, "diagnose", lambda *_: [])(outcome.best.params, len(rows.X)):
+        console.warn(message)
+    if not outcome.best.converged and max_iter > 0 and tol > 0:
+        trace = outcome.best.trace
+        change = abs(trace[-1]["score"] - trace[-2]["score"]) / len(rows.X) if len(trace) > 1 else float("nan")
+        console.warn(f"the best restart did not converge in {max_iter} iterations (last change "
+                     f"{change:.3g} per row, --tol {tol:g}); raise --max-iter or --tol")
+    return doc
+
+
+def summary(doc: dict) -> str:
+    """One line on a fit, for --verbose."""
+    fit = doc["fit"]
+    if "inertia" in fit:
+        score = f"inertia {fit['inertia']:.6g}"
+    else:
+        score = f"log-likelihood {fit['log_likelihood']:.4f}, BIC {fit['bic']:.2f}"
+        if "log_posterior" in fit:
+            score = f"log-posterior {fit['log_posterior']:.4f}, " + score
+    return f"{doc['model']}: {score}, {fit['n_iter']} iterations, {'converged' if fit['converged'] else 'not converged'}"

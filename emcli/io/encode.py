@@ -1,0 +1,108 @@
+"""Columns that are not plain numbers, turned into float arrays for the models: binary columns
+(0/1, true/false) and categorical columns (levels coded 0..L-1).  Missing cells become NaN."""
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from emcli.errors import DataError
+
+
+def _missing_columns(table: pa.Table, columns: list, name: str) -> None:
+    absent = [c for c in columns if c not in table.column_names]
+    if absent:
+        raise DataError(f"{name} has no column {absent[0]!r} (it has: {', '.join(table.column_names)})")
+
+
+def _is_binary(column: pa.ChunkedArray) -> bool:
+    if pa.types.is_boolean(column.type):
+        return True
+    if pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+        values = pc.unique(column.drop_null()).to_numpy(zero_copy_only=False)
+        return values.size > 0 and bool(np.isin(values, (0, 1)).all())
+    return False
+
+
+def binary_matrix(table: pa.Table, columns: list | None, name: str) -> tuple[list, np.ndarray]:
+    """(names, (N, D) float array of 0/1 with NaN for missing cells).
+
+    By default every binary column: booleans, and numeric columns holding only 0 and 1.  A chosen
+    column with any other value is a DataError naming its first such row.
+    """
+    if columns is None:
+        columns = [c for c in table.column_names if _is_binary(table.column(c))]
+        if not columns:
+            raise DataError(f"{name} has no binary columns (0/1 or true/false); choose with --columns")
+    _missing_columns(table, columns, name)
+    out = np.empty((table.num_rows, len(columns)))
+    for j, column_name in enumerate(columns):
+        column = table.column(column_name)
+        if pa.types.is_boolean(column.type) or pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
+            values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+            bad = np.flatnonzero(~np.isnan(values) & (values != 0) & (values != 1))
+        else:
+            values = np.full(table.num_rows, np.nan)
+            bad = np.flatnonzero(pc.is_valid(column).to_numpy(zero_copy_only=False))
+        if bad.size:
+            row = int(bad[0])
+            raise DataError(f"{name}: column {column_name!r} row {row + 1} is {column[row].as_py()!r}, "
+                            "not 0/1 or true/false (bernoulli needs binary columns)")
+        out[:, j] = values
+    return list(columns), out
+
+
+def _json_level(value):
+    """A level as a JSON value: text, integer or boolean."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels: list | None = None,
+                       unseen: str = "error") -> tuple[list, np.ndarray, list]:
+    """(names, (N, D) float array of level codes with NaN for missing cells, levels per column).
+
+    By default every text, integer or boolean column.  Fitting (``levels`` None) takes each
+    column's sorted distinct values as its levels and rejects a column with fewer than two.
+    Predicting maps values to the stored ``levels``; a value not among them is a DataError, or
+    a missing cell when ``unseen`` is "missing".
+    """
+    if columns is None:
+        columns = [c for c in table.column_names
+                   if not pa.types.is_floating(table.column(c).type) and not pa.types.is_null(table.column(c).type)]
+        if not columns:
+            raise DataError(f"{name} has no text, integer or boolean columns; choose with --columns")
+    _missing_columns(table, columns, name)
+    out = np.empty((table.num_rows, len(columns)))
+    found = []
+    for j, column_name in enumerate(columns):
+        column = table.column(column_name)
+        if pa.types.is_floating(column.type):
+            values = column.to_numpy(zero_copy_only=False)
+            fractional = np.flatnonzero(~np.isnan(values) & (values != np.round(values)))
+            if fractional.size:
+                row = int(fractional[0])
+                raise DataError(f"{name}: column {column_name!r} row {row + 1} is {values[row]!r}; "
+                                "categorical needs levels (text, integers or booleans)")
+            column = pc.cast(column, pa.int64())
+        known = pc.unique(column.drop_null()).to_pylist()
+        if levels is None:
+            column_levels = sorted(known, key=lambda v: (str(type(v)), v))
+            if len(column_levels) < 2:
+                what = f"a single level ({column_levels[0]!r})" if column_levels else "no values"
+                raise DataError(f"{name}: column {column_name!r} has {what}; categorical needs at least two levels")
+        else:
+            column_levels = levels[j]
+        try:
+            value_set = pa.array(column_levels, type=column.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            raise DataError(f"{name}: column {column_name!r} holds {column.type} values, unlike the "
+                            f"model's levels {column_levels[:3]!r}") from None
+        codes = pc.index_in(column, value_set=value_set)
+        coded = pc.cast(codes, pa.float64()).to_numpy(zero_copy_only=False)
+        unseen_rows = np.flatnonzero(np.isnan(coded) & pc.is_valid(column).to_numpy(zero_copy_only=False))
+        if unseen_rows.size and unseen == "error":
+            row = int(unseen_rows[0])
+            raise DataError(f"{name}: column {column_name!r} row {row + 1} has level {column[row].as_py()!r}, "
+                            "which the model never saw (use --unseen missing to treat such cells as missing)")
+        out[:, j] = coded
+        found.append([_json_level(v) for v in column_levels])
+    return list(columns), out, found

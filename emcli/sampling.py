@@ -1,0 +1,28 @@
+"""Drawing rows from a fitted generative model, as a table with the model's columns."""
+
+import numpy as np
+import pyarrow as pa
+
+from emcli.errors import UsageError
+from emcli.models import registry
+
+
+def sample_table(model, params, columns: list, n: int, rng: np.random.Generator) -> pa.Table:
+    """``n`` rows drawn from the model: its columns (0/1 integers for binary data, the stored
+    levels for categorical data) and, for mixtures, the drawn ``component``."""
+    spec = registry.spec(model.name)
+    if not spec.generative or not hasattr(model, "sample"):
+        raise UsageError(f"{model.name} is not a generative model; it cannot sample")
+    X, components = model.sample(params, n, rng)
+    table = {}
+    for j, name in enumerate(columns):
+        if spec.data == "binary":
+            table[name] = pa.array(X[:, j].astype(np.int64))
+        elif spec.data == "categorical":
+            levels = np.array(model.levels[j], dtype=object)
+            table[name] = pa.array(levels[X[:, j].astype(np.int64)].tolist())
+        else:
+            table[name] = pa.array(X[:, j])
+    if "cluster" in spec.outputs:
+        table["component"] = pa.array(components.astype(np.int64))
+    return pa.table(table)
