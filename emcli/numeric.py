@@ -43,11 +43,16 @@ def inverse_and_logdet(cov: np.ndarray, what: str = "covariance") -> tuple[np.nd
 
 
 def column_moments(X: np.ndarray, rows: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and (population) variances of the (N, D) ``X``, (D,) each, computed in
-    chunks of ``rows`` so that no (N, D) temporary is made."""
-    mean = X.mean(axis=0)
+    """Column means and (population) variances of the (N, D) ``X`` over its observed (non-NaN)
+    cells, (D,) each, computed in chunks of ``rows`` so that no (N, D) temporary is made."""
+    total, count = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+    for start in range(0, len(X), rows):
+        block = X[start : start + rows]
+        total += np.nansum(block, axis=0)
+        count += (~np.isnan(block)).sum(axis=0)
+    mean = total / np.maximum(count, 1)
     sq = np.zeros(X.shape[1])
     for start in range(0, len(X), rows):
         centred = X[start : start + rows] - mean
-        sq += np.einsum("ij,ij->j", centred, centred)
-    return mean, sq / len(X)
+        sq += np.nansum(centred * centred, axis=0)
+    return mean, sq / np.maximum(count, 1)

@@ -25,6 +25,8 @@ FILES = {
     "other.csv": "p,q\n1,2\n3,4\n5,7\n",
     "notjson.json": "{not json",
     "notmodel.json": '{"hello": 1}',
+    "allmissing.csv": "a,b\n1,\n2,\n3,\n",
+    "emptyrow.csv": "a,b\n1,2\n,\n3,5\n4,4\n",
 }
 
 CASES = [
@@ -32,7 +34,16 @@ CASES = [
     (["fit", "header.csv"], "header.csv has a header but no data rows"),
     (["fit", "text.csv"], "column 'b' is not numeric (row 2: 'x')"),
     (["fit", "inf.csv"], "column 'b' row 2 is infinite"),
-    (["fit", "missing.csv"], "column 'b' row 2 is missing"),
+    (["fit", "missing.csv", "-m", "kmeans"], "column 'b' row 2 is missing; kmeans cannot use incomplete rows"),
+    (["fit", "allmissing.csv", "--columns", "a,b"], "column 'b' has no values"),
+    (["fit", "emptyrow.csv"], "row 2 have every chosen column missing; drop them or pass --skip-empty-rows"),
+    (["fit", FAITHFUL, "-m", "kmeans", "--skip-empty-rows"], "kmeans does not take --skip-empty-rows"),
+    (["fit", FAITHFUL, "-m", "kmeans", "--prior", "default"], "model kmeans does not take --prior"),
+    (["fit", FAITHFUL, "--prior-param", "kappa"], "'kappa' is not NAME=VALUE"),
+    (["fit", FAITHFUL, "--prior-param", "zeta=1"], "unknown prior parameter 'zeta'"),
+    (["fit", FAITHFUL, "--dof", "0"], "Invalid value for '--dof'"),
+    (["sample", "good.json"], "Missing option '-n'"),
+    (["sample", "kmeans.json", "-n", "5"], "kmeans is not a generative model"),
     (["fit", "one.csv"], "one.csv has 1 row, fewer than the 2 that gmm needs"),
     (["fit", "constant.csv"], "column 'a' is constant"),
     (["fit", "same.csv", "-m", "kmeans", "-k", "3"], "only 2 distinct rows"),
@@ -63,6 +74,7 @@ def workdir(tmp_path, monkeypatch, run):
     for name, text in FILES.items():
         (tmp_path / name).write_text(text)
     assert run("fit", FAITHFUL, "-k", 2, "-o", "good.json").exit_code == 0
+    assert run("fit", FAITHFUL, "-m", "kmeans", "-k", 2, "-o", "kmeans.json").exit_code == 0
     good = json.loads((tmp_path / "good.json").read_text())
     (tmp_path / "version2.json").write_text(json.dumps(dict(good, format_version=2)))
     params = dict(good["params"], means=good["params"]["means"][:1])
@@ -73,7 +85,7 @@ def workdir(tmp_path, monkeypatch, run):
 @pytest.mark.parametrize("args,message", CASES, ids=[" ".join(map(str, a))[:40] for a, _ in CASES])
 def test_bad_input_is_one_line_exit_2_and_no_output(workdir, run, args, message):
     before = sorted(os.listdir(workdir))
-    result = run(*args, "-o", "out.file" + (".csv" if args[0] == "predict" else ".json"))
+    result = run(*args, "-o", "out.file" + (".json" if args[0] == "fit" else ".csv"))
     assert result.exit_code == 2, result.output
     assert result.stdout == ""
     assert result.stderr.startswith("emtool: error: ") and result.stderr.count("\n") == 1

@@ -21,7 +21,14 @@ class FitOutcome:
 
 
 def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, rows: int):
-    """Centres chosen by ``method``, then one hard-assignment M-step over all rows."""
+    """Centres chosen by ``method``, then one hard-assignment M-step over all rows.
+
+    Rows with missing cells take their column means for this start only (a copy), so that
+    every row can be assigned; EM itself then treats those cells as hidden.
+    """
+    missing = np.isnan(X)
+    if missing.any():
+        X = np.where(missing, np.nanmean(X, axis=0), X)
     centres = initial_centres(X, model.k, method, rng)
     params = model.params_from_centres(centres)
     stats, _ = accumulate(lambda block: (model.assign_stats(params, block), 0.0), X, rows)

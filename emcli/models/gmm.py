@@ -57,6 +57,7 @@ class GaussianMixture:
         self.center = None
         self.floor = None
         self.data_var = None
+        self.incomplete = False
 
     @property
     def objective(self) -> str:
@@ -77,6 +78,7 @@ class GaussianMixture:
         if len(X) < 2:
             raise DataError(f"a Gaussian mixture needs at least 2 rows, the data has {len(X)}")
         self.center, self.data_var = column_moments(X)
+        self.incomplete = bool(np.isnan(X).any())
         constant = np.flatnonzero(self.data_var == 0)
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; a Gaussian mixture needs variation in every column")
@@ -110,7 +112,9 @@ class GaussianMixture:
 
     def workspace_bytes_per_row(self, n_features: int) -> int:
         second = n_features * (n_features + 1) // 2 if self.covariance == "full" else n_features
-        return 8 * (second + 3 * self.k + 2 * n_features)
+        # rows with missing cells gather a D x D inverse each, and a completed copy per component
+        hidden = 2 * n_features * n_features + self.k * n_features if self.incomplete else 0
+        return 8 * (second + 3 * self.k + 2 * n_features + hidden)
 
     def _log_joint(self, params: GMMParams, Xc: np.ndarray, second) -> np.ndarray:
         """(N, K) log p(x_n, z_n = k) for centred rows ``Xc`` (N, D) and their
@@ -135,10 +139,70 @@ class GaussianMixture:
 
     def e_step(self, params: GMMParams, X: np.ndarray) -> tuple[Stats, float]:
         Xc = X - self.center
-        second = self._second(Xc)
-        log_joint = self._log_joint(params, Xc, second)
+        missing = np.isnan(Xc)
+        if not missing.any():
+            second = self._second(Xc)
+            log_joint = self._log_joint(params, Xc, second)
+            row_ll = normalize_log_rows(log_joint)
+            return self._stats(Xc, log_joint, second), float(row_ll.sum())
+        incomplete = missing.any(axis=1)
+        stats, score = self.e_step(params, X[~incomplete]) if not incomplete.all() else (None, 0.0)
+        conditionals = self._conditionals(params, Xc[incomplete], ~missing[incomplete])
+        log_joint = self._incomplete_log_joint(params, conditionals)
         row_ll = normalize_log_rows(log_joint)
-        return self._stats(Xc, log_joint, second), float(row_ll.sum())
+        hidden = self._incomplete_stats(conditionals, log_joint)
+        return (hidden if stats is None else stats + hidden), score + float(row_ll.sum())
+
+    # -- rows with missing cells -------------------------------------------------------------------
+
+    def _component_covs(self, params: GMMParams) -> np.ndarray:
+        """(K, D, D) covariance matrices whatever the covariance type."""
+        k, d = params.means.shape
+        if self.covariance == "full":
+            return params.cov
+        if self.covariance == "tied":
+            return np.broadcast_to(params.cov, (k, d, d))
+        variances = params.cov if self.covariance == "diag" else params.cov[:, None] * np.ones(d)
+        return variances[:, None, :] * np.eye(d)
+
+    def _conditionals(self, params: GMMParams, Xc: np.ndarray, observed: np.ndarray) -> list:
+        """Per component, the ``missing.Conditional`` of the centred rows ``Xc`` (N, D) with
+        NaN in missing cells, given their (N, D) ``observed`` mask."""
+        from emcli.models.missing import Conditional, patterns
+
+        unique, index = patterns(observed)
+        mc = params.means - self.center
+        return [Conditional(np.where(observed, Xc - mean, 0.0), unique, index, mean, cov)
+                for mean, cov in zip(mc, self._component_covs(params))]
+
+    def _incomplete_log_joint(self, params: GMMParams, conditionals: list) -> np.ndarray:
+        """(N, K) log p(x_O, z = k) from the components' conditionals."""
+        log_joint = np.stack([c.log_density for c in conditionals], axis=1)
+        with np.errstate(divide="ignore"):
+            log_joint += np.log(params.weights)
+        return log_joint
+
+    def _incomplete_stats(self, conditionals: list, resp: np.ndarray) -> Stats:
+        """Expected sufficient statistics of rows with missing cells: each component's rows
+        completed by their conditional means, plus the conditional covariances, weighted by
+        the responsibilities ``resp`` (N, K) — the same fields as ``_stats``."""
+        d = conditionals[0].filled.shape[1]
+        s1 = np.stack([r @ c.filled for c, r in zip(conditionals, resp.T)])
+        spreads = [c.spread(r) for c, r in zip(conditionals, resp.T)]
+        if self.covariance == "full":
+            upper = np.triu_indices(d)
+            s2 = np.stack([gaussian.second_features(c.filled, "full") @ r + spread[upper]
+                           for c, r, spread in zip(conditionals, resp.T, spreads)])
+        elif self.covariance == "tied":
+            s2 = sum((c.filled * r[:, None]).T @ c.filled + spread
+                     for c, r, spread in zip(conditionals, resp.T, spreads))
+        elif self.covariance == "diag":
+            s2 = np.stack([r @ (c.filled * c.filled) + np.diag(spread)
+                           for c, r, spread in zip(conditionals, resp.T, spreads)])
+        else:
+            s2 = np.array([r @ np.einsum("ij,ij->i", c.filled, c.filled) + np.trace(spread)
+                           for c, r, spread in zip(conditionals, resp.T, spreads)])
+        return Stats(n=resp.sum(axis=0), s1=s1, s2=s2)
 
     def responsibilities(self, params: GMMParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K) posterior probabilities of the components and (N,) log densities."""
@@ -147,7 +211,14 @@ class GaussianMixture:
             # gives the same densities, and the mean of the means keeps cancellation small.
             self.center = params.means.mean(axis=0)
         Xc = X - self.center
-        log_joint = self._log_joint(params, Xc, self._second(Xc))
+        missing = np.isnan(Xc)
+        log_joint = np.empty((len(X), self.k))
+        incomplete = missing.any(axis=1)
+        complete_rows = Xc[~incomplete]
+        log_joint[~incomplete] = self._log_joint(params, complete_rows, self._second(complete_rows))
+        if incomplete.any():
+            conditionals = self._conditionals(params, Xc[incomplete], ~missing[incomplete])
+            log_joint[incomplete] = self._incomplete_log_joint(params, conditionals)
         return log_joint, normalize_log_rows(log_joint)
 
     # -- M-step ------------------------------------------------------------------------------------

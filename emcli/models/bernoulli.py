@@ -1,0 +1,206 @@
+"""Mixture of multivariate Bernoullis: each component makes every binary column independently 1
+with its own probability.  Maximum likelihood, or MAP (``prior="default"``) with a Beta(a, b)
+prior on every mean and a Dirichlet(alpha) prior on the weights.
+
+The E-step is one GEMM per chunk:  log p(x | k) = x . logit(mu_k) + sum_d log(1 - mu_kd).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import betaln, gammaln, xlogy
+
+from emcli.em.stats import Stats
+from emcli.errors import DataError, ModelFileError, UsageError
+from emcli.models.params import check_shape, check_weights, float_array
+from emcli.numeric import normalize_log_rows
+
+#: The smallest probability p with 1 - p < 1 in float64.  Maximum likelihood puts a mean at
+#: exactly 0 or 1 as soon as a component's rows agree on a column, and log 0 would turn the next
+#: E-step's GEMM into NaN (0 * -inf) and give new rows a density of 0; clipping the means to
+#: [FLOOR, 1 - FLOOR] keeps both logs finite and moves the likelihood by about N * FLOOR.  EM
+#: stays monotone: the clipped mean is the maximiser of the concave M-step objective over that
+#: interval, where the previous means also lie.
+FLOOR = float(np.finfo(np.float64).eps)
+
+#: Beta(2, 2) on each mean makes its mode Laplace's rule of succession (s + 1) / (n + 2), worth
+#: two pseudo-rows per component and column; Dirichlet(2) on the weights adds one pseudo-row to
+#: each component.  Both are the weakest integer priors whose modes stay inside (0, 1), and are
+#: negligible beside components of dozens of rows.
+DEFAULT_PRIOR = {"a": 2.0, "b": 2.0, "alpha": 2.0}
+
+
+def dirichlet_log_density(values: np.ndarray, alpha: float) -> float:
+    """Log density of the symmetric Dirichlet(alpha) at each row of ``values`` (..., L), summed
+    over the rows."""
+    length = values.shape[-1]
+    rows = values.size // length
+    return float(rows * (gammaln(length * alpha) - length * gammaln(alpha))
+                 + xlogy(alpha - 1.0, values).sum())
+
+
+def hyperparameters(prior: str, given: dict | None, defaults: dict) -> dict:
+    """The prior's hyperparameters: ``defaults`` overridden by ``given``, each at least 1 (below
+    1 a density is unbounded at the edge of the simplex and the posterior has no mode); {} without
+    a prior.  Raises UsageError on unknown names and bad values."""
+    if prior not in ("none", "default"):
+        raise UsageError(f"--prior must be none or default, got {prior!r}")
+    given = dict(given or {})
+    if prior == "none":
+        if given:
+            raise UsageError("--prior-param needs --prior default")
+        return {}
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise UsageError(f"unknown prior parameter {unknown[0]!r}; known: {', '.join(defaults)}")
+    out = {}
+    for name, default in defaults.items():
+        value = given.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1.0 <= value < np.inf:
+            raise UsageError(f"prior parameter {name} must be a number of at least 1, got {value!r}")
+        out[name] = float(value)
+    return out
+
+
+def check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise UsageError(f"-k must be an integer of at least 1, got {k!r}")
+    return int(k)
+
+
+@dataclass
+class BernoulliParams:
+    """weights (K,) and means (K, D): each component's probability of a 1 in each column."""
+
+    weights: np.ndarray
+    means: np.ndarray
+
+
+class BernoulliMixture:
+    name = "bernoulli"
+
+    def __init__(self, k: int = 1, prior: str = "none", prior_params: dict | None = None):
+        self.k = check_k(k)
+        self.prior = prior
+        self.hyper = hyperparameters(prior, prior_params, DEFAULT_PRIOR)
+
+    @property
+    def objective(self) -> str:
+        return "log_posterior" if self.hyper else "log_likelihood"
+
+    def options(self) -> dict:
+        """Options as stored in the model file; with a prior, every hyperparameter used."""
+        return {"k": self.k, "prior": self.prior, "prior_params": dict(self.hyper)}
+
+    def prepare(self, X: np.ndarray) -> None:
+        """Checks that every cell is 0 or 1; a Bernoulli mixture has no data-scale setting."""
+        bad = np.argwhere((X != 0) & (X != 1))
+        if bad.size:
+            row, column = bad[0]
+            raise DataError(f"column {column + 1} row {row + 1} of the data is {X[row, column]:g}; "
+                            "bernoulli needs 0/1 values and no missing cells")
+
+    # -- initialisation --------------------------------------------------------------------------
+
+    def params_from_centres(self, centres: np.ndarray) -> BernoulliParams:
+        """Means 0.25 + 0.5 * centre: leaning towards each (K, D) centre row but strictly inside
+        (0, 1), so the first E-step is soft; distinct rows give distinct means, which EM needs
+        (components with equal means get equal responsibilities and never separate)."""
+        k = len(centres)
+        return BernoulliParams(np.full(k, 1.0 / k), 0.25 + 0.5 * np.clip(centres, 0.0, 1.0))
+
+    def assign_stats(self, params: BernoulliParams, X: np.ndarray) -> Stats:
+        """Each row wholly to its most probable component (for the start's means, the nearest
+        in Hamming distance)."""
+        log_joint = self._log_joint(params, X)
+        resp = np.zeros_like(log_joint)
+        resp[np.arange(len(X)), log_joint.argmax(axis=1)] = 1.0
+        return self._stats(X, resp)
+
+    # -- E-step ------------------------------------------------------------------------------------
+
+    def workspace_bytes_per_row(self, n_features: int) -> int:
+        return 8 * (2 * self.k + 1)
+
+    def _log_joint(self, params: BernoulliParams, X: np.ndarray) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k) for 0/1 rows X (N, D)."""
+        log_off = np.log1p(-params.means)
+        log_joint = X @ (np.log(params.means) - log_off).T
+        with np.errstate(divide="ignore"):
+            log_joint += log_off.sum(axis=1) + np.log(params.weights)
+        return log_joint
+
+    @staticmethod
+    def _stats(X: np.ndarray, resp: np.ndarray) -> Stats:
+        """n (K,) responsibility per component and s (K, D) its responsibility-weighted ones."""
+        return Stats(n=resp.sum(axis=0), s=resp.T @ X)
+
+    def e_step(self, params: BernoulliParams, X: np.ndarray) -> tuple[Stats, float]:
+        log_joint = self._log_joint(params, X)
+        row_ll = normalize_log_rows(log_joint)
+        return self._stats(X, log_joint), float(row_ll.sum())
+
+    def responsibilities(self, params: BernoulliParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, K) posterior probabilities of the components and (N,) log probabilities of the
+        rows."""
+        log_joint = self._log_joint(params, X)
+        return log_joint, normalize_log_rows(log_joint)
+
+    # -- M-step ------------------------------------------------------------------------------------
+
+    def m_step(self, stats: Stats, previous: BernoulliParams) -> BernoulliParams:
+        """Weighted means (MLE) or the posterior modes (s + a - 1) / (n + a + b - 2) and
+        weights (n_k + alpha - 1) / (N + K (alpha - 1)).  A component with no rows (and, under
+        a prior, nothing to add) keeps its means until ``degenerate`` re-seeds it."""
+        n_k, s = stats["n"], stats["s"]
+        a, b, alpha = (self.hyper[name] - 1.0 for name in ("a", "b", "alpha")) if self.hyper else (0.0, 0.0, 0.0)
+        weights = (n_k + alpha) / (n_k.sum() + self.k * alpha)
+        count = n_k + a + b
+        alive = count > 10 * np.finfo(float).eps * n_k.sum()
+        means = previous.means.copy()
+        means[alive] = (s[alive] + a) / count[alive, None]
+        return BernoulliParams(weights, np.clip(means, FLOOR, 1.0 - FLOOR))
+
+    def log_prior(self, params: BernoulliParams) -> float:
+        """Log density of the Beta and Dirichlet priors at ``params`` (0 without a prior)."""
+        if not self.hyper:
+            return 0.0
+        a, b = self.hyper["a"], self.hyper["b"]
+        means = params.means
+        beta = (xlogy(a - 1.0, means) + xlogy(b - 1.0, 1.0 - means)).sum() - means.size * betaln(a, b)
+        return float(beta) + dirichlet_log_density(params.weights, self.hyper["alpha"])
+
+    def degenerate(self, params: BernoulliParams, stats: Stats) -> list[tuple[int, str]]:
+        """Components holding less than one row's worth of responsibility.  Nothing can collapse:
+        a discrete likelihood is bounded."""
+        return [(int(k), "empty") for k in np.flatnonzero(stats["n"] < 1.0)]
+
+    def reseed(self, params: BernoulliParams, components: list[int], X: np.ndarray,
+               rng: np.random.Generator) -> BernoulliParams:
+        fresh = self.params_from_centres(X[rng.integers(len(X), size=len(components))])
+        weights, means = params.weights.copy(), params.means.copy()
+        means[components] = fresh.means
+        weights[components] = 1.0 / self.k
+        return BernoulliParams(weights / weights.sum(), means)
+
+    def sample(self, params: BernoulliParams, n: int, rng: np.random.Generator):
+        """(n, D) 0/1 rows drawn from the mixture and the (n,) components they came from."""
+        components = rng.choice(self.k, size=n, p=params.weights)
+        X = (rng.random((n, params.means.shape[1])) < params.means[components]).astype(np.float64)
+        return X, components
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def n_parameters(self, params: BernoulliParams) -> int:
+        k, d = params.means.shape
+        return (k - 1) + k * d
+
+    def to_json(self, params: BernoulliParams) -> dict:
+        return {"weights": params.weights.tolist(), "means": params.means.tolist()}
+
+    def from_json(self, doc: dict, n_features: int) -> BernoulliParams:
+        weights = check_weights(doc, "weights", self.k)
+        means = check_shape(float_array(doc, "means"), (self.k, n_features), "params.means")
+        if np.any(means <= 0.0) or np.any(means >= 1.0):
+            raise ModelFileError("params.means: every mean must lie strictly between 0 and 1")
+        return BernoulliParams(weights, means)

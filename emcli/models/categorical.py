@@ -1,0 +1,248 @@
+"""Latent class analysis: a mixture of independent categoricals, one per column, each column with
+its own levels.  Maximum likelihood, or MAP (``prior="default"``) with symmetric Dirichlet priors
+on the weights (alpha) and on every component's level probabilities (beta).
+
+Rows arrive as float level codes 0..L_j-1 with NaN for missing cells.  The E-step one-hot
+encodes a chunk's codes into an (N, sum_j L_j) matrix, missing cells as all-zero runs, so that
+one GEMM with the (K, sum_j L_j) log probabilities gives every log p(x_n | k) and missing cells
+drop out of the likelihood.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emcli.em.stats import Stats
+from emcli.errors import DataError, ModelFileError
+from emcli.models.bernoulli import check_k, dirichlet_log_density, hyperparameters
+from emcli.models.params import check_weights, float_array
+from emcli.numeric import normalize_log_rows
+
+#: Maximum likelihood gives a level no component row shows the probability 0, whose log would
+#: turn the E-step's GEMM into NaN (0 * -inf) and give new rows a density of 0; flooring the
+#: probabilities at machine epsilon keeps the logs finite and moves the likelihood by about
+#: N * FLOOR.
+FLOOR = float(np.finfo(np.float64).eps)
+
+#: Dirichlet(2) on the weights and on each component's level probabilities: one pseudo-row per
+#: component and level, the categorical form of the Bernoulli mixture's Beta(2, 2) (a
+#: two-level column gets exactly its prior), the weakest integer prior whose mode stays inside
+#: the simplex.
+DEFAULT_PRIOR = {"alpha": 2.0, "beta": 2.0}
+
+_JSON_LEVEL = (str, int, bool)
+
+
+@dataclass
+class CategoricalParams:
+    """weights (K,) and ``tables``: per column j, (K, L_j) level probabilities, rows summing to
+    one."""
+
+    weights: np.ndarray
+    tables: list
+
+    def joined(self) -> np.ndarray:
+        """(K, sum_j L_j) the tables side by side."""
+        return np.concatenate(self.tables, axis=1)
+
+
+class CategoricalMixture:
+    name = "categorical"
+
+    def __init__(self, k: int = 1, prior: str = "none", prior_params: dict | None = None):
+        self.k = check_k(k)
+        self.prior = prior
+        self.hyper = hyperparameters(prior, prior_params, DEFAULT_PRIOR)
+        #: per column, its levels (JSON values); set by the CLI before fitting, or by ``prepare``
+        #: (codes 0..max) or ``from_json``
+        self.levels = None
+
+    @property
+    def objective(self) -> str:
+        return "log_posterior" if self.hyper else "log_likelihood"
+
+    def options(self) -> dict:
+        """Options as stored in the model file; with a prior, every hyperparameter used."""
+        return {"k": self.k, "prior": self.prior, "prior_params": dict(self.hyper)}
+
+    @property
+    def sizes(self) -> np.ndarray:
+        """(D,) number of levels per column."""
+        return np.array([len(levels) for levels in self.levels], dtype=np.int64)
+
+    def prepare(self, X: np.ndarray) -> None:
+        """Takes the levels to be the codes 0..max when none were set, and checks that every
+        observed cell is a code of its column's levels."""
+        if self.levels is None:
+            top = np.nanmax(np.where(np.isnan(X), -1.0, X), axis=0) if len(X) else np.zeros(X.shape[1])
+            self.levels = [list(range(max(int(t) + 1, 0))) for t in top]
+        if len(self.levels) != X.shape[1]:
+            raise DataError(f"the model has levels for {len(self.levels)} columns, the data has {X.shape[1]}")
+        observed = ~np.isnan(X)
+        bad = np.argwhere(observed & ((X != np.round(X)) | (X < 0) | (X >= self.sizes)))
+        if bad.size:
+            row, column = bad[0]
+            raise DataError(f"column {column + 1} row {row + 1} of the data is {X[row, column]:g}, "
+                            f"not a level code 0..{self.sizes[column] - 1}")
+        few = np.flatnonzero(self.sizes < 2)
+        if few.size:
+            raise DataError(f"column {few[0] + 1} of the data has fewer than 2 levels; "
+                            "categorical needs at least two")
+
+    # -- encoding ----------------------------------------------------------------------------------
+
+    def _one_hot(self, X: np.ndarray) -> np.ndarray:
+        """(N, sum_j L_j) indicators of the (N, D) codes; a cell that is not a level code (NaN,
+        or the column mean that fills a missing cell for the start) is all zeros."""
+        sizes = self.sizes
+        offsets = np.concatenate(([0], np.cumsum(sizes)[:-1]))
+        valid = (X == np.round(X)) & (X >= 0) & (X < sizes)
+        rows, columns = np.nonzero(valid)
+        out = np.zeros((len(X), int(sizes.sum())))
+        out[rows, offsets[columns] + X[rows, columns].astype(np.int64)] = 1.0
+        return out
+
+    def _split(self, joined: np.ndarray) -> list:
+        """Per column, the (K, L_j) block of a (K, sum_j L_j) array."""
+        return np.split(joined, np.cumsum(self.sizes)[:-1], axis=1)
+
+    # -- initialisation --------------------------------------------------------------------------
+
+    def params_from_centres(self, centres: np.ndarray) -> CategoricalParams:
+        """Level probabilities half uniform, half on the level of each (K, D) centre row (codes
+        rounded and clipped to the column's range; a missing centre cell gives the uniform):
+        peaked on the centre yet never degenerate.  For two levels this is 0.75 / 0.25, the
+        Bernoulli mixture's start."""
+        k = len(centres)
+        codes = np.clip(np.round(centres), 0, self.sizes - 1)
+        peaks = self._split(0.5 * self._one_hot(codes))
+        tables = [peak + np.where(np.isnan(codes[:, [j]]), 1.0, 0.5) / size
+                  for j, (peak, size) in enumerate(zip(peaks, self.sizes))]
+        return CategoricalParams(np.full(k, 1.0 / k), tables)
+
+    def assign_stats(self, params: CategoricalParams, X: np.ndarray) -> Stats:
+        """Each row wholly to its most probable component."""
+        one_hot = self._one_hot(X)
+        log_joint = self._log_joint(params, one_hot)
+        resp = np.zeros_like(log_joint)
+        resp[np.arange(len(X)), log_joint.argmax(axis=1)] = 1.0
+        return self._stats(one_hot, resp)
+
+    # -- E-step ------------------------------------------------------------------------------------
+
+    def workspace_bytes_per_row(self, n_features: int) -> int:
+        return 8 * (int(self.sizes.sum()) + 2 * self.k + 1)
+
+    @staticmethod
+    def _log_joint(params: CategoricalParams, one_hot: np.ndarray) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k) over the observed cells of the one-hot rows (N, sum L)."""
+        log_joint = one_hot @ np.log(params.joined()).T
+        with np.errstate(divide="ignore"):
+            log_joint += np.log(params.weights)
+        return log_joint
+
+    @staticmethod
+    def _stats(one_hot: np.ndarray, resp: np.ndarray) -> Stats:
+        """n (K,) responsibility per component and counts (K, sum L) its responsibility-weighted
+        level counts."""
+        return Stats(n=resp.sum(axis=0), counts=resp.T @ one_hot)
+
+    def e_step(self, params: CategoricalParams, X: np.ndarray) -> tuple[Stats, float]:
+        one_hot = self._one_hot(X)
+        log_joint = self._log_joint(params, one_hot)
+        row_ll = normalize_log_rows(log_joint)
+        return self._stats(one_hot, log_joint), float(row_ll.sum())
+
+    def responsibilities(self, params: CategoricalParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, K) posterior probabilities of the components and (N,) log probabilities of the
+        rows' observed cells."""
+        log_joint = self._log_joint(params, self._one_hot(X))
+        return log_joint, normalize_log_rows(log_joint)
+
+    # -- M-step ------------------------------------------------------------------------------------
+
+    def m_step(self, stats: Stats, previous: CategoricalParams) -> CategoricalParams:
+        """Weights (n_k + alpha - 1) / (N + K (alpha - 1)) and level probabilities
+        (c_kl + beta - 1) / (C_k + L_j (beta - 1)) from the counts c of the rows observed in
+        each column (alpha = beta = 1 without a prior: the MLE).  A component with no observed
+        cells in a column (and nothing from the prior) keeps its table there."""
+        n_k = stats["n"]
+        alpha, beta = (self.hyper["alpha"] - 1.0, self.hyper["beta"] - 1.0) if self.hyper else (0.0, 0.0)
+        weights = (n_k + alpha) / (n_k.sum() + self.k * alpha)
+        tiny = 10 * np.finfo(float).eps * n_k.sum()
+        tables = []
+        for counts, old in zip(self._split(stats["counts"] + beta), previous.tables):
+            total = counts.sum(axis=1)
+            alive = total > tiny
+            table = old.copy()
+            table[alive] = np.maximum(counts[alive] / total[alive, None], FLOOR)
+            tables.append(table / table.sum(axis=1, keepdims=True))
+        return CategoricalParams(weights, tables)
+
+    def log_prior(self, params: CategoricalParams) -> float:
+        """Log density of the Dirichlet priors at ``params`` (0 without a prior)."""
+        if not self.hyper:
+            return 0.0
+        return (dirichlet_log_density(params.weights, self.hyper["alpha"])
+                + sum(dirichlet_log_density(table, self.hyper["beta"]) for table in params.tables))
+
+    def degenerate(self, params: CategoricalParams, stats: Stats) -> list[tuple[int, str]]:
+        """Components holding less than one row's worth of responsibility.  Nothing can collapse:
+        a discrete likelihood is bounded."""
+        return [(int(k), "empty") for k in np.flatnonzero(stats["n"] < 1.0)]
+
+    def reseed(self, params: CategoricalParams, components: list[int], X: np.ndarray,
+               rng: np.random.Generator) -> CategoricalParams:
+        fresh = self.params_from_centres(X[rng.integers(len(X), size=len(components))])
+        weights = params.weights.copy()
+        weights[components] = 1.0 / self.k
+        tables = [table.copy() for table in params.tables]
+        for table, new in zip(tables, fresh.tables):
+            table[components] = new
+        return CategoricalParams(weights / weights.sum(), tables)
+
+    def sample(self, params: CategoricalParams, n: int, rng: np.random.Generator):
+        """(n, D) level codes drawn from the mixture and the (n,) components they came from."""
+        components = rng.choice(self.k, size=n, p=params.weights)
+        X = np.empty((n, len(params.tables)))
+        for j, table in enumerate(params.tables):
+            cumulative = np.cumsum(table, axis=1)[components]
+            u = rng.random(n)[:, None] * cumulative[:, -1:]
+            X[:, j] = np.minimum((u >= cumulative).sum(axis=1), table.shape[1] - 1)
+        return X, components
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def n_parameters(self, params: CategoricalParams) -> int:
+        return (self.k - 1) + self.k * sum(table.shape[1] - 1 for table in params.tables)
+
+    def to_json(self, params: CategoricalParams) -> dict:
+        return {"weights": params.weights.tolist(), "levels": [list(levels) for levels in self.levels],
+                "probabilities": [table.tolist() for table in params.tables]}
+
+    def from_json(self, doc: dict, n_features: int) -> CategoricalParams:
+        """Parameters, and the columns' levels (stored in ``self.levels``)."""
+        weights = check_weights(doc, "weights", self.k)
+        levels = doc.get("levels")
+        if not isinstance(levels, list) or len(levels) != n_features:
+            raise ModelFileError(f"params.levels: expected a list of {n_features} lists of levels")
+        for j, column in enumerate(levels):
+            kinds = {type(level) for level in column} if isinstance(column, list) else set()
+            if len(kinds) != 1 or not kinds <= set(_JSON_LEVEL) or len(column) < 2 or len(set(column)) != len(column):
+                raise ModelFileError(f"params.levels[{j}]: expected at least 2 distinct levels, "
+                                     "all text, all integers or all booleans")
+        tables_doc = doc.get("probabilities")
+        if not isinstance(tables_doc, list) or len(tables_doc) != n_features:
+            raise ModelFileError(f"params.probabilities: expected a list of {n_features} tables")
+        tables = []
+        for j, (table_doc, column) in enumerate(zip(tables_doc, levels)):
+            field = f"probabilities[{j}]"
+            table = float_array({field: table_doc}, field)
+            if table.shape != (self.k, len(column)):
+                raise ModelFileError(f"params.{field}: expected shape {(self.k, len(column))} "
+                                     f"(components, levels), found {table.shape}")
+            if np.any(table <= 0) or np.any(np.abs(table.sum(axis=1) - 1.0) > 1e-9):
+                raise ModelFileError(f"params.{field}: every row must be positive and sum to 1")
+            tables.append(table)
+        self.levels = [list(column) for column in levels]
+        return CategoricalParams(weights, tables)

@@ -1,0 +1,334 @@
+"""Multivariate Student-t distributions and mixtures of them, fit by EM as Gaussian scale
+mixtures (McLachlan & Peel 2000, chapter 7; Peel & McLachlan 2000).
+
+A Student-t row is a Gaussian row whose precision is scaled by a hidden tau ~ Gamma(nu/2, nu/2).
+Given the row and its component, tau has mean u = (nu + D) / (nu + delta), delta the squared
+Mahalanobis distance, so a row far from every component gets a small weight u and pulls the
+location and scale little.  The E-step gives responsibilities r_nk and weights u_nk; the M-step
+is the Gaussian one with row weights r u, except that the scale matrices are divided by sum r:
+
+    m_k = sum_n r u x / sum_n r u,     S_k = sum_n r u (x - m_k)(x - m_k)' / sum_n r.
+
+``cov`` holds these scale matrices S_k (the covariance is nu / (nu - 2) S_k when nu > 2), in the
+four shapes of emcli.models.gaussian.
+
+Degrees of freedom are either fixed (``dof``) or estimated per component (one shared value with
+``shared_dof``).  The estimate is the ECM form (Peel & McLachlan 2000, section 5): a second
+conditional maximisation solves, with the E-step's u and the previous nu,
+
+    -psi(nu/2) + log(nu/2) + 1 + (1/n_k) sum_n r_nk (log u_nk - u_nk)
+        + psi((nu_old + D)/2) - log((nu_old + D)/2) = 0
+
+(pooled over components when shared) for nu.  The expected complete-data log-likelihood splits
+into a part in the locations and scales and a part in nu, and the latter is concave in nu, so the
+root (or the bound nearer to it) maximises it and the step never lowers the likelihood.  The
+variant that maximises the observed likelihood over nu instead (ECME, Liu & Rubin 1995) needs
+another pass over the data within an iteration, which waits for the engine's planned
+``--algorithm ecme``.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import digamma, gammaln
+
+from emcli.em.stats import Stats
+from emcli.errors import DataError, ModelFileError, UsageError
+from emcli.models import gaussian
+from emcli.models.gaussian import COVARIANCE_KEY, COVARIANCE_TYPES
+from emcli.models.gmm import GaussianMixture, GMMParams
+from emcli.models.params import check_shape, check_weights, float_array
+from emcli.numeric import column_moments, normalize_log_rows
+
+#: Estimated degrees of freedom stay in this range.  Above 200 a t is a Gaussian for any data
+#: set of practical size (the excess kurtosis of a t margin is 6 / (nu - 4), 0.03 at 200) and
+#: the likelihood is so flat that EM would creep towards infinity.  Below 1 the t has no mean;
+#: 0.5 leaves room for the sampling spread of Cauchy data (nu = 1) while keeping away from
+#: nu -> 0, where a component sitting on a few tied rows gains likelihood without bound.
+DOF_RANGE = (0.5, 200.0)
+
+#: Degrees of freedom of a fresh component when they are estimated: tails moderately heavier
+#: than a Gaussian's, so that the first steps already discount rows far from every start.
+DOF_START = 30.0
+
+
+@dataclass
+class StudentParams(GMMParams):
+    """weights (K,), means (K, D) and ``cov`` the scale matrices, full (K, D, D), tied (D, D),
+    diag (K, D) or spherical (K,); dof (K,) the degrees of freedom."""
+
+    dof: np.ndarray
+
+
+def log_student(shift: np.ndarray, logdet: np.ndarray, dof: np.ndarray, d: int) -> np.ndarray:
+    """(N, K) log t(x_n | m_k, S_k, nu_k) from ``shift`` = log(1 + delta_nk / nu_k) (N, K), the
+    (K,) log-determinants of the precisions and the (K,) degrees of freedom."""
+    constant = (gammaln(0.5 * (dof + d)) - gammaln(0.5 * dof) - 0.5 * d * np.log(np.pi * dof)
+                + 0.5 * logdet)
+    return constant - 0.5 * (dof + d) * shift
+
+
+def _tail_gap(nu: np.ndarray) -> np.ndarray:
+    """log(nu/2) - psi(nu/2): positive, decreasing from infinity (nu -> 0) to 0 (nu -> inf)."""
+    return np.log(0.5 * nu) - digamma(0.5 * nu)
+
+
+def dof_root(target: float) -> float:
+    """The nu in DOF_RANGE solving log(nu/2) - psi(nu/2) = ``target``, or the bound nearer to
+    the root when it lies outside the range."""
+    low, high = DOF_RANGE
+    if target <= _tail_gap(high):
+        return high
+    if target >= _tail_gap(low):
+        return low
+    return brentq(lambda nu: _tail_gap(nu) - target, low, high, xtol=1e-12, rtol=4 * np.finfo(float).eps)
+
+
+class StudentMixture:
+    name = "tmix"
+    objective = "log_likelihood"
+    requires_variation = True
+    min_rows = 2
+    what = "a Student-t mixture"
+
+    def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6,
+                 dof: float | None = None, shared_dof: bool = False):
+        if k < 1:
+            raise UsageError(f"-k must be at least 1, got {k}")
+        if covariance not in COVARIANCE_TYPES:
+            raise UsageError(f"--covariance must be one of {', '.join(COVARIANCE_TYPES)}, got {covariance!r}")
+        if not reg_covar >= 0:
+            raise UsageError(f"reg_covar must be non-negative, got {reg_covar}")
+        if dof is not None and not (dof > 0 and np.isfinite(dof)):
+            raise UsageError(f"--dof must be a positive number, got {dof}")
+        self.k = int(k)
+        self.covariance = covariance
+        self.reg_covar = float(reg_covar)
+        self.dof = None if dof is None else float(dof)
+        self.shared_dof = bool(shared_dof)
+        self.center = None
+        self.floor = None
+        self.data_var = None
+
+    def options(self) -> dict:
+        return {"k": self.k, "covariance": self.covariance, "reg_covar": self.reg_covar,
+                "dof": self.dof, "shared_dof": self.shared_dof}
+
+    # -- data-scale settings -------------------------------------------------------------------
+
+    def prepare(self, X: np.ndarray) -> None:
+        """Reference point (column means) and scale floor: ``reg_covar`` times each column's
+        variance, added to every scale matrix's diagonal, as for the Gaussian mixture."""
+        if len(X) < 2:
+            raise DataError(f"{self.what} needs at least 2 rows, the data has {len(X)}")
+        self.center, self.data_var = column_moments(X)
+        constant = np.flatnonzero(self.data_var == 0)
+        if constant.size:
+            raise DataError(f"column {int(constant[0]) + 1} of the data is constant; {self.what} needs variation in every column")
+        self.floor = self.reg_covar * self.data_var
+
+    # -- initialisation --------------------------------------------------------------------------
+
+    def _start_dof(self) -> float:
+        return DOF_START if self.dof is None else self.dof
+
+    def params_from_centres(self, centres: np.ndarray) -> StudentParams:
+        k, d = centres.shape
+        var = self.data_var + self.floor
+        cov = {"full": np.broadcast_to(np.diag(var), (k, d, d)).copy(), "tied": np.diag(var),
+               "diag": np.tile(var, (k, 1)), "spherical": np.full(k, var.mean())}[self.covariance]
+        return StudentParams(self.covariance, np.full(k, 1.0 / k), centres.copy(), cov,
+                             np.full(k, self._start_dof()))
+
+    def assign_stats(self, params: StudentParams, X: np.ndarray) -> Stats:
+        """Hard responsibilities (nearest centre) with the weights u of the current t's."""
+        Xc = X - self.center
+        mc = params.means - self.center
+        dist = np.einsum("ij,ij->i", mc, mc)[None, :] - 2.0 * (Xc @ mc.T)
+        resp = np.zeros_like(dist)
+        resp[np.arange(len(X)), dist.argmin(axis=1)] = 1.0
+        second = gaussian.second_features(Xc, self.covariance)
+        _, u, shift = self._terms(params, Xc, second)
+        return self._stats(Xc, second, resp, u, shift, params.dof)
+
+    # -- E-step ------------------------------------------------------------------------------------
+
+    def workspace_bytes_per_row(self, n_features: int) -> int:
+        second = n_features * (n_features + 1) // 2 if self.covariance == "full" else n_features
+        return 8 * (second + 5 * self.k + 2 * n_features)
+
+    def _terms(self, params: StudentParams, Xc: np.ndarray, second):
+        """For centred rows ``Xc`` (N, D) and their ``gaussian.second_features``, three (N, K)
+        arrays: log p(x_n, z_n = k), the weights u_nk and log(1 + delta_nk / nu_k)."""
+        precision, logdet = params.precision
+        d = Xc.shape[1]
+        ratio = gaussian.mahalanobis(Xc, second, params.means - self.center, precision,
+                                     self.covariance)
+        ratio /= params.dof
+        # log1p keeps the density exact for large nu, where delta / nu is small
+        shift = np.log1p(ratio)
+        log_joint = log_student(shift, logdet, params.dof, d)
+        with np.errstate(divide="ignore"):
+            log_joint += np.log(params.weights)
+        ratio += 1.0
+        u = np.divide(1.0 + d / params.dof, ratio, out=ratio)
+        return log_joint, u, shift
+
+    def _stats(self, Xc: np.ndarray, second, resp: np.ndarray, u: np.ndarray,
+               shift: np.ndarray, dof: np.ndarray) -> Stats:
+        """n (K,) sum r; w (K,) sum r u; s1, s2 from ``gaussian.weighted_moments`` with row
+        weights r u, about the reference point; gap (K,) sum r (log u - u), for the dof step.
+        Overwrites ``u`` and ``shift``."""
+        # log u = log(1 + D/nu) - log(1 + delta/nu)
+        gap = np.subtract(np.log1p(Xc.shape[1] / dof), shift, out=shift)
+        gap -= u
+        weights = np.multiply(u, resp, out=u)
+        s1, s2 = gaussian.weighted_moments(Xc, weights, second, self.covariance)
+        return Stats(n=resp.sum(axis=0), w=weights.sum(axis=0), s1=s1, s2=s2,
+                     gap=np.einsum("nk,nk->k", resp, gap))
+
+    def e_step(self, params: StudentParams, X: np.ndarray) -> tuple[Stats, float]:
+        Xc = X - self.center
+        second = gaussian.second_features(Xc, self.covariance)
+        log_joint, u, shift = self._terms(params, Xc, second)
+        row_ll = normalize_log_rows(log_joint)
+        return self._stats(Xc, second, log_joint, u, shift, params.dof), float(row_ll.sum())
+
+    def _centred(self, params: StudentParams, X: np.ndarray):
+        if self.center is None:
+            # A model read from a file was never prepared on data; any fixed reference point
+            # gives the same densities, and the mean of the means keeps cancellation small.
+            self.center = params.means.mean(axis=0)
+        Xc = X - self.center
+        return self._terms(params, Xc, gaussian.second_features(Xc, self.covariance))
+
+    def responsibilities(self, params: StudentParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, K) posterior probabilities of the components and (N,) log densities."""
+        log_joint, _, _ = self._centred(params, X)
+        return log_joint, normalize_log_rows(log_joint)
+
+    def row_outputs(self, params: StudentParams, X: np.ndarray) -> dict:
+        """``weight`` (N,): each row's expected precision scale sum_k r_nk u_nk, about 1 for
+        a typical row and small for an outlier."""
+        log_joint, u, _ = self._centred(params, X)
+        normalize_log_rows(log_joint)
+        return {"weight": np.einsum("nk,nk->n", log_joint, u)}
+
+    # -- M-step ------------------------------------------------------------------------------------
+
+    def m_step(self, stats: Stats, previous: StudentParams) -> StudentParams:
+        n_k, w_k = stats["n"], stats["w"]
+        total = n_k.sum()
+        alive = (n_k > 10 * np.finfo(float).eps * total) & (w_k > 0)
+        mc, spread = gaussian.scatter(np.where(alive, w_k, 0.0), stats["s1"], stats["s2"],
+                                      self.covariance)
+        if self.covariance == "tied":
+            cov = spread / total
+        else:
+            cov = spread / np.where(alive, n_k, 1.0).reshape((-1,) + (1,) * (spread.ndim - 1))
+        cov = gaussian.add_floor(cov, self.floor, self.covariance)
+        means = mc + self.center
+        if not alive.all():
+            # an emptied component keeps its place until ``degenerate`` re-seeds it
+            means[~alive] = previous.means[~alive]
+            if self.covariance != "tied":
+                cov[~alive] = previous.cov[~alive]
+        dof = self._dof_step(n_k, stats["gap"], previous.dof, alive, means.shape[1])
+        return StudentParams(self.covariance, n_k / total, means, cov, dof)
+
+    def _dof_step(self, n_k: np.ndarray, gap: np.ndarray, previous: np.ndarray,
+                  alive: np.ndarray, d: int) -> np.ndarray:
+        """(K,) degrees of freedom maximising the expected complete-data log-likelihood given
+        the E-step's sums (see the module docstring); unchanged when fixed or for an emptied
+        component."""
+        if self.dof is not None:
+            return previous.copy()
+        # E[log tau - tau] = log u - u + psi((nu_old + D)/2) - log((nu_old + D)/2)
+        correction = -_tail_gap(previous + d)
+        if self.shared_dof:
+            mean_gap = gap.sum() / n_k.sum() + correction[0]
+            return np.full(len(previous), dof_root(-(1.0 + mean_gap)))
+        dof = previous.copy()
+        for k in np.flatnonzero(alive):
+            dof[k] = dof_root(-(1.0 + gap[k] / n_k[k] + correction[k]))
+        return dof
+
+    def degenerate(self, params: StudentParams, stats: Stats) -> list[tuple[int, str]]:
+        """Components holding less than one row's worth of responsibility ("empty"), or whose
+        scale before the floor is no larger than the floor ("collapsed" onto a point)."""
+        bad = {int(k): "empty" for k in np.flatnonzero(stats["n"] < 1.0)}
+        if self.covariance != "tied":
+            spread = gaussian.total_variance(params.cov, self.covariance, params.means.shape[1])
+            for k in np.flatnonzero(spread <= 2.0 * self.floor.sum()):
+                bad.setdefault(int(k), "collapsed")
+        return sorted(bad.items())
+
+    def reseed(self, params: StudentParams, components: list[int], X: np.ndarray,
+               rng: np.random.Generator) -> StudentParams:
+        fresh = self.params_from_centres(X[rng.integers(len(X), size=len(components))])
+        weights, means, cov = params.weights.copy(), params.means.copy(), params.cov.copy()
+        means[components] = fresh.means
+        weights[components] = 1.0 / self.k
+        if self.covariance != "tied":
+            cov[components] = fresh.cov[: len(components)]
+        dof = params.dof.copy()
+        if not self.shared_dof:
+            dof[components] = self._start_dof()
+        return StudentParams(self.covariance, weights / weights.sum(), means, cov, dof)
+
+    def sample(self, params: StudentParams, n: int, rng: np.random.Generator):
+        """(n, D) rows drawn from the mixture and the (n,) components they came from: a
+        Gaussian draw with the component's scale, divided by sqrt(chi2_nu / nu)."""
+        gaussian_part = GMMParams(self.covariance, params.weights, np.zeros_like(params.means),
+                                  params.cov)
+        Z, components = GaussianMixture(self.k, self.covariance).sample(gaussian_part, n, rng)
+        dof = params.dof[components]
+        X = params.means[components] + Z / np.sqrt(rng.chisquare(dof) / dof)[:, None]
+        return X, components
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def n_parameters(self, params: StudentParams) -> int:
+        k, d = params.means.shape
+        estimated = 0 if self.dof is not None else 1 if self.shared_dof else k
+        return (k - 1) + k * d + gaussian.n_cov_parameters(self.covariance, k, d) + estimated
+
+    def to_json(self, params: StudentParams) -> dict:
+        return {"weights": params.weights.tolist(), "means": params.means.tolist(),
+                COVARIANCE_KEY[self.covariance]: params.cov.tolist(), "dof": params.dof.tolist()}
+
+    def from_json(self, doc: dict, n_features: int) -> StudentParams:
+        k, d = self.k, n_features
+        weights = check_weights(doc, "weights", k)
+        means = check_shape(float_array(doc, "means"), (k, d), "params.means")
+        key = COVARIANCE_KEY[self.covariance]
+        cov = check_shape(float_array(doc, key), gaussian.cov_shape(self.covariance, k, d), f"params.{key}")
+        dof = check_shape(float_array(doc, "dof"), (k,), "params.dof")
+        if np.any(dof <= 0):
+            raise ModelFileError("params.dof: degrees of freedom must be positive")
+        if self.dof is not None and np.any(dof != self.dof):
+            raise ModelFileError(f"params.dof: differs from the fixed dof {self.dof:g} of the options")
+        if self.shared_dof and np.any(dof != dof[0]):
+            raise ModelFileError("params.dof: differs between components, but the options say shared_dof")
+        params = StudentParams(self.covariance, weights, means, cov, dof)
+        if self.covariance in ("full", "tied") and not np.allclose(cov, np.swapaxes(cov, -1, -2)):
+            raise ModelFileError(f"params.{key}: not symmetric")
+        try:
+            params.precision
+        except np.linalg.LinAlgError as exc:
+            raise ModelFileError(f"params.{key}: {exc}") from None
+        return params
+
+
+class StudentT(StudentMixture):
+    """One multivariate Student-t: the mixture with K = 1, for a robust location and scale."""
+
+    name = "student"
+    what = "a Student-t distribution"
+
+    def __init__(self, covariance: str = "full", reg_covar: float = 1e-6, dof: float | None = None):
+        super().__init__(1, covariance, reg_covar, dof)
+
+    def options(self) -> dict:
+        return {"covariance": self.covariance, "reg_covar": self.reg_covar, "dof": self.dof}
