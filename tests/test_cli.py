@@ -223,3 +223,21 @@ def test_start_up_does_not_import_the_numeric_stack(args):
             "sys.stderr.write(repr(heavy))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stderr == "[]"
+
+
+def test_sample_draws_from_the_fitted_model(run):
+    assert run("fit", BLOBS, "-k", 3, "--restarts", 3, "-o", "m.json").exit_code == 0
+    result = run("sample", "m.json", "-n", 3000, "--seed", 1, "-o", "drawn.parquet")
+    assert result.exit_code == 0, result.output
+    import pyarrow.parquet as pq
+
+    drawn = pq.read_table("drawn.parquet")
+    assert drawn.column_names == ["x", "y", "component"] and drawn.num_rows == 3000
+    doc = json.loads(pathlib.Path("m.json").read_text())
+    components = np.asarray(drawn.column("component"))
+    np.testing.assert_allclose(np.bincount(components, minlength=3) / 3000, doc["params"]["weights"], atol=0.03)
+    X = np.column_stack([drawn.column("x"), drawn.column("y")])
+    for k, mean in enumerate(doc["params"]["means"]):
+        np.testing.assert_allclose(X[components == k].mean(axis=0), mean, atol=0.1)
+    same = run("sample", "m.json", "-n", 3000, "--seed", 1)
+    assert same.stdout == run("sample", "m.json", "-n", 3000, "--seed", 1).stdout

@@ -26,10 +26,24 @@ def test_committed_pages_are_up_to_date():
     assert not problems, "man pages are out of date; " + REGENERATE + ":\n" + "\n".join(problems)
 
 
-def test_one_page_per_command(pages):
-    expected = {"emtool.1"} | {f"emtool-{name}.1" for name in COMMANDS}
+def test_one_page_per_command_and_per_model(pages):
+    from emcli.models.registry import MODELS
+
+    expected = ({"emtool.1"} | {f"emtool-{name}.1" for name in COMMANDS}
+                | {f"emtool-{name}.7" for name in MODELS})
     assert set(pages) == expected
-    assert {path.name for path in MAN_DIR.glob("*.1")} == expected, REGENERATE
+    assert {path.name for path in [*MAN_DIR.glob("*.1"), *MAN_DIR.glob("*.7")]} == expected, REGENERATE
+
+
+def test_model_pages_say_when_to_choose_the_model_and_list_its_options(pages):
+    from emcli.models.registry import MODELS
+
+    for name, spec in MODELS.items():
+        text = pages[f"emtool-{name}.7"]
+        for heading in ("DESCRIPTION", "WHEN TO CHOOSE IT", "DATA", "OPTIONS", "OUTPUT"):
+            assert f".SH {heading}" in text, (name, heading)
+        for flag in spec.flags():
+            assert "\\fB" + flag.replace("-", "\\-") + "\\fR" in text, (name, flag)
 
 
 def test_a_new_command_gets_a_page(monkeypatch):
@@ -47,6 +61,8 @@ def test_output_ignores_the_terminal(monkeypatch, pages):
 
 def test_page_structure(pages):
     for filename, text in pages.items():
+        if filename.endswith(".7"):
+            continue
         lines = [line for line in text.splitlines() if not line.startswith('.\\"')]
         assert lines[0].startswith(f'.TH "{manpage.escape(filename[:-2].upper())}" "1" '), filename
         headings = [line[4:].strip('"') for line in lines if line.startswith(".SH ")]
@@ -81,7 +97,7 @@ def test_escaping():
 
 
 def test_check_reports_and_write_repairs(tmp_path):
-    assert len(manpage.check(tmp_path)) == len(COMMANDS) + 1  # all missing
+    assert len(manpage.check(tmp_path)) == len(manpage.pages())  # all missing
     (tmp_path / "emtool-gone.1").write_text("stale\n")
     (tmp_path / "other.1").write_text("not ours\n")
     manpage.write(tmp_path)

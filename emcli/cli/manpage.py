@@ -1,10 +1,12 @@
 """Man pages for emtool, rendered from its click definitions.
 
-    python -m emcli.cli.manpage man/          # (re)write man/emtool.1 and man/emtool-COMMAND.1
+    python -m emcli.cli.manpage man/          # (re)write man/emtool.1, man/emtool-COMMAND.1
+                                              # and man/emtool-MODEL.7
     python -m emcli.cli.manpage --check man/  # exit 1, listing the pages that are out of date
 
-Every word of a page comes from the click objects (short help, usage, help text, options), so the
-pages cannot drift from ``emtool --help`` for long: tests/test_manpages.py fails until they are
+Every word of a command's page comes from the click objects (short help, usage, help text,
+options), and every word of a model's page from the model registry, the model's module docstring
+and the ``emtool fit`` options it takes, so the pages cannot drift from the code for long: tests/test_manpages.py fails until they are
 regenerated.  The output is deterministic (no date, no version, no terminal width) so that the
 test can compare it byte for byte.
 
@@ -142,8 +144,49 @@ def render(command: click.Command, ctx: click.Context, name: str | None = None) 
     return "\n".join(lines) + "\n"
 
 
+def render_model(spec, fit: click.Command, fit_ctx: click.Context) -> str:
+    """The section 7 page of the registered model ``spec``: what it is, when to choose it,
+    what data it needs, the ``emtool fit`` options it takes and what ``predict`` gives."""
+    import importlib
+
+    page = _page_name(spec.name)
+    module = importlib.import_module(spec.target.split(":")[0])
+    options = {param.name: param for param in fit.get_params(fit_ctx) if isinstance(param, click.Option)}
+    lines = [
+        '.\\" Generated from the model registry by: python -m emcli.cli.manpage man/',
+        '.\\" Do not edit; change emcli/models/ and regenerate.',
+        f'.TH "{escape(page.upper())}" "7" "" "{PROG}" "emtool models"',
+        ".SH NAME",
+        text_line(f"{escape(page)} \\- {escape(spec.summary)}"),
+        ".SH SYNOPSIS",
+        f"\\fB{PROG} fit\\fR \\fIDATA\\fR \\fB\\-m {escape(spec.name)}\\fR [\\fIOPTIONS\\fR]",
+        ".SH DESCRIPTION",
+        *_description(inspect.cleandoc(module.__doc__ or spec.summary)),
+        ".SH WHEN TO CHOOSE IT",
+        text_line(escape(spec.when[0].upper() + spec.when[1:] + ".")),
+        ".SH DATA",
+        text_line(escape(spec.needs[0].upper() + spec.needs[1:] + ".")),
+        ".SH OPTIONS",
+    ]
+    for name in spec.options:
+        opts, help_ = options[name].get_help_record(fit_ctx)
+        lines += [".TP", _term(opts), text_line(escape(" ".join(help_.split())))]
+    lines += [".SH OUTPUT", text_line(escape(
+        f"emtool predict appends: {', '.join(spec.outputs)}. "
+        + ("emtool sample draws rows from a fitted model." if spec.generative
+           else "It is not generative: emtool sample refuses it.")))]
+    lines.append(".SH SEE ALSO")
+    refs = [(f"{PROG}-{c}", 1) for c in ("fit", "predict", "sample", "models")]
+    lines += [f".BR {escape(ref)} ({section}){',' if i < len(refs) - 1 else ''}"
+              for i, (ref, section) in enumerate(refs)]
+    return "\n".join(lines) + "\n"
+
+
 def pages() -> dict[str, str]:
-    """Every page by file name: emtool.1, then emtool-COMMAND.1 for each entry of COMMANDS."""
+    """Every page by file name: emtool.1, then emtool-COMMAND.1 for each entry of COMMANDS,
+    then emtool-MODEL.7 for each registered model."""
+    from emcli.models.registry import MODELS
+
     # Contexts built as click builds them, so that the subcommands inherit the group's
     # settings (its -h alias for --help) and their usage reads "emtool fit ...".
     root = click.Context(cli, info_name=PROG, **cli.context_settings)
@@ -152,12 +195,16 @@ def pages() -> dict[str, str]:
         command = cli.get_command(root, name)
         ctx = click.Context(command, info_name=name, parent=root, **command.context_settings)
         out[f"{_page_name(name)}.1"] = render(command, ctx, name)
+    fit = cli.get_command(root, "fit")
+    fit_ctx = click.Context(fit, info_name="fit", parent=root, **fit.context_settings)
+    for spec in MODELS.values():
+        out[f"{_page_name(spec.name)}.7"] = render_model(spec, fit, fit_ctx)
     return out
 
 
 def _ours(directory: Path) -> list[Path]:
     """The files in ``directory`` named like our pages (others there are left alone)."""
-    return sorted(path for path in directory.glob("*.1")
+    return sorted(path for path in [*directory.glob("*.1"), *directory.glob("*.7")]
                   if path.name == f"{PROG}.1" or path.name.startswith(f"{PROG}-"))
 
 

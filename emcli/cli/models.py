@@ -8,7 +8,9 @@ import click
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
 def models(as_json):
-    """List every model emtool can fit: what it is, what it needs, its options.
+    """List every model emtool can fit: what it is, when to choose it, what it needs, its options.
+
+    Each model has a man page: man -l man/emtool-NAME.7.
 
     \b
     Examples:
@@ -18,14 +20,17 @@ def models(as_json):
     from emcli.models.registry import MODELS
 
     if as_json:
-        rows = [{"name": s.name, "kind": s.kind, "summary": s.summary, "needs": s.needs,
-                 "options": s.flags(), "outputs": list(s.outputs)} for s in MODELS.values()]
+        rows = [{"name": s.name, "kind": s.kind, "summary": s.summary, "when": s.when,
+                 "needs": s.needs, "options": s.flags(), "outputs": list(s.outputs),
+                 "missing_values": s.missing, "sample": s.generative} for s in MODELS.values()]
         click.echo(json.dumps(rows, indent=1))
         return
     width = max(len(name) for name in MODELS) + 2
     pad = " " * width
     for spec in MODELS.values():
         click.echo(f"{spec.name:<{width}}{spec.summary} ({spec.kind})")
+        click.echo(f"{pad}choose:  {spec.when}")
         click.echo(f"{pad}needs:   {spec.needs}")
         click.echo(f"{pad}options: {', '.join(spec.flags())}")
-        click.echo(f"{pad}predict: {', '.join(spec.outputs)}")
+        click.echo(f"{pad}predict: {', '.join(spec.outputs)}"
+                   + ("; emtool sample draws from it" if spec.generative else ""))

@@ -1,4 +1,14 @@
-"""Gaussian mixture model with full, tied, diagonal or spherical covariances.
+"""Gaussian mixture: K weighted multivariate normal components, fit by EM.
+
+Covariances are full (each component its own ellipsoid), tied (one shared ellipsoid), diag
+(axis-aligned) or spherical.  By maximum likelihood, a covariance floor of --reg-covar times
+each column's variance keeps components from shrinking onto a point, and a component that
+empties or collapses anyway is re-seeded at a random row (an event in the trace).  With
+--prior default the fit is MAP under the weak conjugate prior of Fraley and Raftery (2007),
+which keeps every covariance well conditioned when rows are few or columns many.  Missing
+cells are hidden values: each row contributes through its observed cells, and the E-step
+completes the rest with their conditional means and covariances; a row with every cell
+missing is an error unless --skip-empty-rows.
 
 The E-step is a few GEMMs per chunk (see emcli.models.gaussian), on rows centred on a fixed
 reference point so that second moments do not cancel on data far from the origin.
