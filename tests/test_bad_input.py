@@ -26,6 +26,8 @@ FILES = {
     "notjson.json": "{not json",
     "notmodel.json": '{"hello": 1}',
     "allmissing.csv": "a,b\n1,\n2,\n3,\n",
+    "counts.csv": "a,b\n1,0\n0,2\n1,1\n",
+    "levels.csv": "colour,same\nred,x\nblue,x\nred,x\n",
     "emptyrow.csv": "a,b\n1,2\n,\n3,5\n4,4\n",
 }
 
@@ -43,6 +45,11 @@ CASES = [
     (["fit", FAITHFUL, "--prior-param", "zeta=1"], "unknown prior parameter 'zeta'"),
     (["fit", FAITHFUL, "--dof", "0"], "Invalid value for '--dof'"),
     (["sample", "good.json"], "Missing option '-n'"),
+    (["fit", "counts.csv", "-m", "bernoulli", "--columns", "a,b"], "column 'b' row 2 is 2, not 0/1 or true/false"),
+    (["fit", "levels.csv", "-m", "categorical"], "column 'same' has a single level ('x')"),
+    (["fit", FAITHFUL, "-m", "tmix", "-k", "2", "--dof", "-1"], "Invalid value for '--dof'"),
+    (["fit", FAITHFUL, "-m", "kmedoids", "-k", "2", "--metric", "nope"], "--metric 'nope' is not a scipy.spatial.distance metric"),
+    (["fit", FAITHFUL, "-m", "student", "-k", "2"], "model student does not take -k"),
     (["sample", "kmeans.json", "-n", "5"], "kmeans is not a generative model"),
     (["fit", "one.csv"], "one.csv has 1 row, fewer than the 2 that gmm needs"),
     (["fit", "constant.csv"], "column 'a' is constant"),

@@ -13,7 +13,7 @@ import sys
 import numpy as np
 import pytest
 
-from emcli.cli import COMMANDS, cli
+from emcli.cli import COMMANDS
 
 from conftest import BLOBS, FAITHFUL, ROOT
 

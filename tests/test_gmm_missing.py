@@ -13,7 +13,7 @@ from emcli.models.gaussian import COVARIANCE_TYPES
 from emcli.models.gmm import GaussianMixture
 from emcli.models.missing import Conditional, patterns
 
-from cases.gmm import COVS, MEANS, WEIGHTS, read
+from cases.gmm import COVS, MEANS, WEIGHTS
 from conftest import draw_mixture
 
 

@@ -13,7 +13,7 @@ import pyarrow.compute as pc
 
 from emcli.errors import DataError
 from emcli.io.atomic import STDOUT, atomic_path, write_bytes
-from emcli.io.formats import FORMATS, table_format  # noqa: F401  (re-exported)
+from emcli.io.formats import table_format
 
 def _display(path: str) -> str:
     return "<stdin>" if path == STDOUT else path

@@ -1,6 +1,15 @@
-"""Mixture of multivariate Bernoullis: each component makes every binary column independently 1
-with its own probability.  Maximum likelihood, or MAP (``prior="default"``) with a Beta(a, b)
-prior on every mean and a Dirichlet(alpha) prior on the weights.
+"""Mixture of multivariate Bernoullis: K weighted components, each making every binary column
+independently 1 with its own probability (its mean), fit by EM.
+
+Each start puts a component at a row chosen by k-means++ (or at random), with means 0.25 or 0.75
+so that the first E-step is soft; components with equal means would never separate.  By maximum
+likelihood, a mean can reach 0 or 1 when a component's rows agree on a column; it is clipped to
+machine epsilon from the edge, so new rows always get a finite log density.  A component that
+empties is re-seeded at a random row (an event in the trace).  With --prior default the fit is
+MAP under a Beta(a, b) prior on every mean and a Dirichlet(alpha) prior on the weights.  The
+defaults a = b = 2 add one pseudo-row of each value per component and column (Laplace's rule of
+succession), alpha = 2 one pseudo-row per component; set them with --prior-param a=VALUE (b,
+alpha; each at least 1).
 
 The E-step is one GEMM per chunk:  log p(x | k) = x . logit(mu_k) + sum_d log(1 - mu_kd).
 """
@@ -8,11 +17,12 @@ The E-step is one GEMM per chunk:  log p(x | k) = x . logit(mu_k) + sum_d log(1 
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln, gammaln, xlogy
+from scipy.special import betaln, xlogy
 
 from emcli.em.stats import Stats
-from emcli.errors import DataError, ModelFileError, UsageError
-from emcli.models.params import check_shape, check_weights, float_array
+from emcli.errors import DataError, ModelFileError
+from emcli.models.params import check_k, check_shape, check_weights, float_array
+from emcli.models.priors import dirichlet_log_density, hyperparameters
 from emcli.numeric import normalize_log_rows
 
 #: The smallest probability p with 1 - p < 1 in float64.  Maximum likelihood puts a mean at
@@ -28,44 +38,6 @@ FLOOR = float(np.finfo(np.float64).eps)
 #: each component.  Both are the weakest integer priors whose modes stay inside (0, 1), and are
 #: negligible beside components of dozens of rows.
 DEFAULT_PRIOR = {"a": 2.0, "b": 2.0, "alpha": 2.0}
-
-
-def dirichlet_log_density(values: np.ndarray, alpha: float) -> float:
-    """Log density of the symmetric Dirichlet(alpha) at each row of ``values`` (..., L), summed
-    over the rows."""
-    length = values.shape[-1]
-    rows = values.size // length
-    return float(rows * (gammaln(length * alpha) - length * gammaln(alpha))
-                 + xlogy(alpha - 1.0, values).sum())
-
-
-def hyperparameters(prior: str, given: dict | None, defaults: dict) -> dict:
-    """The prior's hyperparameters: ``defaults`` overridden by ``given``, each at least 1 (below
-    1 a density is unbounded at the edge of the simplex and the posterior has no mode); {} without
-    a prior.  Raises UsageError on unknown names and bad values."""
-    if prior not in ("none", "default"):
-        raise UsageError(f"--prior must be none or default, got {prior!r}")
-    given = dict(given or {})
-    if prior == "none":
-        if given:
-            raise UsageError("--prior-param needs --prior default")
-        return {}
-    unknown = sorted(set(given) - set(defaults))
-    if unknown:
-        raise UsageError(f"unknown prior parameter {unknown[0]!r}; known: {', '.join(defaults)}")
-    out = {}
-    for name, default in defaults.items():
-        value = given.get(name, default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1.0 <= value < np.inf:
-            raise UsageError(f"prior parameter {name} must be a number of at least 1, got {value!r}")
-        out[name] = float(value)
-    return out
-
-
-def check_k(k) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise UsageError(f"-k must be an integer of at least 1, got {k!r}")
-    return int(k)
 
 
 @dataclass
@@ -153,12 +125,14 @@ class BernoulliMixture:
         weights (n_k + alpha - 1) / (N + K (alpha - 1)).  A component with no rows (and, under
         a prior, nothing to add) keeps its means until ``degenerate`` re-seeds it."""
         n_k, s = stats["n"], stats["s"]
-        a, b, alpha = (self.hyper[name] - 1.0 for name in ("a", "b", "alpha")) if self.hyper else (0.0, 0.0, 0.0)
-        weights = (n_k + alpha) / (n_k.sum() + self.k * alpha)
-        count = n_k + a + b
+        # pseudo-counts the prior adds: ones, zeros and rows per component (none for the MLE)
+        ones, zeros, rows = ((self.hyper[name] - 1.0 for name in ("a", "b", "alpha"))
+                             if self.hyper else (0.0, 0.0, 0.0))
+        weights = (n_k + rows) / (n_k.sum() + self.k * rows)
+        count = n_k + ones + zeros
         alive = count > 10 * np.finfo(float).eps * n_k.sum()
         means = previous.means.copy()
-        means[alive] = (s[alive] + a) / count[alive, None]
+        means[alive] = (s[alive] + ones) / count[alive, None]
         return BernoulliParams(weights, np.clip(means, FLOOR, 1.0 - FLOOR))
 
     def log_prior(self, params: BernoulliParams) -> float:

@@ -1,11 +1,21 @@
-"""Latent class analysis: a mixture of independent categoricals, one per column, each column with
-its own levels.  Maximum likelihood, or MAP (``prior="default"``) with symmetric Dirichlet priors
-on the weights (alpha) and on every component's level probabilities (beta).
+"""Latent class analysis: a mixture of K classes, each drawing every column independently from
+its own categorical distribution over the column's levels (text, integers or booleans), fit by
+EM.
 
-Rows arrive as float level codes 0..L_j-1 with NaN for missing cells.  The E-step one-hot
-encodes a chunk's codes into an (N, sum_j L_j) matrix, missing cells as all-zero runs, so that
-one GEMM with the (K, sum_j L_j) log probabilities gives every log p(x_n | k) and missing cells
-drop out of the likelihood.
+The levels are each column's distinct values in the training data, kept in the model file;
+predict rejects a level the model never saw, or with --unseen missing treats it as a missing
+cell.  Missing cells drop out of the likelihood: a row counts through its observed cells.  Each
+start puts a class at a row chosen by k-means++ (or at random), with half of each column's
+probability on that row's level and half spread evenly.  By maximum likelihood, a level no row
+of a class shows gets probability machine epsilon rather than 0, so new rows always get a
+finite log density; a class that empties is re-seeded at a random row (an event in the trace).
+With --prior default the fit is MAP under symmetric Dirichlet priors on the weights (alpha) and
+on every class's level probabilities (beta); the defaults alpha = beta = 2 add one pseudo-row
+per class and level and can be set with --prior-param alpha=VALUE (beta; each at least 1).
+
+The E-step one-hot encodes a chunk's level codes into an (N, sum_j L_j) matrix, a missing cell
+as a run of zeros, so that one GEMM with the (K, sum_j L_j) log probabilities gives every
+log p(x_n | k).
 """
 
 from dataclasses import dataclass
@@ -14,8 +24,8 @@ import numpy as np
 
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError
-from emcli.models.bernoulli import check_k, dirichlet_log_density, hyperparameters
-from emcli.models.params import check_weights, float_array
+from emcli.models.params import check_k, check_weights, float_array
+from emcli.models.priors import dirichlet_log_density, hyperparameters
 from emcli.numeric import normalize_log_rows
 
 #: Maximum likelihood gives a level no component row shows the probability 0, whose log would
@@ -74,7 +84,7 @@ class CategoricalMixture:
         """Takes the levels to be the codes 0..max when none were set, and checks that every
         observed cell is a code of its column's levels."""
         if self.levels is None:
-            top = np.nanmax(np.where(np.isnan(X), -1.0, X), axis=0) if len(X) else np.zeros(X.shape[1])
+            top = np.where(np.isnan(X), -1.0, X).max(axis=0)
             self.levels = [list(range(max(int(t) + 1, 0))) for t in top]
         if len(self.levels) != X.shape[1]:
             raise DataError(f"the model has levels for {len(self.levels)} columns, the data has {X.shape[1]}")
@@ -167,11 +177,13 @@ class CategoricalMixture:
         each column (alpha = beta = 1 without a prior: the MLE).  A component with no observed
         cells in a column (and nothing from the prior) keeps its table there."""
         n_k = stats["n"]
-        alpha, beta = (self.hyper["alpha"] - 1.0, self.hyper["beta"] - 1.0) if self.hyper else (0.0, 0.0)
-        weights = (n_k + alpha) / (n_k.sum() + self.k * alpha)
+        # pseudo-counts the prior adds: rows per component, and rows per level (none for the MLE)
+        rows, per_level = ((self.hyper["alpha"] - 1.0, self.hyper["beta"] - 1.0)
+                           if self.hyper else (0.0, 0.0))
+        weights = (n_k + rows) / (n_k.sum() + self.k * rows)
         tiny = 10 * np.finfo(float).eps * n_k.sum()
         tables = []
-        for counts, old in zip(self._split(stats["counts"] + beta), previous.tables):
+        for counts, old in zip(self._split(stats["counts"] + per_level), previous.tables):
             total = counts.sum(axis=1)
             alive = total > tiny
             table = old.copy()

@@ -65,8 +65,9 @@ def _check_metric(metric) -> str:
     if not isinstance(metric, str):
         raise UsageError(f"--metric must be a name, got {metric!r}")
     if metric in DATA_DEPENDENT:
-        raise UsageError(f"--metric {metric} estimates its scale from the rows it is given, which "
-                         "would change with the chunk; standardise or whiten the columns and use euclidean")
+        raise UsageError(f"--metric {metric} estimates its scaling from the rows passed to it, which "
+                         "would differ from chunk to chunk; standardise (or whiten) the columns and "
+                         "use euclidean")
     try:
         cdist(np.zeros((1, 1)), np.ones((1, 1)), metric=metric)
     except (ValueError, TypeError):
@@ -118,7 +119,7 @@ class KMedoids:
 
     def _nearest(self, X: np.ndarray, medoids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N,) index of each row's nearest medoid (the first on ties) and (N,) its
-        dissimilarity, for rows X (N, D), a few thousand rows at a time."""
+        dissimilarity, for rows X (N, D), in tiles of at most _PAIRS dissimilarities."""
         labels = np.empty(len(X), dtype=np.int64)
         nearest = np.empty(len(X))
         step = max(1, _PAIRS // len(medoids))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from emcli.errors import ModelFileError
+from emcli.errors import ModelFileError, UsageError
 
 
 def float_array(doc: dict, key: str) -> np.ndarray:
@@ -30,3 +30,9 @@ def check_weights(doc: dict, key: str, k: int) -> np.ndarray:
     if np.any(weights < 0) or abs(weights.sum() - 1.0) > 1e-9:
         raise ModelFileError(f"params.{key}: must be non-negative and sum to 1")
     return weights
+
+
+def check_k(k) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise UsageError(f"-k must be an integer of at least 1, got {k!r}")
+    return int(k)

@@ -92,7 +92,7 @@ MODELS = {
         ModelSpec(
             name="tmix", target="emcli.models.student:StudentMixture",
             kind="clustering, density, outliers",
-            summary="mixture of Student-t distributions (degrees of freedom by ECME or fixed)",
+            summary="mixture of Student-t distributions (degrees of freedom estimated by ECM, or fixed)",
             needs="numeric columns, no missing values, no constant column, at least 2 rows",
             options=("k", "covariance", "reg_covar", "dof", "shared_dof"),
             outputs=("cluster", "p_<k>", "logpdf", "weight"), generative=True,
