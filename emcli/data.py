@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from emcli.errors import DataError
-from emcli.io.tables import first_missing, numeric_matrix, read_table
+from emcli.io.tables import first_missing, numeric_columns, numeric_matrix, read_table
 
 
 def display_name(path: str) -> str:
@@ -20,7 +20,8 @@ class Rows:
     table: pa.Table
     columns: list
     X: np.ndarray
-    levels: list | None = None  # per column, for categorical data
+    levels: list | None = None  # per column, for categorical data; the two labels of a binary target
+    target: str | None = None   # regression: X holds the features, then the target as last column
 
 
 def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "numeric",
@@ -38,6 +39,33 @@ def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "num
 
         return Rows(table, *categorical_matrix(table, columns, name, levels, unseen))
     return Rows(table, *numeric_matrix(table, columns, name))
+
+
+def load_regression_rows(path: str, fmt: str | None, columns: list | None, target: str,
+                         kind: str, labels: list | None = None) -> Rows:
+    """Features (every numeric column but the target unless ``columns`` chooses) and the target
+    as the last column of X, complete in every cell.  A "binary" target (two labels: 0/1,
+    true/false or two values of any kind) is coded 0/1, with its labels in ``Rows.levels``."""
+    table = read_table(path, fmt)
+    name = display_name(path)
+    if target not in table.column_names:
+        raise DataError(f"{name} has no target column {target!r} (it has: {', '.join(table.column_names)})")
+    if columns is not None and target in columns:
+        raise DataError(f"column {target!r} is both the target and a feature; leave it out of --columns")
+    if columns is None:
+        columns = [c for c in numeric_columns(table, name) if c != target]
+        if not columns:
+            raise DataError(f"{name} has no numeric feature columns besides the target {target!r}")
+    features, X = numeric_matrix(table, columns, name)
+    require_complete(X, features, path, "a regression")
+    if kind == "binary":
+        from emcli.io.encode import binary_target
+
+        y, labels = binary_target(table, target, name, labels)
+    else:
+        y = numeric_matrix(table, [target], name)[1][:, 0]
+        require_complete(y[:, None], [target], path, "a regression")
+    return Rows(table, features, np.column_stack([X, y]), labels, target)
 
 
 def require_complete(X: np.ndarray, columns: list, path: str, model_name: str) -> None:

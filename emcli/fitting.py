@@ -5,15 +5,15 @@ import time
 import numpy as np
 
 from emcli import console
-from emcli.data import (Rows, display_name, empty_rows, load_rows, require_complete,
-                        require_no_empty_rows, require_rows, require_variation)
+from emcli.data import (Rows, display_name, empty_rows, load_regression_rows, load_rows,
+                        require_complete, require_no_empty_rows, require_rows, require_variation)
 from emcli.em.fit import fit as run_fit
 from emcli.errors import DataError, UsageError
 from emcli.io.modelfile import model_document, read_model
 from emcli.models import registry
 
 #: option name -> its flag, for messages
-FLAGS = {"model_name": "-m", "k": "-k", "prior_params": "--prior-param"}
+FLAGS = {"model_name": "-m", "k": "-k", "prior_params": "--prior-param", "intercept": "--no-intercept"}
 
 
 def flag(name: str) -> str:
@@ -24,15 +24,15 @@ def new_model(model_name: str, values: dict, given: set):
     """A model from the registry with the options it takes from ``values``; an option the user
     gave (``given``) that the model does not take is a UsageError."""
     spec = registry.spec(model_name)
-    for name in sorted(given - {"model_name"}):
+    for name in sorted(given - {"model_name", "target"}):
         if name not in spec.options:
             raise UsageError(f"model {model_name} does not take {flag(name)}")
     return registry.create(model_name, {name: values[name] for name in spec.options})
 
 
 def warm_model(path: str, model_name: str, values: dict, given: set, columns: list | None):
-    """(model, starting parameters, columns) from a fitted model file; options the user gave
-    must agree with the file's."""
+    """(model, starting parameters, columns, target) from a fitted model file; options the
+    user gave must agree with the file's."""
     model, params, doc = read_model(path)
     stored = dict(doc["options"], model_name=doc["model"])
     for name in sorted(given):
@@ -40,14 +40,29 @@ def warm_model(path: str, model_name: str, values: dict, given: set, columns: li
             raise UsageError(f"{flag(name)} {values[name]} differs from {stored[name]} in the --init model {path}")
     if columns is not None and columns != doc["columns"]:
         raise UsageError(f"--columns differs from the columns of the --init model {path}")
-    return model, params, doc["columns"]
+    if "target" in given and values["target"] != doc["target"]:
+        raise UsageError(f"--target {values['target']} differs from {doc['target']} in the --init model {path}")
+    return model, params, doc["columns"], doc["target"]
 
 
 def prepare_rows(model, path: str, fmt: str | None, columns: list | None, skip_empty_rows: bool,
-                 levels: list | None = None) -> Rows:
+                 levels: list | None = None, target: str | None = None) -> Rows:
     """Read and check the rows ``model`` is to be fit to (see ``emtool models`` for each model's
-    needs); rows with every cell missing are dropped with ``skip_empty_rows``."""
+    needs); rows with every cell missing are dropped with ``skip_empty_rows``.  Regression
+    models take their ``target`` column as the rows' last column."""
     spec = registry.spec(model.name)
+    if spec.target_kind:
+        if target is None:
+            raise UsageError(f"model {model.name} needs --target COLUMN, the column to predict")
+        if skip_empty_rows:
+            raise UsageError(f"model {model.name} does not take --skip-empty-rows (it needs complete rows)")
+        rows = load_regression_rows(path, fmt, columns, target, spec.target_kind, levels)
+        require_rows(rows.X, model.k, path, model)
+        if rows.levels is not None:
+            model.labels = rows.levels
+        return rows
+    if target is not None:
+        raise UsageError(f"model {model.name} does not take --target (it is not a regression model)")
     rows = load_rows(path, fmt, columns, spec.data, levels=levels)
     if not spec.missing:
         if skip_empty_rows:
@@ -81,7 +96,7 @@ def fit_rows(model, rows: Rows, *, init, restarts: int, seed: int, max_iter: int
     with console.progress(1 if warm else restarts, f"fitting {model.name}") as advance:
         outcome = run_fit(model, rows.X, init=init, restarts=restarts, seed=seed, max_iter=max_iter,
                           tol=tol, chunk_bytes=chunk_bytes, on_restart=advance)
-    doc = model_document(model, rows.columns, outcome, n_samples=len(rows.X),
+    doc = model_document(model, rows.columns, outcome, n_samples=len(rows.X), target=rows.target,
                          seconds=time.perf_counter() - started)
     for message in getattr(model, "diagnose", lambda *_: [])(outcome.best.params, len(rows.X)):
         console.warn(message)
@@ -98,6 +113,8 @@ def summary(doc: dict) -> str:
     fit = doc["fit"]
     if "inertia" in fit:
         score = f"inertia {fit['inertia']:.6g}"
+    elif "log_evidence" in fit:
+        score = f"log evidence {fit['log_evidence']:.4f}"
     else:
         score = f"log-likelihood {fit['log_likelihood']:.4f}, BIC {fit['bic']:.2f}"
         if "log_posterior" in fit:

@@ -6,7 +6,8 @@ from emcli.cli.options import ByteSize, columns_option, given, input_format, pri
 
 INIT_METHODS = ("k-means++", "random")
 MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_params", "dof",
-                 "shared_dof", "metric")
+                 "shared_dof", "metric", "intercept", "basis", "gamma", "threshold", "prior_scale",
+                 "target")
 
 
 @click.command()
@@ -28,6 +29,18 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
 @click.option("--shared-dof", is_flag=True, help="One degrees of freedom for every component (tmix).")
 @click.option("--metric", default="euclidean", show_default=True,
               help="Dissimilarity from scipy.spatial.distance (kmedoids).")
+@click.option("--target", metavar="COLUMN",
+              help="The column to predict (experts, blr, rvm, probit).")
+@click.option("--no-intercept", "intercept", flag_value=False, default=True,
+              help="Do not add an intercept to the regression's features.")
+@click.option("--basis", type=click.Choice(["linear", "rbf"]), default="linear", show_default=True,
+              help="rvm: the features themselves, or an RBF kernel on the training rows.")
+@click.option("--gamma", type=click.FloatRange(min=0, min_open=True),
+              help="rvm --basis rbf: kernel width, exp(-gamma |x - x'|^2) (default 1 / number of features).")
+@click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=1e6, show_default=True,
+              help="rvm: prune a weight whose precision exceeds this multiple of the smallest.")
+@click.option("--prior-scale", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="probit: standard deviation tau of the N(0, tau^2 I) prior on the weights.")
 @columns_option
 @input_format
 @click.option("--skip-empty-rows", is_flag=True,
@@ -55,7 +68,7 @@ def fit(ctx, data, columns, fmt, skip_empty_rows, init, restarts, seed, max_iter
     """Fit a model to DATA (CSV, TSV, Parquet, or '-' for CSV on stdin).
 
     Uses every column the model can read unless --columns chooses (numeric columns for most
-    models). Writes one JSON model file: the parameters, the log-likelihood (inertia for
+    models; for regression models, every numeric column but the --target). Writes one JSON model file: the parameters, the log-likelihood (inertia for
     kmeans), BIC and AIC, one summary per restart and the best restart's per-iteration trace.
     A warning goes to stderr when the best restart did not converge.
 
@@ -76,15 +89,16 @@ def fit(ctx, data, columns, fmt, skip_empty_rows, init, restarts, seed, max_iter
     if values["prior_params"] and not given(ctx, "prior"):
         values["prior"] = "default"
     chosen = {name for name in MODEL_OPTIONS if given(ctx, name)}
+    target = values["target"]
     if init in INIT_METHODS:
         model = new_model(values["model_name"], values, chosen)
         start, levels = init, None
     else:
-        model, start, columns = warm_model(init, values["model_name"], values, chosen, columns)
-        levels = getattr(model, "levels", None)
+        model, start, columns, target = warm_model(init, values["model_name"], values, chosen, columns)
+        levels = getattr(model, "levels", getattr(model, "labels", None))
         if restarts > 1:
             console.note("a warm start from --init MODEL.json runs once; --restarts ignored")
-    rows = prepare_rows(model, data, fmt, columns, skip_empty_rows, levels)
+    rows = prepare_rows(model, data, fmt, columns, skip_empty_rows, levels, target)
     doc = fit_rows(model, rows, init=start, restarts=restarts, seed=seed, max_iter=max_iter,
                    tol=tol, chunk_bytes=chunk_bytes)
     if trace_path:

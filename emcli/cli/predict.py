@@ -19,11 +19,12 @@ from emcli.io.formats import FORMATS
 @click.option("--output-format", type=click.Choice(FORMATS), help="Format of the output table.")
 @verbosity
 def predict(model_file, data, proba, logpdf, unseen, fmt, output, output_format):
-    """Label the rows of DATA with MODEL.json's clusters.
+    """Apply MODEL.json to the rows of DATA: clusters, or a regression's predictions.
 
     The output keeps DATA's columns and rows and appends 'cluster' (and, with --proba and
     --logpdf, 'p_0'... and 'logpdf'; Student-t models add each row's precision 'weight', small
-    for outliers).
+    for outliers). Regression models append 'prediction' and, where they have a predictive
+    variance, 'prediction_std' (see each model's page for its other columns).
 
     \b
     Examples:
@@ -43,7 +44,9 @@ def predict(model_file, data, proba, logpdf, unseen, fmt, output, output_format)
     model, params, doc = read_model(model_file)
     spec = registry.spec(model.name)
     rows = load_rows(data, fmt, doc["columns"], spec.data, getattr(model, "levels", None), unseen)
-    if not spec.missing:
+    if spec.target_kind:
+        require_complete(rows.X, rows.columns, data, model.name)
+    elif not spec.missing:
         require_complete(rows.X, rows.columns, data, model.name)
     else:
         require_no_empty_rows(rows.X, data)

@@ -24,9 +24,13 @@ def evaluate(model, params, X: np.ndarray, rows: int):
     """E-step over every chunk: (summed stats, score, data term of the score).
 
     The score is what EM climbs: the log-likelihood (minus the inertia, for k-means), plus the
-    log prior density of ``params`` for a model fit by MAP (one with ``log_prior``).
+    log prior density of ``params`` for a model fit by MAP (one with ``log_prior``).  A model
+    whose objective does not split over rows (the log evidence of a Bayesian linear model)
+    computes it from the summed statistics with ``total_score(stats, params)``.
     """
     stats, data_term = accumulate(lambda block: model.e_step(params, block), X, rows)
+    if hasattr(model, "total_score"):
+        data_term = model.total_score(stats, params)
     prior = model.log_prior(params) if hasattr(model, "log_prior") else 0.0
     return stats, data_term + prior, data_term
 

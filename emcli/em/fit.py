@@ -24,8 +24,12 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     """Centres chosen by ``method``, then one hard-assignment M-step over all rows.
 
     Rows with missing cells take their column means for this start only (a copy), so that
-    every row can be assigned; EM itself then treats those cells as hidden.
+    every row can be assigned; EM itself then treats those cells as hidden.  A model with its
+    own ``init_params(X, method, rng)`` (regression models, whose rows are features and a
+    target) starts itself.
     """
+    if hasattr(model, "init_params"):
+        return model.init_params(X, method, rng)
     missing = np.isnan(X)
     if missing.any():
         X = np.where(missing, np.nanmean(X, axis=0), X)

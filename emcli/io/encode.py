@@ -106,3 +106,29 @@ def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels:
         out[:, j] = coded
         found.append([_json_level(v) for v in column_levels])
     return list(columns), out, found
+
+
+def binary_target(table: pa.Table, target: str, name: str, labels: list | None = None):
+    """A two-valued target coded 0/1 (N,) and its two labels: [False, True], [0, 1] or the two
+    distinct values in sorted order (``labels`` given when applying a fitted model)."""
+    column = table.column(target)
+    valid = pc.is_valid(column).to_numpy(zero_copy_only=False)
+    if not valid.all():
+        raise DataError(f"{name}: target {target!r} row {int(np.flatnonzero(~valid)[0]) + 1} is missing")
+    if labels is None:
+        values = sorted(pc.unique(column).to_pylist(), key=lambda v: (str(type(v)), v))
+        if len(values) != 2:
+            shown = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
+            raise DataError(f"{name}: target {target!r} has {len(values)} distinct value"
+                            f"{'s' if len(values) != 1 else ''} ({shown}); it needs exactly two")
+        labels = [_json_level(v) for v in values]
+    try:
+        codes = pc.index_in(column, value_set=pa.array(labels, type=column.type))
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        raise DataError(f"{name}: target {target!r} holds {column.type} values, unlike the model's labels {labels!r}") from None
+    y = pc.cast(codes, pa.float64()).to_numpy(zero_copy_only=False)
+    unknown = np.flatnonzero(np.isnan(y))
+    if unknown.size:
+        row = int(unknown[0])
+        raise DataError(f"{name}: target {target!r} row {row + 1} is {column[row].as_py()!r}, not one of {labels!r}")
+    return y, labels

@@ -13,9 +13,12 @@ FORMAT_VERSION = 1
 
 def _score_fields(model, row: dict) -> dict:
     """The objective's fields from an engine row (score and data term): ``log_likelihood``;
-    ``log_posterior`` and ``log_likelihood`` for MAP fits; ``inertia`` for k-means."""
+    ``log_posterior`` and ``log_likelihood`` for MAP fits; ``log_evidence`` for models whose
+    hyperparameters maximise the marginal likelihood; ``inertia`` for k-means and k-medoids."""
     if model.objective == "inertia":
         return {"inertia": -row["score"]}
+    if model.objective == "log_evidence":
+        return {"log_evidence": row["score"]}
     if model.objective == "log_posterior":
         return {"log_posterior": row["score"], "log_likelihood": row["log_likelihood"]}
     return {"log_likelihood": row["score"]}
@@ -41,7 +44,7 @@ def model_document(model, columns: list, outcome, *, n_samples: int, algorithm: 
     p = model.n_parameters(best.params)
     fit["n_samples"] = n_samples
     fit["n_parameters"] = p
-    if model.objective != "inertia":
+    if model.objective in ("log_likelihood", "log_posterior"):
         fit["bic"] = -2.0 * best.log_likelihood + p * math.log(n_samples)
         fit["aic"] = -2.0 * best.log_likelihood + 2.0 * p
     restarts = [_restart_row(model, r) for r in outcome.restarts]

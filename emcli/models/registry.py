@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from emcli.errors import UsageError
 
 
-_FLAGS = {"k": "-k", "prior_params": "--prior-param"}
+_FLAGS = {"k": "-k", "prior_params": "--prior-param", "intercept": "--no-intercept"}
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class ModelSpec:
     missing: bool = False  # whether it fits rows with missing cells
     generative: bool = False  # whether ``emtool sample`` can draw from it
     when: str = ""         # when to choose it
+    target_kind: str = ""  # regression models: the target's kind, "numeric" or "binary"
 
     def flags(self) -> list:
         """The model's own options as command-line flags."""
@@ -97,6 +98,45 @@ MODELS = {
             options=("k", "covariance", "reg_covar", "dof", "shared_dof"),
             outputs=("cluster", "p_<k>", "logpdf", "weight"), generative=True,
             when="clusters with heavy tails or gross outliers, which would pull a gmm's components",
+        ),
+        ModelSpec(
+            name="experts", target="emcli.models.experts:MixtureOfExperts",
+            kind="regression", target_kind="numeric",
+            summary="mixture of K linear-Gaussian experts with softmax gating on the inputs",
+            needs="numeric features and a numeric --target, no missing values",
+            options=("k", "intercept"),
+            outputs=("prediction", "prediction_std", "mode", "expert"),
+            when="a target that follows different linear laws in different regions, or an "
+                 "inverse problem where y given x has several branches (use the mode)",
+        ),
+        ModelSpec(
+            name="blr", target="emcli.models.blr:BayesianLinearRegression",
+            kind="regression", target_kind="numeric",
+            summary="Bayesian linear regression, weight and noise precisions by evidence-maximising EM",
+            needs="numeric features and a numeric --target, no missing values",
+            options=("intercept",), outputs=("prediction", "prediction_std"),
+            when="linear regression with calibrated predictive uncertainty and a ridge penalty "
+                 "set from the data, with no cross-validation",
+        ),
+        ModelSpec(
+            name="rvm", target="emcli.models.rvm:RelevanceVectorMachine",
+            kind="regression", target_kind="numeric",
+            summary="relevance vector machine: sparse Bayesian regression by EM",
+            needs="numeric features and a numeric --target, no missing values; the rbf basis "
+                  "keeps an N x N kernel, so thousands of rows rather than millions",
+            options=("intercept", "basis", "gamma", "threshold"),
+            outputs=("prediction", "prediction_std"),
+            when="a sparse model: which features matter (--basis linear), or a smooth nonlinear "
+                 "fit kept by a few relevance vectors (--basis rbf --gamma G)",
+        ),
+        ModelSpec(
+            name="probit", target="emcli.models.probit:ProbitRegression",
+            kind="classification", target_kind="binary",
+            summary="binary probit regression by EM with a latent Gaussian utility",
+            needs="numeric features and a two-valued --target (0/1, true/false or two labels), "
+                  "no missing values",
+            options=("intercept", "prior_scale"), outputs=("p_1", "prediction"),
+            when="a yes/no outcome from numeric features, with a Gaussian prior on the weights",
         ),
     )
 }
