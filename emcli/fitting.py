@@ -45,6 +45,22 @@ def warm_model(path: str, model_name: str, values: dict, given: set, columns: li
     return model, params, doc["columns"], doc["target"]
 
 
+def driver_options_for(model, algorithm: str, values: dict, given: set) -> dict:
+    """The options of ``algorithm``'s driver from ``values``; the algorithm must be one the
+    model takes, and a driver option given for another algorithm is a UsageError."""
+    from emcli.em import algorithms
+
+    spec = registry.spec(model.name)
+    chosen = algorithms.algorithm(algorithm)
+    if algorithm not in spec.algorithms:
+        raise UsageError(f"model {model.name} does not take --algorithm {algorithm} "
+                         f"(it takes: {', '.join(spec.algorithms)})")
+    for name in sorted(given):
+        if name not in chosen.options:
+            raise UsageError(f"{flag(name)} applies to another --algorithm than {algorithm}")
+    return {name: values[name] for name in chosen.options}
+
+
 def prepare_rows(model, path: str, fmt: str | None, columns: list | None, skip_empty_rows: bool,
                  levels: list | None = None, target: str | None = None) -> Rows:
     """Read and check the rows ``model`` is to be fit to (see ``emtool models`` for each model's
@@ -88,19 +104,22 @@ def prepare_rows(model, path: str, fmt: str | None, columns: list | None, skip_e
 
 
 def fit_rows(model, rows: Rows, *, init, restarts: int, seed: int, max_iter: int, tol: float,
-             chunk_bytes: int) -> dict:
+             chunk_bytes: int, algorithm: str = "batch", driver_options: dict | None = None) -> dict:
     """Fit ``model`` to ``rows`` and return the model file's document; warns on stderr when
     the best restart did not converge."""
     started = time.perf_counter()
     warm = not isinstance(init, str)
     with console.progress(1 if warm else restarts, f"fitting {model.name}") as advance:
         outcome = run_fit(model, rows.X, init=init, restarts=restarts, seed=seed, max_iter=max_iter,
-                          tol=tol, chunk_bytes=chunk_bytes, on_restart=advance)
+                          tol=tol, chunk_bytes=chunk_bytes, on_restart=advance, algorithm=algorithm,
+                          algorithm_options=driver_options)
     doc = model_document(model, rows.columns, outcome, n_samples=len(rows.X), target=rows.target,
                          seconds=time.perf_counter() - started)
     for message in getattr(model, "diagnose", lambda *_: [])(outcome.best.params, len(rows.X)):
         console.warn(message)
-    if not outcome.best.converged and max_iter > 0 and tol > 0:
+    from emcli.em.algorithms import algorithm as algorithm_spec
+
+    if not outcome.best.converged and max_iter > 0 and tol > 0 and algorithm_spec(algorithm).converges:
         trace = outcome.best.trace
         change = abs(trace[-1]["score"] - trace[-2]["score"]) / len(rows.X) if len(trace) > 1 else float("nan")
         console.warn(f"the best restart did not converge in {max_iter} iterations (last change "

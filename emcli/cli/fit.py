@@ -5,6 +5,7 @@ import click
 from emcli.cli.options import ByteSize, columns_option, given, input_format, prior_params, verbosity
 
 INIT_METHODS = ("k-means++", "random")
+DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples")
 MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_params", "dof",
                  "shared_dof", "metric", "intercept", "basis", "gamma", "threshold", "prior_scale",
                  "target")
@@ -47,6 +48,17 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
               help="Drop rows whose every chosen cell is missing instead of failing.")
 @click.option("--init", default="k-means++", show_default=True, metavar="k-means++|random|MODEL.json",
               help="Initialisation, or a fitted model file to start from (warm start).")
+@click.option("--algorithm", default="batch", show_default=True,
+              help="How EM climbs: batch, incremental, annealed, stochastic, mcem (see 'emtool models').")
+@click.option("--block-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="incremental: rows per block.")
+@click.option("--anneal-start", type=click.FloatRange(min=1), default=1.5, show_default=True,
+              help="annealed: starting temperature.")
+@click.option("--anneal-rate", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+              default=0.9, show_default=True,
+              help="annealed: factor lowering the temperature once EM settles at the current one.")
+@click.option("--mc-samples", type=click.IntRange(min=1), default=10, show_default=True,
+              help="mcem: posterior draws per row and iteration.")
 @click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent starts; the best log-likelihood wins.")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -63,8 +75,8 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
               help="Also write the best restart's per-iteration trace as CSV.")
 @verbosity
 @click.pass_context
-def fit(ctx, data, columns, fmt, skip_empty_rows, init, restarts, seed, max_iter, tol, chunk_bytes,
-        output, trace_path, **values):
+def fit(ctx, data, columns, fmt, skip_empty_rows, init, algorithm, restarts, seed, max_iter, tol,
+        chunk_bytes, output, trace_path, **values):
     """Fit a model to DATA (CSV, TSV, Parquet, or '-' for CSV on stdin).
 
     Uses every column the model can read unless --columns chooses (numeric columns for most
@@ -79,7 +91,7 @@ def fit(ctx, data, columns, fmt, skip_empty_rows, init, restarts, seed, max_iter
       emtool fit sample_data/faithful.csv -k 3 --init faithful.json --trace trace.csv -o refit.json
     """
     from emcli import console
-    from emcli.fitting import fit_rows, new_model, prepare_rows, summary, warm_model
+    from emcli.fitting import driver_options_for, fit_rows, new_model, prepare_rows, summary, warm_model
     from emcli.io.atomic import check_writable, write_bytes
     from emcli.io.modelfile import trace_csv, write_model
 
@@ -98,9 +110,11 @@ def fit(ctx, data, columns, fmt, skip_empty_rows, init, restarts, seed, max_iter
         levels = getattr(model, "levels", getattr(model, "labels", None))
         if restarts > 1:
             console.note("a warm start from --init MODEL.json runs once; --restarts ignored")
+    driver_options = driver_options_for(model, algorithm, values,
+                                        {name for name in DRIVER_OPTIONS if given(ctx, name)})
     rows = prepare_rows(model, data, fmt, columns, skip_empty_rows, levels, target)
     doc = fit_rows(model, rows, init=start, restarts=restarts, seed=seed, max_iter=max_iter,
-                   tol=tol, chunk_bytes=chunk_bytes)
+                   tol=tol, chunk_bytes=chunk_bytes, algorithm=algorithm, driver_options=driver_options)
     if trace_path:
         write_bytes(trace_path, trace_csv(doc))
     write_model(output, doc)

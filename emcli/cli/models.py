@@ -22,7 +22,8 @@ def models(as_json):
     if as_json:
         rows = [{"name": s.name, "kind": s.kind, "summary": s.summary, "when": s.when,
                  "needs": s.needs, "options": s.flags(), "outputs": list(s.outputs),
-                 "missing_values": s.missing, "sample": s.generative} for s in MODELS.values()]
+                 "missing_values": s.missing, "sample": s.generative,
+                 "algorithms": list(s.algorithms)} for s in MODELS.values()]
         click.echo(json.dumps(rows, indent=1))
         return
     width = max(len(name) for name in MODELS) + 2
@@ -32,5 +33,6 @@ def models(as_json):
         click.echo(f"{pad}choose:  {spec.when}")
         click.echo(f"{pad}needs:   {spec.needs}")
         click.echo(f"{pad}options: {', '.join(spec.flags())}")
+        click.echo(f"{pad}algorithms: {', '.join(spec.algorithms)}")
         click.echo(f"{pad}predict: {', '.join(spec.outputs)}"
                    + ("; emtool sample draws from it" if spec.generative else ""))

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emcli.em.batch import RunResult, run_batch
+from emcli.em.batch import RunResult
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, accumulate, chunk_rows
 from emcli.em.init import initial_centres
 from emcli.errors import DataError, FitError
@@ -18,6 +18,7 @@ class FitOutcome:
     best: RunResult
     seed: int
     restarts: list = field(default_factory=list)
+    algorithm: str = "batch"
 
 
 def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, rows: int):
@@ -41,13 +42,19 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
 
 def fit(model, X: np.ndarray, *, init="k-means++", restarts: int = 1, seed: int = 0,
         max_iter: int = 500, tol: float = 1e-6, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-        rows: int | None = None, max_reseeds: int | None = None, on_restart=None) -> FitOutcome:
+        rows: int | None = None, max_reseeds: int | None = None, on_restart=None,
+        algorithm: str = "batch", algorithm_options: dict | None = None) -> FitOutcome:
     """Fit ``model`` to the (N, D) rows ``X``.
 
     ``init`` is a method name (see em.init.METHODS) or starting parameters (a warm start, run
     once).  ``rows`` overrides the chunk size in rows.  ``on_restart(r)`` is called after each
-    restart, for progress display.
+    restart, for progress display.  ``algorithm`` names the driver (see em.algorithms), which
+    receives ``algorithm_options``.
     """
+    from emcli.em import algorithms
+
+    algorithms.require(model, algorithm)
+    driver = algorithms.load(algorithm)
     if len(X) < model.k:
         raise DataError(f"{model.k} components asked for but the data has only {len(X)} rows")
     model.prepare(X)
@@ -59,8 +66,8 @@ def fit(model, X: np.ndarray, *, init="k-means++", restarts: int = 1, seed: int 
         rng = np.random.default_rng(seed + r)
         try:
             params = init if warm else start_params(model, X, init, rng, rows)
-            run = run_batch(model, X, params, rows=rows, max_iter=max_iter, tol=tol, rng=rng,
-                            max_reseeds=max_reseeds)
+            run = driver(model, X, params, rows=rows, max_iter=max_iter, tol=tol, rng=rng,
+                         max_reseeds=max_reseeds, **(algorithm_options or {}))
         except (np.linalg.LinAlgError, FloatingPointError) as exc:
             failures.append(str(exc))
             summaries.append({"seed": seed + r, "error": str(exc)})
@@ -77,4 +84,4 @@ def fit(model, X: np.ndarray, *, init="k-means++", restarts: int = 1, seed: int 
     # components); take the first of them, so the choice does not hang on the chunk size.
     top = max(run.score for _, run in runs)
     best_seed, best = next(pair for pair in runs if pair[1].score >= top - 1e-9 * abs(top))
-    return FitOutcome(best, best_seed, summaries)
+    return FitOutcome(best, best_seed, summaries, algorithm)

@@ -24,9 +24,15 @@ def _score_fields(model, row: dict) -> dict:
     return {"log_likelihood": row["score"]}
 
 
+_ENGINE_FIELDS = ("iter", "score", "log_likelihood", "seconds", "event")
+
+
 def _trace_rows(model, trace: list) -> list:
+    """Trace rows for the file: iteration, the objective's fields, seconds, event, then the
+    algorithm's own quantities (temperature, step size, kind of step...)."""
     return [{"iter": row["iter"], **_score_fields(model, row), "seconds": row["seconds"],
-             "event": row["event"]} for row in trace]
+             "event": row["event"], **{k: v for k, v in row.items() if k not in _ENGINE_FIELDS}}
+            for row in trace]
 
 
 def _restart_row(model, summary: dict) -> dict:
@@ -36,7 +42,7 @@ def _restart_row(model, summary: dict) -> dict:
             "n_iter": summary["n_iter"], "converged": summary["converged"]}
 
 
-def model_document(model, columns: list, outcome, *, n_samples: int, algorithm: str = "batch",
+def model_document(model, columns: list, outcome, *, n_samples: int,
                    target: str | None = None, seconds: float | None = None) -> dict:
     """The model file's JSON object for a finished fit (see DESIGN.md, "The model file")."""
     best = outcome.best
@@ -48,7 +54,7 @@ def model_document(model, columns: list, outcome, *, n_samples: int, algorithm: 
         fit["bic"] = -2.0 * best.log_likelihood + p * math.log(n_samples)
         fit["aic"] = -2.0 * best.log_likelihood + 2.0 * p
     restarts = [_restart_row(model, r) for r in outcome.restarts]
-    fit.update(converged=best.converged, n_iter=best.n_iter, algorithm=algorithm,
+    fit.update(converged=best.converged, n_iter=best.n_iter, algorithm=outcome.algorithm,
                seed=outcome.seed, restarts=restarts, trace=_trace_rows(model, best.trace))
     if seconds is not None:
         fit["seconds"] = seconds
@@ -85,8 +91,16 @@ def trace_csv(doc: dict) -> bytes:
     keys = list(doc["fit"]["trace"][0])
     lines = [",".join(keys)]
     for row in doc["fit"]["trace"]:
-        event = "" if row["event"] is None else '"' + row["event"].replace('"', '""') + '"'
-        lines.append(",".join(event if key == "event" else repr(row[key]) for key in keys))
+        cells = []
+        for key in keys:
+            value = row.get(key)
+            if value is None:
+                cells.append("")
+            elif isinstance(value, str):
+                cells.append('"' + value.replace('"', '""') + '"')
+            else:
+                cells.append(repr(value))
+        lines.append(",".join(cells))
     return ("\n".join(lines) + "\n").encode()
 
 

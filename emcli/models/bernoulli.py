@@ -112,6 +112,14 @@ class BernoulliMixture:
         row_ll = normalize_log_rows(log_joint)
         return self._stats(X, log_joint), float(row_ll.sum())
 
+    def log_joint(self, params: BernoulliParams, X: np.ndarray) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k)."""
+        return self._log_joint(params, X)
+
+    def expected_stats(self, params: BernoulliParams, X: np.ndarray, resp: np.ndarray) -> Stats:
+        """Statistics of the rows ``X`` under any (N, K) responsibilities ``resp``."""
+        return self._stats(X, resp)
+
     def responsibilities(self, params: BernoulliParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K) posterior probabilities of the components and (N,) log probabilities of the
         rows."""

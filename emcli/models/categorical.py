@@ -163,6 +163,14 @@ class CategoricalMixture:
         row_ll = normalize_log_rows(log_joint)
         return self._stats(one_hot, log_joint), float(row_ll.sum())
 
+    def log_joint(self, params: CategoricalParams, X: np.ndarray) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k) over each row's observed cells."""
+        return self._log_joint(params, self._one_hot(X))
+
+    def expected_stats(self, params: CategoricalParams, X: np.ndarray, resp: np.ndarray) -> Stats:
+        """Statistics of the rows ``X`` under any (N, K) responsibilities ``resp``."""
+        return self._stats(self._one_hot(X), resp)
+
     def responsibilities(self, params: CategoricalParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K) posterior probabilities of the components and (N,) log probabilities of the
         rows' observed cells."""

@@ -214,8 +214,8 @@ class GaussianMixture:
                            for c, r, spread in zip(conditionals, resp.T, spreads)])
         return Stats(n=resp.sum(axis=0), s1=s1, s2=s2)
 
-    def responsibilities(self, params: GMMParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, K) posterior probabilities of the components and (N,) log densities."""
+    def log_joint(self, params: GMMParams, X: np.ndarray) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k) over each row's observed cells."""
         if self.center is None:
             # A model read from a file was never prepared on data; any fixed reference point
             # gives the same densities, and the mean of the means keeps cancellation small.
@@ -229,6 +229,23 @@ class GaussianMixture:
         if incomplete.any():
             conditionals = self._conditionals(params, Xc[incomplete], ~missing[incomplete])
             log_joint[incomplete] = self._incomplete_log_joint(params, conditionals)
+        return log_joint
+
+    def expected_stats(self, params: GMMParams, X: np.ndarray, resp: np.ndarray) -> Stats:
+        """Statistics of the rows ``X`` (N, D) under any (N, K) responsibilities ``resp``
+        (tempered or drawn ones, for the other EM algorithms)."""
+        Xc = X - self.center
+        missing = np.isnan(Xc)
+        incomplete = missing.any(axis=1)
+        stats = self._stats(Xc[~incomplete], resp[~incomplete])
+        if incomplete.any():
+            conditionals = self._conditionals(params, Xc[incomplete], ~missing[incomplete])
+            stats = stats + self._incomplete_stats(conditionals, resp[incomplete])
+        return stats
+
+    def responsibilities(self, params: GMMParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, K) posterior probabilities of the components and (N,) log densities."""
+        log_joint = self.log_joint(params, X)
         return log_joint, normalize_log_rows(log_joint)
 
     # -- M-step ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ class ModelSpec:
     generative: bool = False  # whether ``emtool sample`` can draw from it
     when: str = ""         # when to choose it
     target_kind: str = ""  # regression models: the target's kind, "numeric" or "binary"
+    algorithms: tuple = ("batch",)  # the --algorithm values it takes (see emcli.em.algorithms)
 
     def flags(self) -> list:
         """The model's own options as command-line flags."""
@@ -35,6 +36,8 @@ class ModelSpec:
 
 
 DENSITY_OUTPUTS = ("cluster", "p_<k>", "logpdf")
+#: the algorithms of every model with posterior responsibilities (see emcli.em.algorithms)
+MIXTURE_ALGORITHMS = ("batch", "incremental", "annealed", "stochastic", "mcem")
 
 MODELS = {
     spec.name: spec
@@ -47,6 +50,7 @@ MODELS = {
             options=("k", "covariance", "reg_covar", "prior", "prior_params"),
             outputs=DENSITY_OUTPUTS, missing=True, generative=True,
             when="elliptical clusters of numeric data; --prior default for few rows or many columns",
+            algorithms=MIXTURE_ALGORITHMS,
         ),
         ModelSpec(
             name="kmeans", target="emcli.models.kmeans:KMeans", kind="clustering",
@@ -54,6 +58,7 @@ MODELS = {
             needs="numeric columns, no missing values",
             options=("k",), outputs=("cluster",),
             when="fast, compact, similar-sized clusters when no probabilities are needed",
+            algorithms=("batch", "incremental"),
         ),
         ModelSpec(
             name="kmedoids", target="emcli.models.kmedoids:KMedoids", kind="clustering",
@@ -71,6 +76,7 @@ MODELS = {
             options=("k", "prior", "prior_params"), outputs=DENSITY_OUTPUTS,
             data="binary", generative=True,
             when="presence/absence or yes/no data, such as binarised images or survey answers",
+            algorithms=MIXTURE_ALGORITHMS,
         ),
         ModelSpec(
             name="categorical", target="emcli.models.categorical:CategoricalMixture",
@@ -81,6 +87,7 @@ MODELS = {
             options=("k", "prior", "prior_params"), outputs=DENSITY_OUTPUTS,
             data="categorical", missing=True, generative=True,
             when="unordered categorical answers (questionnaires, diagnoses, product choices)",
+            algorithms=MIXTURE_ALGORITHMS,
         ),
         ModelSpec(
             name="student", target="emcli.models.student:StudentT", kind="density, outliers",
@@ -89,6 +96,7 @@ MODELS = {
             options=("covariance", "reg_covar", "dof"), outputs=("weight", "logpdf"),
             generative=True,
             when="a robust location and scatter, and an outlier score per row (weight)",
+            algorithms=MIXTURE_ALGORITHMS,
         ),
         ModelSpec(
             name="tmix", target="emcli.models.student:StudentMixture",
@@ -98,6 +106,7 @@ MODELS = {
             options=("k", "covariance", "reg_covar", "dof", "shared_dof"),
             outputs=("cluster", "p_<k>", "logpdf", "weight"), generative=True,
             when="clusters with heavy tails or gross outliers, which would pull a gmm's components",
+            algorithms=MIXTURE_ALGORITHMS,
         ),
         ModelSpec(
             name="experts", target="emcli.models.experts:MixtureOfExperts",

@@ -217,6 +217,18 @@ class StudentMixture:
         Xc = X - self.center
         return self._terms(params, Xc, gaussian.second_features(Xc, self.covariance))
 
+    def log_joint(self, params: StudentParams, X: np.ndarray) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k)."""
+        return self._centred(params, X)[0]
+
+    def expected_stats(self, params: StudentParams, X: np.ndarray, resp: np.ndarray) -> Stats:
+        """Statistics of the rows ``X`` under any (N, K) responsibilities ``resp``; the
+        precision weights u are those of ``params``."""
+        Xc = X - self.center
+        second = gaussian.second_features(Xc, self.covariance)
+        _, u, shift = self._terms(params, Xc, second)
+        return self._stats(Xc, second, resp, u, shift, params.dof)
+
     def responsibilities(self, params: StudentParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K) posterior probabilities of the components and (N,) log densities."""
         log_joint, _, _ = self._centred(params, X)

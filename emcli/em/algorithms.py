@@ -1,0 +1,80 @@
+"""The EM family: how ``emtool fit --algorithm NAME`` climbs the likelihood.
+
+Each algorithm is a driver written once against the model protocol; what it needs beyond the
+protocol is a capability, a set of model methods:
+
+- ``posterior``: ``log_joint(params, X) -> (N, K)`` log p(x_n, z_n = k) and
+  ``expected_stats(params, X, resp) -> Stats`` for any (N, K) responsibilities;
+- ``vector``: ``to_vector(params)`` / ``from_vector(vector, like)`` in an unconstrained
+  parametrisation and ``score_gradient(params, stats)``, the gradient of the log-likelihood
+  (Fisher's identity: that of Q at the current parameters) in it;
+- ``ecm``: ``cm_steps(stats, previous)``, an M-step split into conditional maximisations.
+
+Kept free of heavy imports: ``emtool models`` reads it.
+"""
+
+from dataclasses import dataclass
+
+from emcli.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    name: str
+    target: str           # "module:function" of the driver
+    needs: tuple          # capabilities (see the module docstring)
+    options: tuple        # driver options, as fit's option names
+    summary: str
+    converges: bool = True  # False: no convergence test; the run spends --max-iter iterations
+
+
+CAPABILITIES = {
+    "posterior": ("log_joint", "expected_stats"),
+    "vector": ("to_vector", "from_vector", "score_gradient"),
+    "ecm": ("cm_steps",),
+}
+
+ALGORITHMS = {
+    a.name: a
+    for a in (
+        Algorithm("batch", "emcli.em.batch:run_batch", (), (),
+                  "E-step over every row, then the M-step (the default)"),
+        Algorithm("incremental", "emcli.em.incremental:run_incremental", (), ("block_size",),
+                  "Neal & Hinton: one block's statistics swapped in per M-step"),
+        Algorithm("annealed", "emcli.em.annealed:run_annealed", ("posterior",),
+                  ("anneal_start", "anneal_rate"),
+                  "deterministic annealing: posteriors to the power 1/T, T lowered to 1"),
+        Algorithm("stochastic", "emcli.em.stochastic:run_stochastic", ("posterior",), (),
+                  "Celeux & Diebolt: one draw of the hidden labels per row", converges=False),
+        Algorithm("mcem", "emcli.em.stochastic:run_mcem", ("posterior",), ("mc_samples",),
+                  "Wei & Tanner: Monte Carlo E-step averaging --mc-samples draws", converges=False),
+    )
+}
+
+
+def load(name: str):
+    """The driver function of algorithm ``name``."""
+    import importlib
+
+    module, function = algorithm(name).target.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
+def algorithm(name: str) -> Algorithm:
+    try:
+        return ALGORITHMS[name]
+    except KeyError:
+        raise UsageError(f"unknown algorithm {name!r}; known: {', '.join(ALGORITHMS)}") from None
+
+
+def supports(model, name: str) -> bool:
+    """Whether ``model`` has every capability algorithm ``name`` needs."""
+    return all(hasattr(model, method) for need in algorithm(name).needs
+               for method in CAPABILITIES[need])
+
+
+def require(model, name: str) -> None:
+    """UsageError unless ``model`` supports algorithm ``name``."""
+    if not supports(model, name):
+        raise UsageError(f"model {model.name} does not support --algorithm {name} "
+                         f"(see 'emtool models' for the algorithms each model takes)")

@@ -1,0 +1,68 @@
+"""Stochastic EM (Celeux & Diebolt 1985) and Monte Carlo EM (Wei & Tanner 1990): the E-step's
+expectation is replaced by draws of the hidden labels from their posterior; one draw per row
+(stochastic) or the average of ``mc_samples`` draws (MCEM, which tends to EM as the draws grow).
+The parameters then wander around a maximum instead of settling, so the run returns the
+parameters with the highest observed log-likelihood it met, and the trace reports that
+log-likelihood at every iteration."""
+
+import time
+
+import numpy as np
+
+from emcli.em.batch import RunResult
+from emcli.em.chunks import accumulate
+from emcli.numeric import normalize_log_rows
+
+
+def drawn_step(model, params, X: np.ndarray, rows: int, rng: np.random.Generator, draws: int):
+    """(stats from ``draws`` posterior draws of each row's label, averaged; the observed
+    log-likelihood of ``params``)."""
+    def block_step(block):
+        resp = model.log_joint(params, block)
+        row_ll = normalize_log_rows(resp)
+        cumulative = np.cumsum(resp, axis=1)
+        counts = np.zeros_like(resp)
+        rows_index = np.arange(len(block))
+        for _ in range(draws):
+            labels = (rng.random((len(block), 1)) * cumulative[:, -1:] > cumulative).sum(axis=1)
+            counts[rows_index, np.minimum(labels, resp.shape[1] - 1)] += 1.0
+        return model.expected_stats(params, block, counts / draws), float(row_ll.sum())
+
+    return accumulate(block_step, X, rows)
+
+
+def _run(model, X, params, *, rows, max_iter, rng, draws):
+    prior = (lambda p: model.log_prior(p)) if hasattr(model, "log_prior") else (lambda p: 0.0)
+    started = time.perf_counter()
+    stats, data_term = drawn_step(model, params, X, rows, rng, draws)
+    score = data_term + prior(params)
+    best = (score, data_term, params)
+    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
+              "seconds": time.perf_counter() - started, "event": "init", "draws": draws}]
+    for iteration in range(1, max_iter + 1):
+        started = time.perf_counter()
+        params = model.m_step(stats, params)
+        stats, data_term = drawn_step(model, params, X, rows, rng, draws)
+        score = data_term + prior(params)
+        if not np.isfinite(score):
+            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
+        if score > best[0]:
+            best = (score, data_term, params)
+        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
+                      "seconds": time.perf_counter() - started,
+                      "event": "best so far" if best[2] is params else None, "draws": draws})
+    # Draws keep the chain moving, so there is no convergence to test: the run spends
+    # --max-iter iterations and keeps the best parameters it visited.
+    return RunResult(best[2], best[0], best[1], len(trace) - 1, False, trace)
+
+
+def run_stochastic(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
+                   rng: np.random.Generator, max_reseeds: int) -> RunResult:
+    """Stochastic EM: one posterior draw of each row's label per iteration."""
+    return _run(model, X, params, rows=rows, max_iter=max_iter, rng=rng, draws=1)
+
+
+def run_mcem(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
+             rng: np.random.Generator, max_reseeds: int, mc_samples: int = 10) -> RunResult:
+    """Monte Carlo EM: ``mc_samples`` posterior draws of each row's label per iteration."""
+    return _run(model, X, params, rows=rows, max_iter=max_iter, rng=rng, draws=mc_samples)
