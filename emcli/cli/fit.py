@@ -5,7 +5,8 @@ import click
 from emcli.cli.options import ByteSize, columns_option, given, input_format, prior_params, verbosity
 
 INIT_METHODS = ("k-means++", "random")
-DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples")
+DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "batch_size", "kappa",
+                  "epochs", "learning_rate")
 MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_params", "dof",
                  "shared_dof", "metric", "intercept", "basis", "gamma", "threshold", "prior_scale",
                  "target")
@@ -49,7 +50,8 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
 @click.option("--init", default="k-means++", show_default=True, metavar="k-means++|random|MODEL.json",
               help="Initialisation, or a fitted model file to start from (warm start).")
 @click.option("--algorithm", default="batch", show_default=True,
-              help="How EM climbs: batch, incremental, annealed, stochastic, mcem (see 'emtool models').")
+              help="How EM climbs: batch, incremental, stepwise, annealed, stochastic, mcem, "
+                   "overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models').")
 @click.option("--block-size", type=click.IntRange(min=1), default=1000, show_default=True,
               help="incremental: rows per block.")
 @click.option("--anneal-start", type=click.FloatRange(min=1), default=1.5, show_default=True,
@@ -59,6 +61,14 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
               help="annealed: factor lowering the temperature once EM settles at the current one.")
 @click.option("--mc-samples", type=click.IntRange(min=1), default=10, show_default=True,
               help="mcem: posterior draws per row and iteration.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="stepwise: rows per minibatch.")
+@click.option("--kappa", type=click.FloatRange(min=0.5, max=1, min_open=True), default=0.7,
+              show_default=True, help="stepwise: step sizes (k + 2)^-kappa, kappa in (0.5, 1].")
+@click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True,
+              help="stepwise: passes over the input.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=0.01,
+              show_default=True, help="gradient: Adam's step size.")
 @click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent starts; the best log-likelihood wins.")
 @click.option("--seed", type=int, default=0, show_default=True,

@@ -48,6 +48,18 @@ ALGORITHMS = {
                   "Celeux & Diebolt: one draw of the hidden labels per row", converges=False),
         Algorithm("mcem", "emcli.em.stochastic:run_mcem", ("posterior",), ("mc_samples",),
                   "Wei & Tanner: Monte Carlo E-step averaging --mc-samples draws", converges=False),
+        Algorithm("stepwise", "emcli.em.stepwise:run_stepwise", (), ("batch_size", "kappa", "epochs"),
+                  "online EM: minibatch statistics blended with step sizes (k + 2)^-kappa"),
+        Algorithm("overrelaxed", "emcli.em.overrelaxed:run_overrelaxed", ("vector",), (),
+                  "Salakhutdinov & Roweis: theta + eta (M(theta) - theta), eta adapted"),
+        Algorithm("gradient", "emcli.em.gradient:run_gradient", ("vector",), ("learning_rate",),
+                  "Adam on the observed log-likelihood in unconstrained parameters"),
+        Algorithm("hybrid", "emcli.em.gradient:run_hybrid", ("vector",), (),
+                  "EM steps where posteriors are sharp, conjugate-gradient steps where they are not"),
+        Algorithm("ecm", "emcli.em.ecm:run_ecm", ("ecm",), (),
+                  "conditional maximisations on Q (Meng & Rubin)"),
+        Algorithm("ecme", "emcli.em.ecm:run_ecme", ("ecm",), (),
+                  "ECM with some maximisations on the observed likelihood (Liu & Rubin)"),
     )
 }
 
