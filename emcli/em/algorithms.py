@@ -25,7 +25,7 @@ class Algorithm:
     needs: tuple          # capabilities (see the module docstring)
     options: tuple        # driver options, as fit's option names
     summary: str
-    converges: bool = True  # False: no convergence test; the run spends --max-iter iterations
+    converges: bool = True  # False: no convergence warning (it runs --max-iter or --epochs)
 
 
 CAPABILITIES = {
@@ -49,7 +49,8 @@ ALGORITHMS = {
         Algorithm("mcem", "emcli.em.stochastic:run_mcem", ("posterior",), ("mc_samples",),
                   "Wei & Tanner: Monte Carlo E-step averaging --mc-samples draws", converges=False),
         Algorithm("stepwise", "emcli.em.stepwise:run_stepwise", (), ("batch_size", "kappa", "epochs"),
-                  "online EM: minibatch statistics blended with step sizes (k + 2)^-kappa"),
+                  "online EM: minibatch statistics blended with step sizes (k + 2)^-kappa",
+                  converges=False),
         Algorithm("overrelaxed", "emcli.em.overrelaxed:run_overrelaxed", ("vector",), (),
                   "Salakhutdinov & Roweis: theta + eta (M(theta) - theta), eta adapted"),
         Algorithm("gradient", "emcli.em.gradient:run_gradient", ("vector",), ("learning_rate",),

@@ -37,7 +37,7 @@ class ModelSpec:
 
 DENSITY_OUTPUTS = ("cluster", "p_<k>", "logpdf")
 #: the algorithms of every model with posterior responsibilities (see emcli.em.algorithms)
-MIXTURE_ALGORITHMS = ("batch", "incremental", "annealed", "stochastic", "mcem")
+MIXTURE_ALGORITHMS = ("batch", "incremental", "stepwise", "annealed", "stochastic", "mcem")
 
 MODELS = {
     spec.name: spec
@@ -58,7 +58,7 @@ MODELS = {
             needs="numeric columns, no missing values",
             options=("k",), outputs=("cluster",),
             when="fast, compact, similar-sized clusters when no probabilities are needed",
-            algorithms=("batch", "incremental"),
+            algorithms=("batch", "incremental", "stepwise"),
         ),
         ModelSpec(
             name="kmedoids", target="emcli.models.kmedoids:KMedoids", kind="clustering",
