@@ -55,7 +55,7 @@ ALGORITHMS = {
                   "Salakhutdinov & Roweis: theta + eta (M(theta) - theta), eta adapted"),
         Algorithm("gradient", "emcli.em.gradient:run_gradient", ("vector",), ("learning_rate",),
                   "Adam on the observed log-likelihood in unconstrained parameters"),
-        Algorithm("hybrid", "emcli.em.gradient:run_hybrid", ("vector",), (),
+        Algorithm("hybrid", "emcli.em.gradient:run_hybrid", ("vector", "posterior"), (),
                   "EM steps where posteriors are sharp, conjugate-gradient steps where they are not"),
         Algorithm("ecm", "emcli.em.ecm:run_ecm", ("ecm",), (),
                   "conditional maximisations on Q (Meng & Rubin)"),

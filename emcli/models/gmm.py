@@ -326,6 +326,95 @@ class GaussianMixture:
         X = params.means[components] + np.einsum("nij,nj->ni", factors[components], noise)
         return X, components
 
+    # -- unconstrained parameters (the "vector" capability of emcli.em.algorithms) ---------------
+
+    def _vector_scales(self) -> tuple[np.ndarray, np.ndarray]:
+        """(D,) column standard deviations and the spherical variance's scale: the vector's
+        coordinates are in these units, so that one step size suits data of any scale."""
+        return np.sqrt(self.data_var), self.data_var.mean()
+
+    def to_vector(self, params: GMMParams) -> np.ndarray:
+        """1-D unconstrained coordinates: K-1 weight logits (component 0's is fixed at 0, so
+        the map is one-to-one), the (K, D) means centred and divided by the column standard
+        deviations, then the covariances in the same units: the rows of the lower Cholesky
+        factors (K of them for full, one for tied) with log diagonals, or log variances (diag
+        (K, D), spherical (K,))."""
+        scale, unit = self._vector_scales()
+        logw = np.log(np.maximum(params.weights, np.finfo(float).tiny))
+        parts = [logw[1:] - logw[0], ((params.means - self.center) / scale).ravel()]
+        if self.covariance in ("full", "tied"):
+            factor = np.linalg.cholesky(params.cov / np.outer(scale, scale))
+            lower = np.tril_indices(len(scale))
+            packed = factor[..., lower[0], lower[1]].copy()
+            diagonal = lower[0] == lower[1]
+            packed[..., diagonal] = np.log(packed[..., diagonal])
+            parts.append(packed.ravel())
+        else:
+            parts.append(np.log(params.cov / (self.data_var if self.covariance == "diag" else unit)).ravel())
+        return np.concatenate(parts)
+
+    def from_vector(self, vector: np.ndarray, like: GMMParams) -> GMMParams:
+        """The parameters at ``to_vector`` coordinates ``vector``, shaped like ``like``."""
+        scale, unit = self._vector_scales()
+        k, d = like.means.shape
+        logits = np.concatenate([[0.0], vector[: k - 1]])
+        weights = np.exp(logits - logits.max())
+        means = vector[k - 1 : k - 1 + k * d].reshape(k, d) * scale + self.center
+        rest = vector[k - 1 + k * d :]
+        if self.covariance in ("full", "tied"):
+            lower = np.tril_indices(d)
+            packed = rest.reshape(-1, len(lower[0])).copy()
+            diagonal = lower[0] == lower[1]
+            packed[:, diagonal] = np.exp(packed[:, diagonal])
+            factor = np.zeros((len(packed), d, d))
+            factor[:, lower[0], lower[1]] = packed
+            factor *= scale[:, None]
+            cov = factor @ np.swapaxes(factor, -1, -2)
+            cov = cov[0] if self.covariance == "tied" else cov
+        else:
+            cov = np.exp(rest).reshape(like.cov.shape) * (self.data_var if self.covariance == "diag" else unit)
+        return GMMParams(self.covariance, weights / weights.sum(), means, cov)
+
+    def score_gradient(self, params: GMMParams, stats: Stats) -> np.ndarray:
+        """Gradient of the log-likelihood in ``to_vector`` coordinates, from the E-step
+        statistics of ``params`` over all rows.  By Fisher's identity it is the gradient of
+        the expected complete-data log-likelihood Q(theta | params) at theta = params, which
+        the statistics give in closed form: for component k with responsibility n_k, centred
+        mean m_k, precision P_k and scatter A_k about m_k, dQ/dm_k = P_k (s1_k - n_k m_k) and
+        dQ/dS_k = P_k (A_k - n_k S_k) P_k / 2; then the chain rule."""
+        scale, unit = self._vector_scales()
+        n, s1 = stats["n"], stats["s1"]
+        k, d = params.means.shape
+        mc = params.means - self.center
+        precision, _ = params.precision
+        weights_grad = (n - n.sum() * params.weights)[1:]
+        first = s1 - n[:, None] * mc
+        if self.covariance in ("full", "tied"):
+            means_grad = (precision @ first[..., None])[..., 0] if self.covariance == "full" else first @ precision
+            cross = s1[:, :, None] * mc[:, None, :]
+            about_means = n[:, None, None] * mc[:, :, None] * mc[:, None, :] - cross - np.swapaxes(cross, 1, 2)
+            if self.covariance == "tied":
+                scatter, counts = (stats["s2"] + about_means.sum(axis=0))[None], n.sum()[None]
+                cov, precision = params.cov[None], precision[None]
+            else:
+                scatter, counts, cov = gaussian.unpack(stats["s2"], d) + about_means, n, params.cov
+            half = 0.5 * precision @ (scatter - counts[:, None, None] * cov) @ precision
+            factor = np.linalg.cholesky(cov)
+            # d/dL of Q(L L') for the factor L of the scaled covariance, L_scaled = L / scale
+            dfactor = 2.0 * scale[:, None] * (half @ factor)
+            lower = np.tril_indices(d)
+            packed = dfactor[:, lower[0], lower[1]]
+            diagonal = lower[0] == lower[1]
+            packed[:, diagonal] *= np.einsum("kii->ki", factor) / scale
+            cov_grad = packed.ravel()
+        else:
+            means_grad = precision[..., None] * first if self.covariance == "spherical" else precision * first
+            spread = stats["s2"] - 2.0 * (s1 * mc if self.covariance == "diag" else np.einsum("ki,ki->k", s1, mc))
+            spread = spread + n[:, None] * mc * mc if self.covariance == "diag" else spread + n * np.einsum("ki,ki->k", mc, mc)
+            rows = n[:, None] if self.covariance == "diag" else n * d
+            cov_grad = (0.5 * (spread * precision - rows)).ravel()
+        return np.concatenate([weights_grad, (means_grad * scale).ravel(), cov_grad])
+
     # -- bookkeeping -------------------------------------------------------------------------------
 
     def n_parameters(self, params: GMMParams) -> int:

@@ -50,7 +50,7 @@ MODELS = {
             options=("k", "covariance", "reg_covar", "prior", "prior_params"),
             outputs=DENSITY_OUTPUTS, missing=True, generative=True,
             when="elliptical clusters of numeric data; --prior default for few rows or many columns",
-            algorithms=MIXTURE_ALGORITHMS,
+            algorithms=MIXTURE_ALGORITHMS + ("overrelaxed", "gradient", "hybrid"),
         ),
         ModelSpec(
             name="kmeans", target="emcli.models.kmeans:KMeans", kind="clustering",
