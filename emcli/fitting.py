@@ -1,6 +1,7 @@
 """What ``emtool fit`` does between parsing options and writing the model file."""
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -61,11 +62,37 @@ def driver_options_for(model, algorithm: str, values: dict, given: set) -> dict:
     return {name: values[name] for name in chosen.options}
 
 
+@dataclass
+class FileRows:
+    """Numeric rows still in their file: read whole by ``load`` (every algorithm) or streamed
+    by ``stream_fit`` (stepwise), which makes the same checks block by block."""
+
+    model: object
+    path: str
+    fmt: str | None
+    columns: list | None
+    skip_empty_rows: bool
+
+    def load(self) -> Rows:
+        return _load_rows(self.model, self.path, self.fmt, self.columns, self.skip_empty_rows)
+
+
 def prepare_rows(model, path: str, fmt: str | None, columns: list | None, skip_empty_rows: bool,
-                 levels: list | None = None, target: str | None = None) -> Rows:
+                 levels: list | None = None, target: str | None = None) -> Rows | FileRows:
     """Read and check the rows ``model`` is to be fit to (see ``emtool models`` for each model's
     needs); rows with every cell missing are dropped with ``skip_empty_rows``.  Regression
-    models take their ``target`` column as the rows' last column."""
+    models take their ``target`` column as the rows' last column.  Numeric rows of a file are
+    left there (a FileRows) until fit_rows knows whether it streams them."""
+    spec = registry.spec(model.name)
+    if not spec.target_kind and target is None and spec.data == "numeric" and path != "-" and levels is None:
+        if not spec.missing and skip_empty_rows:
+            raise UsageError(f"model {model.name} does not take --skip-empty-rows (it needs complete rows)")
+        return FileRows(model, path, fmt, columns, skip_empty_rows)
+    return _load_rows(model, path, fmt, columns, skip_empty_rows, levels, target)
+
+
+def _load_rows(model, path: str, fmt: str | None, columns: list | None, skip_empty_rows: bool,
+               levels: list | None = None, target: str | None = None) -> Rows:
     spec = registry.spec(model.name)
     if spec.target_kind:
         if target is None:
@@ -106,7 +133,12 @@ def prepare_rows(model, path: str, fmt: str | None, columns: list | None, skip_e
 def fit_rows(model, rows: Rows, *, init, restarts: int, seed: int, max_iter: int, tol: float,
              chunk_bytes: int, algorithm: str = "batch", driver_options: dict | None = None) -> dict:
     """Fit ``model`` to ``rows`` and return the model file's document; warns on stderr when
-    the best restart did not converge."""
+    the best restart did not converge.  Stepwise EM streams the rows of a file (FileRows)."""
+    if isinstance(rows, FileRows):
+        if algorithm == "stepwise" and max_iter > 0:
+            return stream_fit(rows, init=init, restarts=restarts, seed=seed, max_iter=max_iter,
+                              tol=tol, chunk_bytes=chunk_bytes, driver_options=driver_options or {})
+        rows = rows.load()
     started = time.perf_counter()
     warm = not isinstance(init, str)
     with console.progress(1 if warm else restarts, f"fitting {model.name}") as advance:
@@ -117,6 +149,8 @@ def fit_rows(model, rows: Rows, *, init, restarts: int, seed: int, max_iter: int
                          seconds=time.perf_counter() - started)
     for message in getattr(model, "diagnose", lambda *_: [])(outcome.best.params, len(rows.X)):
         console.warn(message)
+    for line in getattr(model, "describe", lambda *_: [])(outcome.best.params, rows.columns):
+        console.note(line)
     from emcli.em.algorithms import algorithm as algorithm_spec
 
     if not outcome.best.converged and max_iter > 0 and tol > 0 and algorithm_spec(algorithm).converges:
@@ -124,6 +158,100 @@ def fit_rows(model, rows: Rows, *, init, restarts: int, seed: int, max_iter: int
         change = abs(trace[-1]["score"] - trace[-2]["score"]) / len(rows.X) if len(trace) > 1 else float("nan")
         console.warn(f"the best restart did not converge in {max_iter} iterations (last change "
                      f"{change:.3g} per row, --tol {tol:g}); raise --max-iter or --tol")
+    return doc
+
+
+class _CheckedSource:
+    """The blocks of a file as a batch source for stepwise EM, with prepare_rows's checks made
+    block by block (rows counted from the start of the file): missing cells for a model that
+    cannot use them, rows with every cell missing (dropped with ``skip_empty_rows``), and, for
+    a model that needs variation, constant columns within the first minibatch, which sets the
+    data scale (``model.prepare``).  ``rows_fit`` is the rows of the first complete pass."""
+
+    def __init__(self, model, path, fmt, columns, skip_empty_rows, batch_size):
+        from emcli.io.stream import batch_source
+
+        self.model, self.path, self.columns = model, path, columns
+        self.skip_empty_rows, self.batch_size = skip_empty_rows, batch_size
+        self.spec = registry.spec(model.name)
+        self.blocks = batch_source(path, columns, fmt)
+        self.rows_fit = self.dropped = None
+
+    def __call__(self):
+        from emcli.io.stream import shift_row
+
+        offset, kept, dropped, first = 0, 0, 0, []
+        for block in self.blocks():
+            try:
+                if not self.spec.missing:
+                    require_complete(block, self.columns, self.path, self.model.name)
+                elif not self.skip_empty_rows:
+                    require_no_empty_rows(block, self.path)
+            except DataError as exc:
+                raise DataError(shift_row(str(exc), offset)) from None
+            offset += len(block)
+            if self.skip_empty_rows:
+                empty = empty_rows(block)
+                dropped += empty.size
+                block = np.delete(block, empty, axis=0) if empty.size else block
+            if kept < self.batch_size:
+                first.append(block[: self.batch_size - kept])
+                if kept + len(block) >= self.batch_size:
+                    self._check_first(first)
+            kept += len(block)
+            yield block
+        if kept < self.batch_size:
+            self._check_first(first)
+        if self.rows_fit is None:
+            self.rows_fit, self.dropped = kept, dropped
+
+    def _check_first(self, pieces: list) -> None:
+        if getattr(self.model, "requires_variation", False) and pieces:
+            require_variation(np.concatenate(pieces), self.columns, self.path, self.model.name)
+
+
+def stream_fit(rows: FileRows, *, init, restarts: int, seed: int, max_iter: int, tol: float,
+               chunk_bytes: int, driver_options: dict) -> dict:
+    """Stepwise EM over the file's rows, one read per epoch (and one more minibatch per start),
+    never the whole table: ``restarts`` starts (a warm ``init`` runs once), the best running
+    log-likelihood wins.  The model document's n_samples is the first epoch's row count."""
+    from emcli.em.fit import FitOutcome
+    from emcli.em.stepwise import fit_source
+    from emcli.errors import FitError
+    from emcli.io.stream import chosen_columns
+
+    model = rows.model
+    columns = rows.columns or chosen_columns(rows.path, rows.fmt)
+    source = _CheckedSource(model, rows.path, rows.fmt, columns, rows.skip_empty_rows,
+                            driver_options["batch_size"])
+    started = time.perf_counter()
+    warm = not isinstance(init, str)
+    runs, summaries, failures = [], [], []
+    with console.progress(1 if warm else restarts, f"fitting {model.name}") as advance:
+        for r in range(1 if warm else restarts):
+            try:
+                run = fit_source(model, source, rng=np.random.default_rng(seed + r), init=init,
+                                 batch_size=driver_options["batch_size"], kappa=driver_options["kappa"],
+                                 epochs=min(driver_options["epochs"], max_iter), tol=tol,
+                                 chunk_bytes=chunk_bytes)
+            except (np.linalg.LinAlgError, FloatingPointError) as exc:
+                failures.append(str(exc))
+                summaries.append({"seed": seed + r, "error": str(exc)})
+            else:
+                runs.append((seed + r, run))
+                summaries.append({"seed": seed + r, "score": run.score, "log_likelihood": run.log_likelihood,
+                                  "n_iter": run.n_iter, "converged": run.converged})
+            advance(r)
+    if not runs:
+        raise FitError(f"every restart failed; the first: {failures[0]}")
+    best_seed, best = max(runs, key=lambda pair: pair[1].score)
+    if source.dropped:
+        console.note(f"skipping {source.dropped} rows with every chosen column missing")
+    outcome = FitOutcome(best, best_seed, summaries, "stepwise")
+    doc = model_document(model, columns, outcome, n_samples=source.rows_fit, target=None,
+                         seconds=time.perf_counter() - started)
+    for message in getattr(model, "diagnose", lambda *_: [])(best.params, source.rows_fit):
+        console.warn(message)
     return doc
 
 

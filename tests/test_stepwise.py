@@ -157,7 +157,8 @@ def test_the_cli_fits_stepwise_and_records_the_step_sizes(run):
     assert result.exit_code == 0, result.output
     doc = json.load(open("m.json"))
     assert doc["fit"]["algorithm"] == "stepwise"
-    assert [row["eta"] for row in doc["fit"]["trace"][1:4]] == pytest.approx([1 / 6, 1 / 11, 1 / 16])
+    # a file is streamed, in file order, so the trace has one row per epoch and no init row
+    assert [row["eta"] for row in doc["fit"]["trace"] if "eta" in row] == pytest.approx([1 / 6, 1 / 11, 1 / 16])
     assert "eta" in open("t.csv").readline()
     again = run("fit", FAITHFUL, "-k", 2, "--algorithm", "stepwise", "--batch-size", 64,
                 "--kappa", 1, "--epochs", 3, "--seed", 1, "-o", "m2.json")

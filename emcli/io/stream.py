@@ -82,7 +82,7 @@ def iter_rows(path: str, columns: list | None = None, fmt: str | None = None,
             try:
                 yield numeric_matrix(pa.Table.from_batches([batch]), list(columns), path)[1]
             except DataError as exc:
-                raise DataError(_shift_row(str(exc), offset)) from None
+                raise DataError(shift_row(str(exc), offset)) from None
             offset += batch.num_rows
     except pa.ArrowInvalid as exc:
         raise DataError(f"{path}: {_conversion_error(str(exc).splitlines()[0], header)}") from None
@@ -99,7 +99,7 @@ def _conversion_error(message: str, header: pa.Table) -> str:
     return f"column {header.column_names[int(found.group(1))]!r} is not numeric ({found.group(2)})"
 
 
-def _shift_row(message: str, offset: int) -> str:
+def shift_row(message: str, offset: int) -> str:
     """A block's error message with its row number counted from the start of the file."""
     import re
 
