@@ -96,7 +96,7 @@ MODELS = {
             options=("covariance", "reg_covar", "dof"), outputs=("weight", "logpdf"),
             generative=True,
             when="a robust location and scatter, and an outlier score per row (weight)",
-            algorithms=MIXTURE_ALGORITHMS,
+            algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
         ),
         ModelSpec(
             name="tmix", target="emcli.models.student:StudentMixture",
@@ -106,7 +106,7 @@ MODELS = {
             options=("k", "covariance", "reg_covar", "dof", "shared_dof"),
             outputs=("cluster", "p_<k>", "logpdf", "weight"), generative=True,
             when="clusters with heavy tails or gross outliers, which would pull a gmm's components",
-            algorithms=MIXTURE_ALGORITHMS,
+            algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
         ),
         ModelSpec(
             name="experts", target="emcli.models.experts:MixtureOfExperts",

@@ -21,22 +21,24 @@ conditional maximisation solves, with the E-step's u and the previous nu,
 
 (pooled over components when shared) for nu.  The expected complete-data log-likelihood splits
 into a part in the locations and scales and a part in nu, and the latter is concave in nu, so the
-root (or the bound nearer to it) maximises it and the step never lowers the likelihood.  The
-variant that maximises the observed likelihood over nu instead (ECME, Liu & Rubin 1995) needs
-another pass over the data within an iteration, which waits for the engine's planned
-``--algorithm ecme``.
+root (or the bound nearer to it) maximises it and the step never lowers the likelihood.  Because
+Q splits so, this ECM step is a full M-step: ``--algorithm ecm`` (emcli.em.ecm) runs the same
+two conditional maximisations as batch EM, and traces them.  ``--algorithm ecme`` (Liu & Rubin
+1995) replaces the second by a maximisation of the observed log-likelihood over nu with the new
+weights, locations and scales held fixed (``cm_likelihood_step``): one more pass over the rows.
 
 With gross outliers, start from random rows with several restarts (``--init random
 --restarts 10``): k-means++ seeks rows far from the centres so far, picks outliers, and the
 component started on them stays there as a broad background while real clusters merge.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy.optimize import brentq
-from scipy.special import digamma, gammaln
+from scipy.optimize import brentq, minimize_scalar
+from scipy.special import digamma, gammaln, logsumexp
 
+from emcli.em.chunks import chunks
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
@@ -56,6 +58,11 @@ DOF_RANGE = (0.5, 200.0)
 #: Gaussian ones.  Fits hardly depend on it: starts from 5 to 100 give the same clusterings
 #: of the outlier test in tests/test_student.py.
 DOF_START = 30.0
+
+#: ECME's coordinate sweeps over per-component dof stop when no nu moves by more than this
+#: fraction, or after MAX_SWEEPS sweeps; near convergence one or two sweeps suffice.
+SWEEP_RTOL = 1e-6
+MAX_SWEEPS = 5
 
 
 @dataclass
@@ -77,6 +84,16 @@ def log_student(shift: np.ndarray, logdet: np.ndarray, dof: np.ndarray, d: int) 
 def _tail_gap(nu: np.ndarray) -> np.ndarray:
     """log(nu/2) - psi(nu/2): positive, decreasing from infinity (nu -> 0) to 0 (nu -> inf)."""
     return np.log(0.5 * nu) - digamma(0.5 * nu)
+
+
+def _maximise(log_likelihood, current: float) -> float:
+    """The nu in DOF_RANGE maximising ``log_likelihood(nu)`` by bounded Brent on log nu, or
+    ``current`` when that is no better (the search is local; the likelihood must not fall)."""
+    low, high = np.log(DOF_RANGE)
+    found = minimize_scalar(lambda t: -log_likelihood(np.exp(t)), bounds=(low, high),
+                            method="bounded", options={"xatol": 1e-8})
+    nu = float(np.clip(np.exp(found.x), *DOF_RANGE))
+    return nu if log_likelihood(nu) > log_likelihood(current) else float(current)
 
 
 def dof_root(target: float) -> float:
@@ -244,9 +261,26 @@ class StudentMixture:
     # -- M-step ------------------------------------------------------------------------------------
 
     def m_step(self, stats: Stats, previous: StudentParams) -> StudentParams:
+        return self.cm_q_step(stats, self.cm_steps(stats, previous))
+
+    @staticmethod
+    def _alive(stats: Stats) -> np.ndarray:
+        n_k = stats["n"]
+        return (n_k > 10 * np.finfo(float).eps * n_k.sum()) & (stats["w"] > 0)
+
+    # -- conditional maximisations (the "ecm" capability of emcli.em.algorithms) -------------------
+
+    @property
+    def cm_groups(self) -> tuple:
+        """The parameter groups of the CM-steps, in order; only the first when the dof are fixed."""
+        return ("location/scale",) if self.dof is not None else ("location/scale", "dof")
+
+    def cm_steps(self, stats: Stats, previous: StudentParams) -> StudentParams:
+        """First CM-step: the weights, locations and scales maximising Q with the degrees of
+        freedom held at ``previous.dof``."""
         n_k, w_k = stats["n"], stats["w"]
         total = n_k.sum()
-        alive = (n_k > 10 * np.finfo(float).eps * total) & (w_k > 0)
+        alive = self._alive(stats)
         mc, spread = gaussian.scatter(np.where(alive, w_k, 0.0), stats["s1"], stats["s2"],
                                       self.covariance)
         if self.covariance == "tied":
@@ -260,8 +294,71 @@ class StudentMixture:
             means[~alive] = previous.means[~alive]
             if self.covariance != "tied":
                 cov[~alive] = previous.cov[~alive]
-        dof = self._dof_step(n_k, stats["gap"], previous.dof, alive, means.shape[1])
-        return StudentParams(self.covariance, n_k / total, means, cov, dof)
+        return StudentParams(self.covariance, n_k / total, means, cov, previous.dof.copy())
+
+    def cm_q_step(self, stats: Stats, params: StudentParams) -> StudentParams:
+        """Second CM-step of ECM: ``params`` with the degrees of freedom maximising Q, from the
+        E-step's sums ``stats`` and the dof ``params.dof`` they were computed with."""
+        dof = self._dof_step(stats["n"], stats["gap"], params.dof, self._alive(stats),
+                             params.means.shape[1])
+        return replace(params, dof=dof)
+
+    def cm_likelihood_step(self, params: StudentParams, X: np.ndarray, rows: int) -> StudentParams:
+        """Second CM-step of ECME: ``params`` with the degrees of freedom maximising the observed
+        log-likelihood of the (N, D) rows ``X``, the weights, locations and scales held fixed.
+
+        One pass over ``X`` in chunks of ``rows`` stores the (N, K) squared Mahalanobis
+        distances (8 K bytes per row beyond the E-step's scratch); every trial nu then costs
+        O(N K) for a shared or single dof, O(N) per component otherwise.  Per-component dof are
+        maximised jointly by coordinate sweeps, one component at a time with the others fixed,
+        until a sweep moves none by more than ``SWEEP_RTOL`` (at most ``MAX_SWEEPS``).  Each 1-D
+        maximisation is bounded Brent on log nu over DOF_RANGE; its result is kept only when it
+        beats the current nu, so the step never lowers the likelihood.
+        """
+        if self.dof is not None:
+            return params
+        precision, logdet = params.precision
+        mc = params.means - self.center
+        distances = np.empty((len(X), self.k))
+        start = 0
+        for block in chunks(X, rows):
+            Xc = block - self.center
+            second = gaussian.second_features(Xc, self.covariance)
+            distances[start:start + len(block)] = gaussian.mahalanobis(Xc, second, mc, precision,
+                                                                       self.covariance)
+            start += len(block)
+        d = X.shape[1]
+        with np.errstate(divide="ignore"):
+            log_weights = np.log(params.weights)
+
+        def columns(nu, k):
+            # (N, len(k)) log w_k + log t(x_n | m_k, S_k, nu) for the components k
+            return log_weights[k] + log_student(np.log1p(distances[:, k] / nu), logdet[k], nu, d)
+
+        dof = params.dof.copy()
+        if self.shared_dof or self.k == 1:
+            every = np.arange(self.k)
+            dof[:] = _maximise(lambda nu: logsumexp(columns(nu, every), axis=1).sum(), dof[0])
+            return replace(params, dof=dof)
+        log_joint = np.stack([columns(dof[k], [k])[:, 0] for k in range(self.k)], axis=1)
+        for _ in range(MAX_SWEEPS):
+            moved = 0.0
+            for k in range(self.k):
+                others = logsumexp(np.delete(log_joint, k, axis=1), axis=1)
+                nu = _maximise(lambda nu: np.logaddexp(others, columns(nu, [k])[:, 0]).sum(), dof[k])
+                moved = max(moved, abs(nu - dof[k]) / dof[k])
+                dof[k] = nu
+                log_joint[:, k] = columns(nu, [k])[:, 0]
+            if moved <= SWEEP_RTOL:
+                break
+        return replace(params, dof=dof)
+
+    def cm_trace(self, params: StudentParams) -> dict:
+        """Trace columns of the CM-steps: ``dof``, or ``dof_1`` .. ``dof_K`` when they differ
+        by component."""
+        if self.k == 1 or self.shared_dof or self.dof is not None:
+            return {"dof": float(params.dof[0])}
+        return {f"dof_{k + 1}": float(nu) for k, nu in enumerate(params.dof)}
 
     def _dof_step(self, n_k: np.ndarray, gap: np.ndarray, previous: np.ndarray,
                   alive: np.ndarray, d: int) -> np.ndarray:
