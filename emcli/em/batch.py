@@ -35,6 +35,17 @@ def evaluate(model, params, X: np.ndarray, rows: int):
     return stats, data_term + prior, data_term
 
 
+def reseed_degenerate(model, params, stats, X: np.ndarray, rng: np.random.Generator,
+                      reseeds_left: int):
+    """``params`` with the components ``model.degenerate`` reports re-seeded, at most
+    ``reseeds_left`` of them: (parameters, re-seeds left, trace event or None)."""
+    bad = model.degenerate(params, stats)[:reseeds_left] if reseeds_left > 0 else []
+    if not bad:
+        return params, reseeds_left, None
+    params = model.reseed(params, [k for k, _ in bad], X, rng)
+    return params, reseeds_left - len(bad), "; ".join(f"re-seeded component {k} ({why})" for k, why in bad)
+
+
 def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
               rng: np.random.Generator, max_reseeds: int) -> RunResult:
     """Iterate E and M steps from ``params`` until the mean per-row change of the score is at
@@ -54,13 +65,7 @@ def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: fl
     for iteration in range(1, max_iter + 1):
         started = time.perf_counter()
         params = model.m_step(stats, params)
-        event = None
-        bad = model.degenerate(params, stats) if reseeds_left > 0 else []
-        if bad:
-            bad = bad[:reseeds_left]
-            reseeds_left -= len(bad)
-            params = model.reseed(params, [k for k, _ in bad], X, rng)
-            event = "; ".join(f"re-seeded component {k} ({why})" for k, why in bad)
+        params, reseeds_left, event = reseed_degenerate(model, params, stats, X, rng, reseeds_left)
         previous = score
         stats, score, data_term = evaluate(model, params, X, rows)
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate
+from emcli.em.batch import RunResult, evaluate, reseed_degenerate
 
 
 def run_ecm(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
@@ -65,12 +65,7 @@ def _run(model, X: np.ndarray, params, target: str, last_step, *, rows: int, max
         params = model.cm_steps(stats, params)
         if len(groups) > 1:
             params = last_step(stats, params)
-        event = None
-        bad = model.degenerate(params, stats)[:reseeds_left] if reseeds_left > 0 else []
-        if bad:
-            reseeds_left -= len(bad)
-            params = model.reseed(params, [k for k, _ in bad], X, rng)
-            event = "; ".join(f"re-seeded component {k} ({why})" for k, why in bad)
+        params, reseeds_left, event = reseed_degenerate(model, params, stats, X, rng, reseeds_left)
         previous = score
         stats, score, data_term = evaluate(model, params, X, rows)
         passes += 1 + extra_passes

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate
+from emcli.em.batch import RunResult, evaluate, reseed_degenerate
 
 #: Factor by which eta grows after each accepted over-relaxed step (the paper's alpha; it
 #: reports values just above 1 working best, large ones wasting passes on refused steps).
@@ -20,13 +20,7 @@ GROWTH = 1.1
 def em_step(model, stats, params, X: np.ndarray, rng: np.random.Generator, reseeds_left: int):
     """The M-step from ``stats``, with degenerate components re-seeded as batch EM does:
     (parameters, reseeds left, trace event or None)."""
-    params = model.m_step(stats, params)
-    bad = model.degenerate(params, stats)[:reseeds_left] if reseeds_left > 0 else []
-    if not bad:
-        return params, reseeds_left, None
-    params = model.reseed(params, [k for k, _ in bad], X, rng)
-    event = "; ".join(f"re-seeded component {k} ({why})" for k, why in bad)
-    return params, reseeds_left - len(bad), event
+    return reseed_degenerate(model, model.m_step(stats, params), stats, X, rng, reseeds_left)
 
 
 def run_overrelaxed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,

@@ -157,3 +157,27 @@ def total_variance(cov: np.ndarray, covariance: str, d: int) -> np.ndarray:
     if covariance == "diag":
         return cov.sum(axis=1)
     return d * cov
+
+
+def degenerate_components(n_k: np.ndarray, cov: np.ndarray, covariance: str,
+                          floor: np.ndarray) -> list[tuple[int, str]]:
+    """Components holding less than one row's worth of responsibility ("empty"), or whose
+    variance before the floor is no larger than the floor ("collapsed" onto a point)."""
+    bad = {int(k): "empty" for k in np.flatnonzero(n_k < 1.0)}
+    if covariance != "tied":
+        spread = total_variance(cov, covariance, len(floor))
+        for k in np.flatnonzero(spread <= 2.0 * floor.sum()):
+            bad.setdefault(int(k), "collapsed")
+    return sorted(bad.items())
+
+
+def reseeded(weights: np.ndarray, means: np.ndarray, cov: np.ndarray, fresh_means: np.ndarray,
+             fresh_cov: np.ndarray, components: list, covariance: str):
+    """(weights, means, cov) with ``components`` restarted at ``fresh_means`` (one row each)
+    and ``fresh_cov`` (the shared covariance stays), each at weight 1/K before renormalising."""
+    weights, means, cov = weights.copy(), means.copy(), cov.copy()
+    means[components] = fresh_means
+    weights[components] = 1.0 / len(weights)
+    if covariance != "tied":
+        cov[components] = fresh_cov[: len(components)]
+    return weights / weights.sum(), means, cov

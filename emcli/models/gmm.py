@@ -296,22 +296,14 @@ class GaussianMixture:
         Under a prior neither is degenerate: an empty component sits at the prior's mode."""
         if self.conjugate is not None:
             return []
-        bad = {int(k): "empty" for k in np.flatnonzero(stats["n"] < 1.0)}
-        if self.covariance != "tied":
-            spread = gaussian.total_variance(params.cov, self.covariance, params.means.shape[1])
-            for k in np.flatnonzero(spread <= 2.0 * self.floor.sum()):
-                bad.setdefault(int(k), "collapsed")
-        return sorted(bad.items())
+        return gaussian.degenerate_components(stats["n"], params.cov, self.covariance, self.floor)
 
     def reseed(self, params: GMMParams, components: list[int], X: np.ndarray,
                rng: np.random.Generator) -> GMMParams:
         fresh = self.params_from_centres(X[rng.integers(len(X), size=len(components))])
-        weights, means, cov = params.weights.copy(), params.means.copy(), params.cov.copy()
-        means[components] = fresh.means
-        weights[components] = 1.0 / self.k
-        if self.covariance != "tied":
-            cov[components] = fresh.cov[: len(components)]
-        return GMMParams(self.covariance, weights / weights.sum(), means, cov)
+        parts = gaussian.reseeded(params.weights, params.means, params.cov, fresh.means, fresh.cov,
+                                  components, self.covariance)
+        return GMMParams(self.covariance, *parts)
 
     def sample(self, params: GMMParams, n: int, rng: np.random.Generator):
         """(n, D) rows drawn from the mixture and the (n,) components they came from."""

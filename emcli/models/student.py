@@ -380,25 +380,17 @@ class StudentMixture:
     def degenerate(self, params: StudentParams, stats: Stats) -> list[tuple[int, str]]:
         """Components holding less than one row's worth of responsibility ("empty"), or whose
         scale before the floor is no larger than the floor ("collapsed" onto a point)."""
-        bad = {int(k): "empty" for k in np.flatnonzero(stats["n"] < 1.0)}
-        if self.covariance != "tied":
-            spread = gaussian.total_variance(params.cov, self.covariance, params.means.shape[1])
-            for k in np.flatnonzero(spread <= 2.0 * self.floor.sum()):
-                bad.setdefault(int(k), "collapsed")
-        return sorted(bad.items())
+        return gaussian.degenerate_components(stats["n"], params.cov, self.covariance, self.floor)
 
     def reseed(self, params: StudentParams, components: list[int], X: np.ndarray,
                rng: np.random.Generator) -> StudentParams:
         fresh = self.params_from_centres(X[rng.integers(len(X), size=len(components))])
-        weights, means, cov = params.weights.copy(), params.means.copy(), params.cov.copy()
-        means[components] = fresh.means
-        weights[components] = 1.0 / self.k
-        if self.covariance != "tied":
-            cov[components] = fresh.cov[: len(components)]
+        parts = gaussian.reseeded(params.weights, params.means, params.cov, fresh.means, fresh.cov,
+                                  components, self.covariance)
         dof = params.dof.copy()
         if not self.shared_dof:
             dof[components] = self._start_dof()
-        return StudentParams(self.covariance, weights / weights.sum(), means, cov, dof)
+        return StudentParams(self.covariance, *parts, dof)
 
     def sample(self, params: StudentParams, n: int, rng: np.random.Generator):
         """(n, D) rows drawn from the mixture and the (n,) components they came from: a
