@@ -14,6 +14,7 @@ COMMANDS = {
     "predict": "emcli.cli.predict:predict",
     "models": "emcli.cli.models:models",
     "sample": "emcli.cli.sample:sample",
+    "select-k": "emcli.cli.select_k:select_k",
 }
 
 

@@ -279,16 +279,32 @@ class GaussianMixture:
             return 0.0
         return self.conjugate.log_density(params.means - self.center, params.cov, *params.precision)
 
-    def diagnose(self, params: GMMParams, n_samples: int) -> list[str]:
-        """Warnings about a finished fit: full covariances resting on the floor because their
-        component holds too few rows to estimate them."""
-        d = params.means.shape[1]
-        if self.covariance != "full" or self.conjugate is not None:
+    def flat_components(self, params: GMMParams) -> list[int]:
+        """Components with (almost) no spread in some direction: the smallest eigenvalue of
+        their covariance, with each column scaled by its data variance, within twice the
+        relative floor.  Such a spike on repeated values (or on too few rows) has a likelihood
+        bounded only by the floor, so its fit should not be trusted or compared."""
+        if self.conjugate is not None:
             return []
-        return [f"component {k} holds {w * n_samples:.1f} rows, fewer than the {d + 1} a full "
-                f"{d}-column covariance needs, so its covariance rests on the floor; try --prior "
-                "default, --covariance diag or fewer components"
-                for k, w in enumerate(params.weights) if w * n_samples < d + 1]
+        scale = np.sqrt(self.data_var)
+        covs = self._component_covs(params) / np.outer(scale, scale)
+        lowest = np.linalg.eigvalsh(covs)[:, 0]
+        return [int(k) for k in np.flatnonzero(lowest <= 2.0 * self.reg_covar)]
+
+    def diagnose(self, params: GMMParams, n_samples: int) -> list[str]:
+        """Warnings about a finished fit: covariances resting on the floor, because their
+        component holds too few rows for a full covariance or sits on repeated values."""
+        d = params.means.shape[1]
+        few = [k for k, w in enumerate(params.weights)
+               if self.covariance == "full" and self.conjugate is None and w * n_samples < d + 1]
+        messages = [f"component {k} holds {params.weights[k] * n_samples:.1f} rows, fewer than the "
+                    f"{d + 1} a full {d}-column covariance needs, so its covariance rests on the "
+                    "floor; try --prior default, --covariance diag or fewer components" for k in few]
+        messages += [f"component {k} has almost no spread in some direction (its covariance rests "
+                     "on the floor, as on repeated values), which inflates its likelihood; try "
+                     "--prior default or fewer components"
+                     for k in self.flat_components(params) if k not in few]
+        return messages
 
     def degenerate(self, params: GMMParams, stats: Stats) -> list[tuple[int, str]]:
         """Components holding less than one row's worth of responsibility ("empty"), or whose

@@ -1,0 +1,98 @@
+"""emtool select-k: the grid, the criteria, the table and the chosen model."""
+
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from emcli.errors import UsageError
+from emcli.select import Cell, best_index, fit_cell, parse_k_range, run_grid
+
+from conftest import BLOBS, FAITHFUL
+
+
+def test_faithful_picks_tied_three_like_mclust(run):
+    result = run("select-k", FAITHFUL, "-m", "gmm", "--k-range", "1:9", "--covariance", "all",
+                 "--format", "json", "-o", "best.json", "--table", "table.csv")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert len(rows) == 36
+    best = [row for row in rows if row["best"] == "*"]
+    assert len(best) == 1 and (best[0]["covariance"], best[0]["k"]) == ("tied", 3)
+    assert best[0]["bic"] == pytest.approx(2314.30, abs=0.01)
+    assert best[0]["bic"] == min(row["bic"] for row in rows if row["bic"] is not None)
+    doc = json.loads(pathlib.Path("best.json").read_text())
+    assert doc["options"]["covariance"] == "tied" and doc["options"]["k"] == 3
+    assert doc["fit"]["bic"] == pytest.approx(best[0]["bic"], rel=1e-12)
+    assert pathlib.Path("table.csv").read_text().splitlines()[0].startswith("model,covariance,k,")
+
+
+def test_degenerate_cells_are_rows_with_their_reason(faithful):
+    """diag k=5 on faithful puts a component on the repeated waiting time 83: a spike whose
+    likelihood only the floor bounds; it must not win."""
+    row, doc = fit_cell("gmm", Cell(5, "diag"), faithful, ["eruptions", "waiting"],
+                        {"restarts": 3, "seed": 0, "max_iter": 500, "tol": 1e-6})
+    assert doc is None and row["bic"] is None
+    assert row["error"].startswith("degenerate: component")
+    too_many, _ = fit_cell("gmm", Cell(300, "full"), faithful, ["a", "b"], {"restarts": 1})
+    assert "300 components but only 272 rows" in too_many["error"]
+
+
+def test_icl_adds_twice_the_entropy(faithful):
+    row, _ = fit_cell("gmm", Cell(1, "full"), faithful, ["a", "b"], {"restarts": 1})
+    assert row["icl"] == pytest.approx(row["bic"])  # one component: no uncertainty
+    row, _ = fit_cell("gmm", Cell(3, "tied"), faithful, ["a", "b"], {"restarts": 3})
+    assert row["icl"] > row["bic"]
+
+
+def test_results_do_not_depend_on_jobs():
+    X = np.loadtxt(BLOBS, delimiter=",", skiprows=1, usecols=(0, 1))
+    cells = [Cell(k, cov) for cov in ("full", "diag") for k in (1, 2, 3, 4)]
+    options = {"restarts": 2, "seed": 3}
+    one = run_grid("gmm", cells, X, ["x", "y"], options, jobs=1)
+    two = run_grid("gmm", cells, X, ["x", "y"], options, jobs=2)
+    strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row, _ in rows]
+    assert strip(one) == strip(two)
+    assert best_index([row for row, _ in one], "bic") == best_index([row for row, _ in two], "bic")
+
+
+def test_bic_recovers_the_true_number_of_components():
+    """Data from K = 3 well separated components in D = 2, 5 and 10: BIC picks 3 in most seeds."""
+    hits = 0
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        for d in (2, 5, 10):
+            means = rng.normal(scale=6.0, size=(3, d))
+            X = means[rng.integers(3, size=600)] + rng.normal(size=(600, d))
+            rows = [row for row, _ in run_grid("gmm", [Cell(k, "full") for k in range(1, 6)], X,
+                                               [f"c{j}" for j in range(d)], {"restarts": 2}, jobs=1)]
+            hits += rows[best_index(rows, "bic")]["k"] == 3
+    assert hits >= 13  # of 15
+
+
+@pytest.mark.parametrize("text,expected", [("1:4", [1, 2, 3, 4]), ("2,8,4", [2, 4, 8]), ("3", [3])])
+def test_k_range(text, expected):
+    assert parse_k_range(text) == expected
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--k-range", "5:2"], "--k-range 5:2 is reversed"),
+    (["--k-range", "a:b"], "is not a range such as 1:9"),
+    (["--k-range", "0:3"], "must hold positive numbers"),
+    (["--k-range", "300:400"], "every --k-range value exceeds the 272 rows"),
+    (["-m", "kmeans", "--criterion", "bic"], "--criterion bic needs a likelihood, which kmeans has not"),
+    (["--criterion", "nope"], "unknown --criterion 'nope'"),
+    (["--covariance", "wide"], "--covariance 'wide' is not one of"),
+    (["-m", "bernoulli", "--covariance", "full"], "model bernoulli does not take --covariance"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(run, args, message):
+    result = run("select-k", FAITHFUL, *args, "-o", "best.json")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert not pathlib.Path("best.json").exists()
+
+
+def test_range_text_errors_are_usage_errors():
+    with pytest.raises(UsageError):
+        parse_k_range("")
