@@ -163,7 +163,7 @@ static PyObject *nearest(PyObject *Py_UNUSED(module), PyObject *args)
 
     int failed = 0;
     Py_BEGIN_ALLOW_THREADS
-#pragma omp parallel for schedule(static) reduction(|: failed)
+#pragma omp parallel for schedule(static) reduction(|: failed) if (blocks > 1)
     for (Py_ssize_t b = 0; b < blocks; b++) {
         Py_ssize_t start = b * BLOCK_ROWS, stop = start + BLOCK_ROWS < n ? start + BLOCK_ROWS : n;
         double *own = with_sums ? partial + b * k * (d + 1) : NULL;

@@ -15,8 +15,13 @@ from emcli.errors import EmtoolError, UsageError
 from emcli.io.modelfile import model_document
 from emcli.models import registry
 
-CRITERIA = ("bic", "aic", "icl")
+#: criteria from the fit itself (models with a likelihood), and those that refit on other data
+LIKELIHOOD_CRITERIA = ("bic", "aic", "icl", "cv")
+CRITERIA = LIKELIHOOD_CRITERIA + ("gap", "reconstruction")
+HIGHER_IS_BETTER = frozenset({"cv", "gap"})
 COVARIANCES = ("full", "tied", "diag", "spherical")
+#: extra columns each criterion adds to the table
+EXTRA_COLUMNS = {"cv": ("cv",), "gap": ("gap", "gap_se"), "reconstruction": ("reconstruction",)}
 
 
 @dataclass(frozen=True)
@@ -61,16 +66,29 @@ def covariance_types(model_name: str, text: str | None) -> list:
     return list(dict.fromkeys(chosen))
 
 
+def _has_likelihood(model_name: str) -> bool:
+    return model_name not in ("kmeans", "kmedoids")
+
+
 def check_criterion(model_name: str, criterion: str) -> None:
     """The criterion must be computable for the model: the likelihood criteria need a model
-    whose objective is a log-likelihood."""
+    whose objective is a log-likelihood; gap and held-out reconstruction suit every model."""
     spec = registry.spec(model_name)
-    if "k" not in spec.options:
-        raise UsageError(f"model {model_name} has no number of components to choose")
+    if "k" not in spec.options or spec.target_kind:
+        raise UsageError(f"model {model_name} has no number of components select-k can choose")
     if criterion not in CRITERIA:
         raise UsageError(f"unknown --criterion {criterion!r}; known: {', '.join(CRITERIA)}")
-    if spec.name in ("kmeans", "kmedoids"):
-        raise UsageError(f"--criterion {criterion} needs a likelihood, which {model_name} has not")
+    if criterion in LIKELIHOOD_CRITERIA and not _has_likelihood(model_name):
+        raise UsageError(f"--criterion {criterion} needs a likelihood, which {model_name} has not; "
+                         "use gap or reconstruction")
+
+
+def table_columns(model_name: str, criterion: str) -> list:
+    """The table's columns for ``model_name`` chosen by ``criterion``."""
+    scores = (["log_likelihood", "n_parameters", "bic", "aic", "icl"] if _has_likelihood(model_name)
+              else ["inertia"])
+    return (["model", "covariance", "k", *scores, *EXTRA_COLUMNS.get(criterion, ()),
+             "converged", "seconds", "error"])
 
 
 def _entropy(model, params, X: np.ndarray) -> float:
@@ -82,16 +100,23 @@ def _entropy(model, params, X: np.ndarray) -> float:
     return total
 
 
-def fit_cell(model_name: str, cell: Cell, X: np.ndarray, columns: list, fit_options: dict):
+def fit_cell(model_name: str, cell: Cell, X: np.ndarray, columns: list, fit_options: dict,
+             levels: list | None = None, criterion: str = "bic", folds: int = 5,
+             reference_draws: int = 10):
     """(table row, model document or None) for one grid point; a fit that fails is a row with
-    its reason in ``error``."""
+    its reason in ``error``.  ``levels``: categorical columns' levels, kept in the model file.
+    cv, gap and reconstruction refit the cell on folds or reference sets."""
     options = {"k": cell.k} | ({"covariance": cell.covariance} if cell.covariance else {})
-    row = {"model": model_name, "covariance": cell.covariance or "", "k": cell.k}
+    row = dict.fromkeys(table_columns(model_name, criterion))
+    row.update(model=model_name, covariance=cell.covariance or "", k=cell.k, converged=False, error="")
     started = time.perf_counter()
+    seed = fit_options.get("seed", 0)
     try:
         if cell.k > len(X):
             raise UsageError(f"{cell.k} components but only {len(X)} rows")
         model = registry.create(model_name, options)
+        if levels is not None:
+            model.levels = levels
         outcome = fit(model, X, **fit_options)
         flat = getattr(model, "flat_components", lambda _: [])(outcome.best.params)
         if flat:
@@ -99,15 +124,32 @@ def fit_cell(model_name: str, cell: Cell, X: np.ndarray, columns: list, fit_opti
                 f"degenerate: component{'s' if len(flat) > 1 else ''} {', '.join(map(str, flat))} "
                 f"{'rest' if len(flat) > 1 else 'rests'} on the covariance floor (no spread in some direction)")
         doc = model_document(model, columns, outcome, n_samples=len(X))
-        loglik, p = doc["fit"]["log_likelihood"], doc["fit"]["n_parameters"]
-        bic = -2.0 * loglik + p * math.log(len(X))
-        row.update(log_likelihood=loglik, n_parameters=p, bic=bic, aic=-2.0 * loglik + 2.0 * p,
-                   icl=bic + 2.0 * _entropy(model, outcome.best.params, X),
-                   converged=outcome.best.converged, seconds=time.perf_counter() - started, error="")
+        if _has_likelihood(model_name):
+            loglik, p = doc["fit"]["log_likelihood"], doc["fit"]["n_parameters"]
+            bic = -2.0 * loglik + p * math.log(len(X))
+            row.update(log_likelihood=loglik, n_parameters=p, bic=bic, aic=-2.0 * loglik + 2.0 * p,
+                       icl=bic + 2.0 * _entropy(model, outcome.best.params, X))
+        else:
+            row["inertia"] = -outcome.best.score
+        if criterion == "cv":
+            from emcli.select_cv import cv_loglik
+
+            row["cv"] = cv_loglik(model_name, options, X, fit_options, folds, seed)
+        elif criterion == "gap":
+            from emcli.select_gap import gap_statistic
+
+            row["gap"], row["gap_se"] = gap_statistic(model_name, cell.k, X, fit_options,
+                                                      reference_draws, seed)
+        elif criterion == "reconstruction":
+            from emcli.select_gap import heldout_reconstruction
+
+            row["reconstruction"] = heldout_reconstruction(model_name, cell.k, X, fit_options, folds, seed)
+        row.update(converged=outcome.best.converged, seconds=time.perf_counter() - started)
         return row, doc
     except (EmtoolError, np.linalg.LinAlgError, FloatingPointError) as exc:
-        row.update(log_likelihood=None, n_parameters=None, bic=None, aic=None, icl=None,
-                   converged=False, seconds=time.perf_counter() - started, error=str(exc))
+        keep = ("model", "covariance", "k", "converged", "error")
+        row.update({key: None for key in row if key not in keep})
+        row.update(seconds=time.perf_counter() - started, error=str(exc))
         return row, None
 
 
@@ -116,10 +158,12 @@ def _fit_one(args):
 
 
 def run_grid(model_name: str, cells: list, X: np.ndarray, columns: list, fit_options: dict,
-             jobs: int, on_done=None) -> list:
+             jobs: int, on_done=None, levels: list | None = None, criterion: str = "bic",
+             folds: int = 5, reference_draws: int = 10) -> list:
     """Every cell's (row, document), in grid order.  Cells run in ``jobs`` processes; each cell
     is seeded by itself, so the results do not depend on ``jobs``."""
-    work = [(model_name, cell, X, columns, fit_options) for cell in cells]
+    work = [(model_name, cell, X, columns, fit_options, levels, criterion, folds, reference_draws)
+            for cell in cells]
     if jobs <= 1 or len(cells) == 1:
         results = []
         for item in work:
@@ -140,6 +184,21 @@ def run_grid(model_name: str, cells: list, X: np.ndarray, columns: list, fit_opt
 
 
 def best_index(rows: list, criterion: str) -> int | None:
-    """Index of the row with the lowest criterion (the first on ties), None if every cell failed."""
-    scored = [(row[criterion], i) for i, row in enumerate(rows) if row[criterion] is not None]
-    return min(scored)[1] if scored else None
+    """Index of the chosen row, None if every cell failed.  gap: the one-standard-error rule
+    of Tibshirani et al. within each covariance type, then the largest gap among those choices;
+    cv: the highest held-out log-likelihood; the others: the lowest value (first on ties)."""
+    scored = [i for i, row in enumerate(rows) if row.get(criterion) is not None]
+    if not scored:
+        return None
+    if criterion == "gap":
+        from emcli.select_gap import gap_choice
+
+        choices = []
+        for covariance in dict.fromkeys(rows[i]["covariance"] for i in scored):
+            group = sorted((rows[i]["k"], i) for i in scored if rows[i]["covariance"] == covariance)
+            k = gap_choice([k for k, _ in group], [rows[i]["gap"] for _, i in group],
+                           [rows[i]["gap_se"] for _, i in group])
+            choices.append(next(i for kk, i in group if kk == k))
+        return max(choices, key=lambda i: (rows[i]["gap"], -i))
+    sign = -1.0 if criterion in HIGHER_IS_BETTER else 1.0
+    return min(scored, key=lambda i: (sign * rows[i][criterion], i))

@@ -82,6 +82,7 @@ def test_k_range(text, expected):
     (["--k-range", "0:3"], "must hold positive numbers"),
     (["--k-range", "300:400"], "every --k-range value exceeds the 272 rows"),
     (["-m", "kmeans", "--criterion", "bic"], "--criterion bic needs a likelihood, which kmeans has not"),
+    (["-m", "blr", "--criterion", "bic"], "model blr has no number of components select-k can choose"),
     (["--criterion", "nope"], "unknown --criterion 'nope'"),
     (["--covariance", "wide"], "--covariance 'wide' is not one of"),
     (["-m", "bernoulli", "--covariance", "full"], "model bernoulli does not take --covariance"),
@@ -96,3 +97,31 @@ def test_bad_input_is_one_line_and_writes_nothing(run, args, message):
 def test_range_text_errors_are_usage_errors():
     with pytest.raises(UsageError):
         parse_k_range("")
+
+
+def test_gap_and_reconstruction_for_kmeans_and_the_plot(run):
+    result = run("select-k", BLOBS, "-m", "kmeans", "--k-range", "1:6", "--criterion", "gap",
+                 "--format", "json", "--plot", "gap.png", "--jobs", 1)
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["k"] for row in rows if row["best"] == "*"] == [3]
+    assert set(rows[0]) >= {"inertia", "gap", "gap_se"} and "bic" not in rows[0]
+    from PIL import Image
+
+    assert Image.open("gap.png").format == "PNG"
+    again = run("select-k", BLOBS, "-m", "kmeans", "--k-range", "1:5", "--criterion",
+                "reconstruction", "--format", "json", "--jobs", 1)
+    errors = [row["reconstruction"] for row in json.loads(again.stdout)]
+    assert errors[2] < 0.5 * errors[1] and abs(errors[3] - errors[2]) < 0.2 * errors[2]
+
+
+def test_gap_is_allowed_for_gmm_and_cv_does_not_depend_on_jobs(run):
+    gap = run("select-k", BLOBS, "--k-range", "1:4", "--covariance", "full", "--criterion", "gap",
+              "--format", "json", "--jobs", 1)
+    assert gap.exit_code == 0, gap.output
+    cv = [run("select-k", BLOBS, "--k-range", "1:5", "--covariance", "full", "--criterion", "cv",
+              "--format", "json", "--jobs", jobs) for jobs in (1, 2)]
+    picks = [[row["k"] for row in json.loads(r.stdout) if row["best"] == "*"] for r in cv]
+    assert picks == [[3], [3]]
+    curves = [[row["cv"] for row in json.loads(r.stdout)] for r in cv]
+    assert curves[0] == curves[1]

@@ -15,7 +15,14 @@ from emcli.io.formats import FORMATS
 @click.option("--covariance", metavar="all|TYPE,...",
               help="Covariance types to try (gmm, tmix): all (the default) or a list.")
 @click.option("--criterion", default="bic", show_default=True,
-              help="What decides: bic, aic or icl (BIC plus twice the entropy of the responsibilities).")
+              help="What decides: bic, aic, icl (BIC plus twice the entropy of the responsibilities), "
+                   "cv (mean held-out log-likelihood over --folds), gap (Tibshirani et al.'s gap "
+                   "statistic, one-standard-error rule) or reconstruction (held-out squared distance "
+                   "to the nearest centre). kmeans and kmedoids take gap and reconstruction.")
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True,
+              help="cv, reconstruction: folds of the data.")
+@click.option("--reference-draws", type=click.IntRange(min=1), default=10, show_default=True,
+              help="gap: uniform reference sets per cell.")
 @columns_option
 @click.option("--input-format", "fmt", type=click.Choice(FORMATS),
               help="Format of DATA (default: by extension; '-' is CSV).")
@@ -32,9 +39,11 @@ from emcli.io.formats import FORMATS
               help="The table on stdout: a table on a terminal, CSV otherwise by default.")
 @click.option("--table", "table_path", metavar="FILE", help="Also write the table (CSV, or JSON by extension).")
 @click.option("-o", "--output", metavar="BEST.json", help="Write the chosen model's file.")
+@click.option("--plot", "plot_path", metavar="FILE.png",
+              help="Draw each computed criterion against k, one line per covariance type, the best marked.")
 @verbosity
-def select_k(data, model_name, k_range, covariance, criterion, columns, fmt, restarts, seed,
-             max_iter, tol, jobs, table_format, table_path, output):
+def select_k(data, model_name, k_range, covariance, criterion, folds, reference_draws, columns, fmt,
+             restarts, seed, max_iter, tol, jobs, table_format, table_path, output, plot_path):
     """Fit every cell of a grid (components x covariance types) to DATA and pick the best.
 
     The table lists, per cell, the log-likelihood, number of parameters, BIC, AIC, ICL,
@@ -45,6 +54,7 @@ def select_k(data, model_name, k_range, covariance, criterion, columns, fmt, res
     Examples:
       emtool select-k sample_data/faithful.csv -m gmm --k-range 1:9 --covariance all -o best.json
       emtool select-k sample_data/blobs.csv --k-range 1:6 --covariance full,tied --format json
+      emtool select-k sample_data/blobs.csv -m kmeans --k-range 1:8 --criterion gap --plot gap.png
     """
     import os
     import sys
@@ -56,10 +66,10 @@ def select_k(data, model_name, k_range, covariance, criterion, columns, fmt, res
     from emcli.io.modelfile import write_model
     from emcli.cli.table import render_rows
     from emcli.models import registry
-    from emcli.select import (Cell, best_index, check_criterion, covariance_types,
-                              parse_k_range, run_grid)
+    from emcli.select import (HIGHER_IS_BETTER, Cell, best_index, check_criterion,
+                              covariance_types, parse_k_range, run_grid)
 
-    for path in (output, table_path):
+    for path in (output, table_path, plot_path):
         if path:
             check_writable(path)
     check_criterion(model_name, criterion)
@@ -74,7 +84,8 @@ def select_k(data, model_name, k_range, covariance, criterion, columns, fmt, res
     fit_options = {"restarts": restarts, "seed": seed, "max_iter": max_iter, "tol": tol}
     with console.progress(len(cells), f"select-k {model_name}") as advance:
         results = run_grid(model_name, cells, rows.X, rows.columns, fit_options,
-                           jobs or os.cpu_count() or 1, on_done=advance)
+                           jobs or os.cpu_count() or 1, on_done=advance, levels=rows.levels,
+                           criterion=criterion, folds=folds, reference_draws=reference_draws)
     table = [row for row, _ in results]
     best = best_index(table, criterion)
     for i, row in enumerate(table):
@@ -85,6 +96,11 @@ def select_k(data, model_name, k_range, covariance, criterion, columns, fmt, res
         write_bytes(table_path, render_rows(table, "json" if table_path.endswith(".json") else "csv").encode())
     if output:
         write_model(output, results[best][1])
+    if plot_path:
+        from emcli.select_plot import plot_criteria
+
+        drawn = [c for c in ("bic", "aic", "icl", "cv", "gap", "reconstruction", "inertia") if c in table[0]]
+        plot_criteria(table, drawn, best, plot_path, higher_is_better=HIGHER_IS_BETTER)
     chosen = table_format or ("table" if sys.stdout.isatty() else "csv")
     sys.stdout.write(render_rows(table, chosen))
     cov = f" {table[best]['covariance']}" if table[best]["covariance"] else ""
