@@ -157,6 +157,14 @@ def _fit_one(args):
     return fit_cell(*args)
 
 
+def _one_thread_each():
+    """Worker start-up: one BLAS / OpenMP thread per process, since the processes already fill
+    the cores (two threads each made a 2-core grid slower than one process)."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def run_grid(model_name: str, cells: list, X: np.ndarray, columns: list, fit_options: dict,
              jobs: int, on_done=None, levels: list | None = None, criterion: str = "bic",
              folds: int = 5, reference_draws: int = 10) -> list:
@@ -174,7 +182,7 @@ def run_grid(model_name: str, cells: list, X: np.ndarray, columns: list, fit_opt
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_one_thread_each) as pool:
         results = []
         for result in pool.map(_fit_one, work):
             results.append(result)
