@@ -74,10 +74,13 @@ def check_criterion(model_name: str, criterion: str) -> None:
     """The criterion must be computable for the model: the likelihood criteria need a model
     whose objective is a log-likelihood; gap and held-out reconstruction suit every model."""
     spec = registry.spec(model_name)
-    if "k" not in spec.options or spec.target_kind:
+    if "k" not in spec.options:
         raise UsageError(f"model {model_name} has no number of components select-k can choose")
     if criterion not in CRITERIA:
         raise UsageError(f"unknown --criterion {criterion!r}; known: {', '.join(CRITERIA)}")
+    if spec.target_kind and criterion not in ("bic", "aic"):
+        raise UsageError(f"--criterion {criterion} is not available for the regression model "
+                         f"{model_name}; use bic or aic")
     if criterion in LIKELIHOOD_CRITERIA and not _has_likelihood(model_name):
         raise UsageError(f"--criterion {criterion} needs a likelihood, which {model_name} has not; "
                          "use gap or reconstruction")
@@ -102,10 +105,11 @@ def _entropy(model, params, X: np.ndarray) -> float:
 
 def fit_cell(model_name: str, cell: Cell, X: np.ndarray, columns: list, fit_options: dict,
              levels: list | None = None, criterion: str = "bic", folds: int = 5,
-             reference_draws: int = 10):
+             reference_draws: int = 10, target: str | None = None):
     """(table row, model document or None) for one grid point; a fit that fails is a row with
-    its reason in ``error``.  ``levels``: categorical columns' levels, kept in the model file.
-    cv, gap and reconstruction refit the cell on folds or reference sets."""
+    its reason in ``error``.  ``levels``: categorical columns' levels, kept in the model file;
+    ``target``: a regression model's target (the rows' last column).  cv, gap and
+    reconstruction refit the cell on folds or reference sets."""
     options = {"k": cell.k} | ({"covariance": cell.covariance} if cell.covariance else {})
     row = dict.fromkeys(table_columns(model_name, criterion))
     row.update(model=model_name, covariance=cell.covariance or "", k=cell.k, converged=False, error="")
@@ -123,12 +127,13 @@ def fit_cell(model_name: str, cell: Cell, X: np.ndarray, columns: list, fit_opti
             raise FloatingPointError(
                 f"degenerate: component{'s' if len(flat) > 1 else ''} {', '.join(map(str, flat))} "
                 f"{'rest' if len(flat) > 1 else 'rests'} on the covariance floor (no spread in some direction)")
-        doc = model_document(model, columns, outcome, n_samples=len(X))
+        doc = model_document(model, columns, outcome, n_samples=len(X), target=target)
         if _has_likelihood(model_name):
             loglik, p = doc["fit"]["log_likelihood"], doc["fit"]["n_parameters"]
             bic = -2.0 * loglik + p * math.log(len(X))
-            row.update(log_likelihood=loglik, n_parameters=p, bic=bic, aic=-2.0 * loglik + 2.0 * p,
-                       icl=bic + 2.0 * _entropy(model, outcome.best.params, X))
+            icl = (bic + 2.0 * _entropy(model, outcome.best.params, X)
+                   if hasattr(model, "responsibilities") else None)
+            row.update(log_likelihood=loglik, n_parameters=p, bic=bic, aic=-2.0 * loglik + 2.0 * p, icl=icl)
         else:
             row["inertia"] = -outcome.best.score
         if criterion == "cv":
@@ -167,11 +172,11 @@ def _one_thread_each():
 
 def run_grid(model_name: str, cells: list, X: np.ndarray, columns: list, fit_options: dict,
              jobs: int, on_done=None, levels: list | None = None, criterion: str = "bic",
-             folds: int = 5, reference_draws: int = 10) -> list:
+             folds: int = 5, reference_draws: int = 10, target: str | None = None) -> list:
     """Every cell's (row, document), in grid order.  Cells run in ``jobs`` processes; each cell
     is seeded by itself, so the results do not depend on ``jobs``."""
-    work = [(model_name, cell, X, columns, fit_options, levels, criterion, folds, reference_draws)
-            for cell in cells]
+    work = [(model_name, cell, X, columns, fit_options, levels, criterion, folds, reference_draws,
+             target) for cell in cells]
     if jobs <= 1 or len(cells) == 1:
         results = []
         for item in work:

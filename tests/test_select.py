@@ -83,6 +83,8 @@ def test_k_range(text, expected):
     (["--k-range", "300:400"], "every --k-range value exceeds the 272 rows"),
     (["-m", "kmeans", "--criterion", "bic"], "--criterion bic needs a likelihood, which kmeans has not"),
     (["-m", "blr", "--criterion", "bic"], "model blr has no number of components select-k can choose"),
+    (["-m", "experts", "--criterion", "bic"], "model experts needs --target COLUMN"),
+    (["-m", "experts", "--target", "waiting", "--criterion", "cv"], "--criterion cv is not available"),
     (["--criterion", "nope"], "unknown --criterion 'nope'"),
     (["--covariance", "wide"], "--covariance 'wide' is not one of"),
     (["-m", "bernoulli", "--covariance", "full"], "model bernoulli does not take --covariance"),
@@ -125,3 +127,17 @@ def test_gap_is_allowed_for_gmm_and_cv_does_not_depend_on_jobs(run):
     assert picks == [[3], [3]]
     curves = [[row["cv"] for row in json.loads(r.stdout)] for r in cv]
     assert curves[0] == curves[1]
+
+
+def test_experts_are_searched_with_their_target(run):
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 3, size=600)
+    slope = np.choose((x // 1).astype(int), [2.0, -1.0, 3.0])
+    y = slope * x + np.choose((x // 1).astype(int), [1.0, 5.0, -4.0]) + rng.normal(scale=0.1, size=600)
+    pathlib.Path("regimes.csv").write_text("x,y\n" + "\n".join(f"{float(a)!r},{float(b)!r}" for a, b in zip(x, y)) + "\n")
+    result = run("select-k", "regimes.csv", "-m", "experts", "--target", "y", "--k-range", "1:4",
+                 "--format", "json", "--jobs", 1, "-o", "best.json")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["k"] for row in rows if row["best"] == "*"] == [3]
+    assert json.loads(pathlib.Path("best.json").read_text())["target"] == "y"

@@ -23,6 +23,7 @@ from emcli.io.formats import FORMATS
               help="cv, reconstruction: folds of the data.")
 @click.option("--reference-draws", type=click.IntRange(min=1), default=10, show_default=True,
               help="gap: uniform reference sets per cell.")
+@click.option("--target", metavar="COLUMN", help="experts: the column to predict.")
 @columns_option
 @click.option("--input-format", "fmt", type=click.Choice(FORMATS),
               help="Format of DATA (default: by extension; '-' is CSV).")
@@ -42,8 +43,8 @@ from emcli.io.formats import FORMATS
 @click.option("--plot", "plot_path", metavar="FILE.png",
               help="Draw each computed criterion against k, one line per covariance type, the best marked.")
 @verbosity
-def select_k(data, model_name, k_range, covariance, criterion, folds, reference_draws, columns, fmt,
-             restarts, seed, max_iter, tol, jobs, table_format, table_path, output, plot_path):
+def select_k(data, model_name, k_range, covariance, criterion, folds, reference_draws, target, columns,
+             fmt, restarts, seed, max_iter, tol, jobs, table_format, table_path, output, plot_path):
     """Fit every cell of a grid (components x covariance types) to DATA and pick the best.
 
     The table lists, per cell, the log-likelihood, number of parameters, BIC, AIC, ICL,
@@ -60,8 +61,8 @@ def select_k(data, model_name, k_range, covariance, criterion, folds, reference_
     import sys
 
     from emcli import console
-    from emcli.data import load_rows, require_complete
-    from emcli.errors import DataError, FitError
+    from emcli.data import load_regression_rows, load_rows, require_complete
+    from emcli.errors import DataError, FitError, UsageError
     from emcli.io.atomic import check_writable, write_bytes
     from emcli.io.modelfile import write_model
     from emcli.cli.table import render_rows
@@ -76,7 +77,14 @@ def select_k(data, model_name, k_range, covariance, criterion, folds, reference_
     ks = parse_k_range(k_range)
     cells = [Cell(k, cov) for cov in covariance_types(model_name, covariance) for k in ks]
     spec = registry.spec(model_name)
-    rows = load_rows(data, fmt, columns, spec.data)
+    if spec.target_kind:
+        if target is None:
+            raise UsageError(f"model {model_name} needs --target COLUMN, the column to predict")
+        rows = load_regression_rows(data, fmt, columns, target, spec.target_kind)
+    elif target is not None:
+        raise UsageError(f"model {model_name} does not take --target (it is not a regression model)")
+    else:
+        rows = load_rows(data, fmt, columns, spec.data)
     if not spec.missing:
         require_complete(rows.X, rows.columns, data, model_name)
     if min(ks) > len(rows.X):
@@ -85,7 +93,8 @@ def select_k(data, model_name, k_range, covariance, criterion, folds, reference_
     with console.progress(len(cells), f"select-k {model_name}") as advance:
         results = run_grid(model_name, cells, rows.X, rows.columns, fit_options,
                            jobs or os.cpu_count() or 1, on_done=advance, levels=rows.levels,
-                           criterion=criterion, folds=folds, reference_draws=reference_draws)
+                           criterion=criterion, folds=folds, reference_draws=reference_draws,
+                           target=rows.target)
     table = [row for row, _ in results]
     best = best_index(table, criterion)
     for i, row in enumerate(table):
@@ -99,7 +108,8 @@ def select_k(data, model_name, k_range, covariance, criterion, folds, reference_
     if plot_path:
         from emcli.select_plot import plot_criteria
 
-        drawn = [c for c in ("bic", "aic", "icl", "cv", "gap", "reconstruction", "inertia") if c in table[0]]
+        drawn = [c for c in ("bic", "aic", "icl", "cv", "gap", "reconstruction", "inertia")
+                 if any(row.get(c) is not None for row in table)]
         plot_criteria(table, drawn, best, plot_path, higher_is_better=HIGHER_IS_BETTER)
     chosen = table_format or ("table" if sys.stdout.isatty() else "csv")
     sys.stdout.write(render_rows(table, chosen))
