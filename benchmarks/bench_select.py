@@ -4,7 +4,7 @@ Data from K = 4 Gaussian components (random means at a given separation, random 
 D = 2, 5 and 10 dimensions, well separated (means 6 sd apart on average) and moderately (3 sd),
 10 seeds each; select-k's grid is k = 1..8 with full covariances.  Prints the rate per setting.
 
-    python benchmarks/bench_select.py [--seeds 10] [-n 800]
+    python benchmarks/bench_select.py [--seeds 10] [-n 800] [--dims 2 5 10]
 """
 
 import argparse
@@ -29,10 +29,11 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("-n", type=int, default=800)
+    parser.add_argument("--dims", type=int, nargs="+", default=[2, 5, 10])
     args = parser.parse_args()
     print(f"BIC's choice of K (true K = {TRUE_K}), grid k = 1..8, full covariance, N = {args.n}")
     print(f"{'D':>3} {'separation':>11} {'picked true K':>14}  picks")
-    for d in (2, 5, 10):
+    for d in args.dims:
         for name, separation in (("well", 6.0), ("moderate", 3.0)):
             started = time.perf_counter()
             picks = []
