@@ -181,3 +181,23 @@ def reseeded(weights: np.ndarray, means: np.ndarray, cov: np.ndarray, fresh_mean
     if covariance != "tied":
         cov[components] = fresh_cov[: len(components)]
     return weights / weights.sum(), means, cov
+
+
+def floored_estimate(n_k: np.ndarray, alive: np.ndarray, centred_means: np.ndarray,
+                     spread: np.ndarray, covariance: str, floor: np.ndarray, center: np.ndarray,
+                     previous):
+    """Maximum-likelihood means (K, D) and floored covariances from the centred weighted means
+    and the scatter about them: scatter over each component's weight ``n_k`` (over the total,
+    for tied).  Components not ``alive`` keep ``previous``'s means and covariances until
+    ``degenerate`` re-seeds them."""
+    if covariance == "tied":
+        cov = spread / n_k.sum()
+    else:
+        cov = spread / np.where(alive, n_k, 1.0).reshape((-1,) + (1,) * (spread.ndim - 1))
+    cov = add_floor(cov, floor, covariance)
+    means = centred_means + center
+    if not alive.all():
+        means[~alive] = previous.means[~alive]
+        if covariance != "tied":
+            cov[~alive] = previous.cov[~alive]
+    return means, cov

@@ -259,17 +259,8 @@ class GaussianMixture:
         if self.conjugate is not None:
             mc, cov = self.conjugate.posterior_mode(n_k, mc, spread)
             return GMMParams(self.covariance, n_k / total, mc + self.center, cov)
-        if self.covariance == "tied":
-            cov = spread / total
-        else:
-            cov = spread / np.where(alive, n_k, 1.0).reshape((-1,) + (1,) * (spread.ndim - 1))
-        cov = gaussian.add_floor(cov, self.floor, self.covariance)
-        means = mc + self.center
-        if not alive.all():
-            # an emptied component keeps its place until ``degenerate`` re-seeds it
-            means[~alive] = previous.means[~alive]
-            if self.covariance != "tied":
-                cov[~alive] = previous.cov[~alive]
+        means, cov = gaussian.floored_estimate(n_k, alive, mc, spread, self.covariance, self.floor,
+                                               self.center, previous)
         return GMMParams(self.covariance, n_k / total, means, cov)
 
     def log_prior(self, params: GMMParams) -> float:

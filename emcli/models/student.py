@@ -283,17 +283,8 @@ class StudentMixture:
         alive = self._alive(stats)
         mc, spread = gaussian.scatter(np.where(alive, w_k, 0.0), stats["s1"], stats["s2"],
                                       self.covariance)
-        if self.covariance == "tied":
-            cov = spread / total
-        else:
-            cov = spread / np.where(alive, n_k, 1.0).reshape((-1,) + (1,) * (spread.ndim - 1))
-        cov = gaussian.add_floor(cov, self.floor, self.covariance)
-        means = mc + self.center
-        if not alive.all():
-            # an emptied component keeps its place until ``degenerate`` re-seeds it
-            means[~alive] = previous.means[~alive]
-            if self.covariance != "tied":
-                cov[~alive] = previous.cov[~alive]
+        means, cov = gaussian.floored_estimate(n_k, alive, mc, spread, self.covariance, self.floor,
+                                               self.center, previous)
         return StudentParams(self.covariance, n_k / total, means, cov, previous.dof.copy())
 
     def cm_q_step(self, stats: Stats, params: StudentParams) -> StudentParams:
