@@ -201,3 +201,21 @@ def floored_estimate(n_k: np.ndarray, alive: np.ndarray, centred_means: np.ndarr
         if covariance != "tied":
             cov[~alive] = previous.cov[~alive]
     return means, cov
+
+
+def broad_covariances(variances: np.ndarray, covariance: str, k: int) -> np.ndarray:
+    """Starting covariances of ``k`` components, the (D,) column ``variances`` on the diagonal,
+    in the shape of the covariance type."""
+    d = len(variances)
+    return {"full": np.broadcast_to(np.diag(variances), (k, d, d)).copy(),
+            "tied": np.diag(variances), "diag": np.tile(variances, (k, 1)),
+            "spherical": np.full(k, variances.mean())}[covariance]
+
+
+def nearest_centre(Xc: np.ndarray, mc: np.ndarray) -> np.ndarray:
+    """(N, K) one-hot responsibilities of each centred row (N, D) for its nearest centred
+    mean (K, D)."""
+    dist = np.einsum("ij,ij->i", mc, mc)[None, :] - 2.0 * (Xc @ mc.T)
+    resp = np.zeros_like(dist)
+    resp[np.arange(len(Xc)), dist.argmin(axis=1)] = 1.0
+    return resp

@@ -104,18 +104,15 @@ class GaussianMixture:
     # -- initialisation --------------------------------------------------------------------------
 
     def params_from_centres(self, centres: np.ndarray) -> GMMParams:
-        k, d = centres.shape
+        k = len(centres)
         var = self.data_var + self.floor
-        cov = {"full": np.broadcast_to(np.diag(var), (k, d, d)).copy(), "tied": np.diag(var),
-               "diag": np.tile(var, (k, 1)), "spherical": np.full(k, var.mean())}[self.covariance]
+        cov = gaussian.broad_covariances(var, self.covariance, k)
         return GMMParams(self.covariance, np.full(k, 1.0 / k), centres.copy(), cov)
 
     def assign_stats(self, params: GMMParams, X: np.ndarray) -> Stats:
         Xc = X - self.center
         mc = params.means - self.center
-        dist = np.einsum("ij,ij->i", mc, mc)[None, :] - 2.0 * (Xc @ mc.T)
-        resp = np.zeros_like(dist)
-        resp[np.arange(len(X)), dist.argmin(axis=1)] = 1.0
+        resp = gaussian.nearest_centre(Xc, mc)
         return self._stats(Xc, resp)
 
     # -- E-step ------------------------------------------------------------------------------------

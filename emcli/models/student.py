@@ -165,10 +165,9 @@ class StudentMixture:
         return DOF_START if self.dof is None else self.dof
 
     def params_from_centres(self, centres: np.ndarray) -> StudentParams:
-        k, d = centres.shape
+        k = len(centres)
         var = self.start_var + self.floor
-        cov = {"full": np.broadcast_to(np.diag(var), (k, d, d)).copy(), "tied": np.diag(var),
-               "diag": np.tile(var, (k, 1)), "spherical": np.full(k, var.mean())}[self.covariance]
+        cov = gaussian.broad_covariances(var, self.covariance, k)
         return StudentParams(self.covariance, np.full(k, 1.0 / k), centres.copy(), cov,
                              np.full(k, self._start_dof()))
 
@@ -176,9 +175,7 @@ class StudentMixture:
         """Hard responsibilities (nearest centre) with the weights u of the current t's."""
         Xc = X - self.center
         mc = params.means - self.center
-        dist = np.einsum("ij,ij->i", mc, mc)[None, :] - 2.0 * (Xc @ mc.T)
-        resp = np.zeros_like(dist)
-        resp[np.arange(len(X)), dist.argmin(axis=1)] = 1.0
+        resp = gaussian.nearest_centre(Xc, mc)
         second = gaussian.second_features(Xc, self.covariance)
         _, u, shift = self._terms(params, Xc, second)
         return self._stats(Xc, second, resp, u, shift, params.dof)
