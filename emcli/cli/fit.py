@@ -54,7 +54,7 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
                    "overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models').")
 @click.option("--block-size", type=click.IntRange(min=1), default=1000, show_default=True,
               help="incremental: rows per block.")
-@click.option("--anneal-start", type=click.FloatRange(min=1), default=1.5, show_default=True,
+@click.option("--anneal-start", type=click.FloatRange(min=1), default=3.0, show_default=True,
               help="annealed: starting temperature.")
 @click.option("--anneal-rate", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
               default=0.9, show_default=True,

@@ -2,8 +2,12 @@
 power 1/T and renormalised, which smooths the likelihood surface at high temperature T; T falls
 geometrically from ``anneal_start`` to 1, after which the iterations are ordinary EM.  Starting
 hot lets the components share the data before they commit, which avoids many poor local optima.
-Too hot a start merges them all into one (the single-Gaussian fit, a saddle EM leaves only
-slowly), so the default starts at T = 1.5."""
+
+Hot posteriors merge components.  Models with free covariances never split them again while
+T > 1 (the merged fixed point is stable there: a perturbation of the means shrinks by 1/T per
+iteration), and at T = 1 it is a saddle EM takes very long to leave.  So on reaching T = 1 the
+components still merged are split as a phase transition would split them, along the principal
+direction of their rows (emcli.em.merged), and EM goes on from there."""
 
 import time
 
@@ -11,6 +15,7 @@ import numpy as np
 
 from emcli.em.batch import RunResult
 from emcli.em.chunks import accumulate
+from emcli.em.merged import split_merged
 from emcli.numeric import normalize_log_rows
 
 
@@ -39,12 +44,13 @@ def tempered_step(model, params, X: np.ndarray, rows: int, temperature: float,
 
 
 def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
-                 rng: np.random.Generator, max_reseeds: int, anneal_start: float = 1.5,
+                 rng: np.random.Generator, max_reseeds: int, anneal_start: float = 3.0,
                  anneal_rate: float = 0.9) -> RunResult:
     """Annealed EM from temperature ``anneal_start``: at each temperature, EM iterations until
     the observed log-likelihood settles (its mean per-row change below 100 x ``tol``), then the
-    temperature is multiplied by ``anneal_rate``; at T = 1, ordinary EM to ``tol``.  Trace rows
-    carry the temperature of the E-step that produced the next parameters."""
+    temperature is multiplied by ``anneal_rate``; at T = 1, merged components are split and
+    ordinary EM runs to ``tol``.  Trace rows carry the temperature of the E-step that produced
+    the next parameters, and the split as an event."""
     n = len(X)
     temperature = max(1.0, anneal_start)
     settle = 100 * tol if tol > 0 else 0.0
@@ -73,5 +79,7 @@ def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
                 break
         elif change <= settle * n:
             temperature = max(1.0, temperature * anneal_rate)
+            if temperature == 1.0:
+                params, trace[-1]["event"] = split_merged(model, params, X)
             stats, _ = tempered_step(model, params, X, rows, temperature, rng)
     return RunResult(params, score, data_term, len(trace) - 1, converged, trace)
