@@ -10,6 +10,8 @@ import click
 from emcli import __version__
 
 COMMANDS = {
+    "compress": "emcli.cli.compress:compress",
+    "decompress": "emcli.cli.decompress:decompress",
     "fit": "emcli.cli.fit:fit",
     "predict": "emcli.cli.predict:predict",
     "models": "emcli.cli.models:models",
