@@ -36,12 +36,16 @@ def decompress(path, output):
     check_writable(output)
     quantised = read(path)
     if quantised.kind == "image":
-        from emcli.vq.images import write_image
+        from emcli.vq.images import image_format, write_image
 
         if output == STDOUT:
             raise UsageError(f"{path} holds an image; give -o an image file name such as out.png")
+        fmt = image_format(output)
+        if fmt is None:
+            raise UsageError(f"{path} holds an image; write it to an image file (.png, .bmp, .tif, "
+                             f".webp, .gif or .jpg), not {os.path.basename(output)}")
         height, width = quantised.shape
-        write_image(output, quantised.values(), width, height, quantised.mode)
+        write_image(output, fmt, quantised.values(), width, height, quantised.mode)
         console.note(f"wrote {output}: {width} x {height} {quantised.mode}, {len(quantised.codebook)} colours")
         return
     from emcli.vq.tables import write_rows

@@ -141,12 +141,12 @@ def decode(payload: bytes, name: str) -> Quantised:
     if len(payload) < expected:
         raise DataError(f"{name} is truncated: {len(payload)} bytes"
                         + (f" of {expected}" if header else ", shorter than its header says"))
-    body = payload[: -_CHECKSUM.size]
-    if _CHECKSUM.unpack(payload[-_CHECKSUM.size :])[0] != zlib.crc32(body):
+    end = expected if header else len(payload)
+    if _CHECKSUM.unpack_from(payload, end - _CHECKSUM.size)[0] != zlib.crc32(payload[: end - _CHECKSUM.size]):
         raise DataError(f"{name} is corrupted (its checksum does not match its contents)")
     if header is None:
         raise DataError(f"{name} has an invalid header")
-    if len(payload) != expected:
+    if len(payload) > expected:
         raise DataError(f"{name} has {len(payload) - expected} bytes after its end")
     codebook_bytes, code_bytes = _section_sizes(header)
     k, dtype = header["k"], np.dtype(header["codebook_dtype"])

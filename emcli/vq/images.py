@@ -72,26 +72,22 @@ def _to_compressible(image, path: str):
     return image.convert(target)
 
 
-def image_format(path: str) -> str:
-    """Pillow's format name for writing ``path``, by its extension; UsageError if none."""
+def image_format(path: str) -> str | None:
+    """Pillow's format name for writing ``path``, by its extension; None if there is none."""
     from PIL import Image
 
     Image.init()
     fmt = Image.registered_extensions().get(os.path.splitext(path)[1].lower())
-    if fmt is None or fmt not in Image.SAVE:
-        raise UsageError(f"cannot tell an image format Pillow writes from the extension of {path}; "
-                         "use .png, .bmp, .tif, .webp, .gif or .jpg")
-    return fmt
+    return fmt if fmt in Image.SAVE else None
 
 
-def write_image(path: str, values: np.ndarray, width: int, height: int, mode: str) -> None:
-    """Write the (height x width, channels) uint8 pixels ``values`` atomically to ``path``, in
-    the format of its extension (lossless WebP; JPEG is lossy, which a note says)."""
+def write_image(path: str, fmt: str, values: np.ndarray, width: int, height: int, mode: str) -> None:
+    """Write the (height x width, channels) uint8 pixels ``values`` atomically to ``path`` in
+    Pillow's format ``fmt`` (WebP lossless; JPEG is lossy, which a note says)."""
     from PIL import Image
 
     from emcli.io.atomic import atomic_path
 
-    fmt = image_format(path)
     if fmt in _LOSSY:
         console.note(f"{fmt} is lossy: {path} will not hold the decoded pixels exactly (PNG would)")
     image = Image.frombytes(mode, (width, height), np.ascontiguousarray(values, dtype=np.uint8).tobytes())
@@ -99,4 +95,4 @@ def write_image(path: str, values: np.ndarray, width: int, height: int, mode: st
         with atomic_path(path) as tmp:
             image.save(tmp, format=fmt, **_SAVE_OPTIONS.get(fmt, {}))
     except (OSError, ValueError, KeyError) as exc:
-        raise UsageError(f"cannot write a {mode} image as {fmt} to {path} ({exc}); choose another extension") from None
+        raise UsageError(f"{fmt} cannot hold {mode} images ({exc}); give {path} another extension, such as .png") from None
