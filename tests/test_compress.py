@@ -98,6 +98,7 @@ def test_count_distinct_and_the_lossless_coding():
         assert coding.sse == 0
     floats = rng.normal(size=(50, 2))[rng.integers(0, 50, size=400)]
     assert count_distinct(floats) == len(np.unique(floats, axis=0))
+    assert count_distinct(np.array([[0.0, 1.0], [-0.0, 1.0]])) == 1
     rounded = distinct_coding(floats, np.dtype(np.float32))
     assert rounded.sse == pytest.approx(((floats - floats.astype(np.float32)) ** 2).sum(), rel=1e-9)
 
@@ -121,7 +122,7 @@ def test_k_above_the_distinct_colours_is_lowered_and_lossless(run, tmp_path):
     Image.fromarray(pixels).save(tmp_path / "five.png")
     result = run("compress", "five.png", "-k", 16, "-o", "f.emq", "--report", "r.json", "-v")
     assert result.exit_code == 0, result.output
-    assert "K = 16 is more than the 5 distinct pixels: K lowered to 5" in result.stderr
+    assert "K = 16 is more than the 5 distinct colours: K lowered to 5" in result.stderr
     report = json.loads(pathlib.Path("r.json").read_text())
     assert (report["k"], report["k_asked"], report["bits_per_code"]) == (5, 16, 3)
     assert report["lossless"] and report["mse"] == 0 and report["psnr_db"] is None

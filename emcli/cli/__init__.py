@@ -10,13 +10,13 @@ import click
 from emcli import __version__
 
 COMMANDS = {
-    "compress": "emcli.cli.compress:compress",
-    "decompress": "emcli.cli.decompress:decompress",
     "fit": "emcli.cli.fit:fit",
     "predict": "emcli.cli.predict:predict",
     "models": "emcli.cli.models:models",
     "sample": "emcli.cli.sample:sample",
     "select-k": "emcli.cli.select_k:select_k",
+    "compress": "emcli.cli.compress:compress",
+    "decompress": "emcli.cli.decompress:decompress",
 }
 
 

@@ -94,8 +94,8 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
     tried, target = [], None
     if k is not None:
         if k > distinct:
-            console.note(f"K = {k} is more than the {distinct} distinct {unit}s: K lowered to {distinct}, "
-                         f"one codebook entry per distinct {unit}")
+            console.note(f"K = {k} is more than the {distinct} distinct {source.distinct_name}: K lowered "
+                         f"to {distinct}, one codebook entry each")
         coding = code(k)
     elif max_bits is not None:
         target = {"max_bits": max_bits}
@@ -112,6 +112,6 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
     write_bytes(output, payload)
     doc = report.build(source, coding, output=output, file_bytes=len(payload),
                        seconds=time.perf_counter() - started, k_asked=k, target=target, tried=tried)
-    console.report(report.summary(doc, source.peak, distinct))
+    console.report(report.summary(doc, source, distinct))
     if report_path:
         write_bytes(report_path, (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode())

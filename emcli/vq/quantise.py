@@ -57,7 +57,7 @@ def _row_keys(X: np.ndarray) -> np.ndarray:
             keys <<= 8
             keys |= X[:, j]
         return keys
-    X = np.ascontiguousarray(X)
+    X = np.ascontiguousarray(X + np.zeros((), X.dtype))  # + 0 turns -0.0 into 0.0, an equal value
     return X.view(np.dtype((np.void, X.dtype.itemsize * X.shape[1])))[:, 0]
 
 

@@ -7,8 +7,6 @@ import numpy as np
 
 from emcli.vq.container import bits_per_code
 
-_DISTINCT = {"image": "colours", "table": "rows"}
-
 
 def psnr(mse: float, peak: float) -> float | None:
     """Peak signal-to-noise ratio 10 log10(peak^2 / MSE) in dB; None when MSE is 0 (lossless)."""
@@ -69,16 +67,16 @@ def describe(mse: float, peak: float | None) -> str:
     return f"MSE {mse:.4g}" + (f", PSNR {psnr(mse, peak):.2f} dB" if peak is not None else "")
 
 
-def summary(report: dict, peak: float | None, distinct: int) -> str:
-    """The report as a few lines for stderr; ``peak`` as for ``psnr`` (None for tables),
-    ``distinct`` the input's distinct rows, to explain a lowered K."""
+def summary(report: dict, source, distinct: int) -> str:
+    """The report on ``source`` (a Source) as a few lines for stderr; ``distinct`` the input's
+    distinct rows, to explain a lowered K."""
     unit = "pixels" if report["kind"] == "image" else "rows"
     n = report["pixels"] if report["kind"] == "image" else report["rows"]
     what = (f"{report['width']} x {report['height']} {report['mode']} image" if report["kind"] == "image"
             else f"{n:,} rows x {len(report['columns'])} columns")
     k = f"K = {report['k']}"
     if report["k_asked"] is not None and report["k_asked"] > report["k"]:
-        k += f" ({report['k_asked']} asked; the input has only {distinct} distinct {_DISTINCT[report['kind']]})"
+        k += f" ({report['k_asked']} asked; the input has only {distinct} distinct {source.distinct_name})"
     elif report["target"]:
         k += f" (searched: {', '.join(str(row['k']) for row in report['search'])})" if "search" in report else " (by --max-bits)"
     width = len(f"{report['original_bits']:,}")
@@ -92,5 +90,5 @@ def summary(report: dict, peak: float | None, distinct: int) -> str:
         f"(codebook {report['codebook_bits']:,} + codes {report['code_bits']:,})",
         f"  file         {report['file_bits']:>{width},} bits  {100 * report['file_ratio']:.2f}% of the original  "
         f"({report['file_bytes']:,} bytes)",
-        f"  distortion   {describe(report['mse'], peak)}",
+        f"  distortion   {describe(report['mse'], source.peak)}",
     ])

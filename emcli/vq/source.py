@@ -29,6 +29,11 @@ class Source:
         return "pixel" if self.kind == "image" else "row"
 
     @property
+    def distinct_name(self) -> str:
+        """What distinct rows are called in messages."""
+        return "colours" if self.kind == "image" else "rows"
+
+    @property
     def peak(self) -> float | None:
         """The largest value a channel can take, for PSNR: 255 for 8-bit images; None for tables."""
         return 255.0 if self.kind == "image" else None
