@@ -43,8 +43,13 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
 
     Fits k-means (k-means++ starts) to the pixels' colours or the rows' numeric columns and
     stores the codebook (uint8 for images; float64, or float32, for tables) and each pixel's or
-    row's nearest entry in ceil(log2 K) bits. K is -k, or chosen by a target. K above the number
-    of distinct colours or rows is lowered to it, and the result is lossless.
+    row's nearest entry in ceil(log2 K) bits. K above the number of distinct colours or rows is
+    lowered to it, and the result is lossless. A table must have no missing cells.
+
+    K is -k, or chosen by a target: --max-bits from the size formula alone; --target-psnr and
+    --target-mse by fitting K = 2, 4, 8, ... until one meets the target, then bisecting. The
+    bisection assumes the distortion falls as K grows; a warning says when it did not (k-means
+    stops at local optima), as a smaller K might then also meet the target.
 
     Prints a report on stderr: the original size in bits (24 N for N RGB pixels), the
     theoretical size (codebook bits + N ceil(log2 K)), the file's size, both as a fraction of

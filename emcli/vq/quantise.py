@@ -128,9 +128,10 @@ def fit_codebook(X: np.ndarray, k: int, dtype: np.dtype, options: FitOptions, un
     started = time.perf_counter()
     chosen = sample_rows(len(X), options.sample, options.seed)
     rows = X if chosen is None else X[chosen]
-    if chosen is not None and count_distinct(rows) < k:
-        raise DataError(f"the --sample of {len(rows)} {unit}s has only {count_distinct(rows)} "
-                        f"distinct values, fewer than K={k}; raise --sample")
+    found = k if chosen is None else count_distinct(rows)
+    if found < k:
+        raise DataError(f"the --sample of {len(rows)} {unit}s has only {found} distinct values, "
+                        f"fewer than K={k}; raise --sample")
     outcome = fit(KMeans(k), np.ascontiguousarray(rows, dtype=np.float64), init="k-means++",
                   restarts=options.restarts, seed=options.seed, max_iter=options.max_iter, tol=options.tol)
     centres = outcome.best.params

@@ -70,9 +70,8 @@ def describe(mse: float, peak: float | None) -> str:
 def summary(report: dict, source, distinct: int) -> str:
     """The report on ``source`` (a Source) as a few lines for stderr; ``distinct`` the input's
     distinct rows, to explain a lowered K."""
-    unit = "pixels" if report["kind"] == "image" else "rows"
-    n = report["pixels"] if report["kind"] == "image" else report["rows"]
-    what = (f"{report['width']} x {report['height']} {report['mode']} image" if report["kind"] == "image"
+    n = len(source.values)
+    what = (f"{report['width']} x {report['height']} {report['mode']} image" if source.kind == "image"
             else f"{n:,} rows x {len(report['columns'])} columns")
     k = f"K = {report['k']}"
     if report["k_asked"] is not None and report["k_asked"] > report["k"]:
@@ -85,7 +84,7 @@ def summary(report: dict, source, distinct: int) -> str:
         f"bit{'' if report['bits_per_code'] == 1 else 's'} per code, "
         f"{report['seconds']:.2f} s",
         f"  original     {report['original_bits']:>{width},} bits  "
-        f"({report['original_bits'] // n:,} bits x {n:,} {unit})",
+        f"({source.row_bits:,} bits x {n:,} {source.unit}s)",
         f"  theoretical  {report['theoretical_bits']:>{width},} bits  {100 * report['ratio']:.2f}% of the original  "
         f"(codebook {report['codebook_bits']:,} + codes {report['code_bits']:,})",
         f"  file         {report['file_bits']:>{width},} bits  {100 * report['file_ratio']:.2f}% of the original  "
