@@ -37,6 +37,13 @@ def note(message: str) -> None:
         print(f"emtool: {message}", file=sys.stderr)
 
 
+def report(text: str) -> None:
+    """A summary that is the point of running the command (compress's sizes and distortion):
+    shown unless --quiet, on a terminal or not."""
+    if not _state["quiet"]:
+        print(text, file=sys.stderr)
+
+
 def error(message: str) -> None:
     print(f"emtool: error: {message}", file=sys.stderr)
 

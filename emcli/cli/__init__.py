@@ -15,6 +15,8 @@ COMMANDS = {
     "models": "emcli.cli.models:models",
     "sample": "emcli.cli.sample:sample",
     "select-k": "emcli.cli.select_k:select_k",
+    "compress": "emcli.cli.compress:compress",
+    "decompress": "emcli.cli.decompress:decompress",
 }
 
 

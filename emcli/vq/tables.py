@@ -1,0 +1,24 @@
+"""Tables as rows to quantise: the chosen numeric columns of a CSV, TSV or Parquet file, and the
+decoded rows written back under the same column names."""
+
+import numpy as np
+import pyarrow as pa
+
+from emcli.data import load_rows, require_complete
+from emcli.io.tables import write_table
+
+
+def read_rows(path: str, fmt: str | None, columns: list | None) -> tuple[list, np.ndarray, int]:
+    """(column names, (N, D) float64 rows, bits per row as read): every numeric column unless
+    ``columns`` chooses.  A missing cell is a DataError naming its column and row: a code
+    stands for a whole row, and a cell that has no value has no nearest centre."""
+    rows = load_rows(path, fmt, columns)
+    require_complete(rows.X, rows.columns, path, "compress")
+    row_bits = sum(rows.table.schema.field(name).type.bit_width for name in rows.columns)
+    return rows.columns, rows.X, row_bits
+
+
+def write_rows(path: str, columns: list, values: np.ndarray) -> None:
+    """Write the (N, D) decoded rows, in the codebook's dtype, as a table with ``columns``
+    (CSV, TSV or Parquet by the extension of ``path``; ``-`` is CSV on stdout)."""
+    write_table(pa.table({name: values[:, j] for j, name in enumerate(columns)}), path)
