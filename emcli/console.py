@@ -38,9 +38,9 @@ def note(message: str) -> None:
 
 
 def report(text: str) -> None:
-    """A summary that is the point of running the command (compress's sizes and distortion):
-    shown unless --quiet, on a terminal or not."""
-    if not _state["quiet"]:
+    """A summary of several lines (compress's sizes and distortion), shown like a note: on a
+    terminal or with --verbose.  Pipelines that want it ask for --report FILE.json."""
+    if _interactive():
         print(text, file=sys.stderr)
 
 

@@ -29,7 +29,7 @@ def scene_pixels() -> np.ndarray:
 
 def compress(run, *args):
     """Run compress with --report r.json; (the report, the click result)."""
-    result = run("compress", *args, "--report", "r.json")
+    result = run("compress", *args, "--report", "r.json", "-v")
     assert result.exit_code == 0, result.output
     return json.loads(pathlib.Path("r.json").read_text()), result
 
@@ -273,13 +273,15 @@ def test_same_seed_same_file_and_sample_in_the_report(run):
     assert pathlib.Path("a.emq").read_bytes() == pathlib.Path("b.emq").read_bytes()
 
 
-def test_quiet_prints_nothing(run):
-    result = run("compress", SCENE, "-k", 4, "-o", "q.emq", "-q")
+def test_quiet_prints_nothing_and_a_pipeline_gets_no_report(run):
+    result = run("compress", SCENE, "-k", 4, "-o", "q.emq", "-q", "-v")
+    assert result.exit_code == 0 and result.stderr == ""
+    result = run("compress", SCENE, "-k", 4, "-o", "p.emq")
     assert result.exit_code == 0 and result.stderr == ""
 
 
 def test_emtool_compress_and_decompress_in_a_subprocess(tmp_path):
-    done = subprocess.run([EMTOOL, "compress", str(SCENE), "-k", "16", "-o", "s.emq"], cwd=tmp_path,
+    done = subprocess.run([EMTOOL, "compress", str(SCENE), "-k", "16", "-o", "s.emq", "-v"], cwd=tmp_path,
                           capture_output=True, text=True)
     assert done.returncode == 0 and done.stdout == ""
     assert "173,184 bits  16.70% of the original" in done.stderr

@@ -51,9 +51,10 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
     bisection assumes the distortion falls as K grows; a warning says when it did not (k-means
     stops at local optima), as a smaller K might then also meet the target.
 
-    Prints a report on stderr: the original size in bits (24 N for N RGB pixels), the
-    theoretical size (codebook bits + N ceil(log2 K)), the file's size, both as a fraction of
-    the original, the mean squared error per value (and PSNR for images), K and the time.
+    On a terminal (or with -v) prints a report on stderr, and --report writes it as JSON: the
+    original size in bits (24 N for N RGB pixels), the theoretical size (codebook bits +
+    N ceil(log2 K)), the file's size, both as a fraction of the original, the mean squared
+    error per value (and PSNR for images), K and the time.
     'emtool decompress' restores the image or table.
 
     \b
