@@ -53,7 +53,7 @@ class Conditional:
     from ``patterns``.  Attributes: ``log_density`` (N,) log N(x_O | m_O, S_OO); ``filled``
     (N, D) the rows with missing cells replaced by their conditional means (observed cells are
     kept exactly); ``spread(weights)``, the weighted sum of the conditional covariances; and
-    ``draw(rows, rng)``, rows completed by draws from their conditional distribution.
+    ``draw(chosen, rng)``, rows completed by draws from their conditional distribution.
     """
 
     def __init__(self, deviation: np.ndarray, unique: np.ndarray, index: np.ndarray,
@@ -105,10 +105,11 @@ class Conditional:
         return total.reshape(d, d)
 
     def draw(self, chosen: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """(N, D) ``filled`` with the missing cells of the rows where the (N,) boolean
-        ``chosen`` holds replaced by draws from N(c, C): c plus the lower Cholesky factor of C
-        (one per pattern) times standard normal noise.  The other rows keep their means."""
-        out = self.filled.copy()
+        """(C, D) the C rows where the (N,) boolean ``chosen`` holds, in order, with their
+        missing cells drawn from N(c, C): c plus the lower Cholesky factor of C (one per
+        pattern) times standard normal noise."""
+        out = self.filled[chosen]
+        position = np.cumsum(chosen) - 1
         for size in self._sizes:
             picked = chosen[size.rows]
             if not picked.any():
@@ -116,6 +117,5 @@ class Conditional:
             rows, slot = size.rows[picked], size.slot[picked]
             factor = np.linalg.cholesky(size.cov)
             noise = rng.standard_normal((len(rows), size.cells.shape[1]))
-            row_cells = size.cells[slot]
-            out[rows[:, None], row_cells] += np.einsum("nij,nj->ni", factor[slot], noise)
+            out[position[rows][:, None], size.cells[slot]] += np.einsum("nij,nj->ni", factor[slot], noise)
         return out
