@@ -162,14 +162,16 @@ class GaussianMixture:
 
     # -- rows with missing cells -------------------------------------------------------------------
 
-    def _component_covs(self, params: GMMParams) -> np.ndarray:
-        """(K, D, D) covariance matrices whatever the covariance type."""
+    def _component_covs(self, params: GMMParams, matrices: np.ndarray | None = None) -> np.ndarray:
+        """(K, D, D) covariance matrices whatever the covariance type; or the same of
+        ``matrices`` in the shape of the covariances (the precisions)."""
         k, d = params.means.shape
+        matrices = params.cov if matrices is None else matrices
         if self.covariance == "full":
-            return params.cov
+            return matrices
         if self.covariance == "tied":
-            return np.broadcast_to(params.cov, (k, d, d))
-        variances = params.cov if self.covariance == "diag" else params.cov[:, None] * np.ones(d)
+            return np.broadcast_to(matrices, (k, d, d))
+        variances = matrices if self.covariance == "diag" else matrices[:, None] * np.ones(d)
         return variances[:, None, :] * np.eye(d)
 
     def _conditionals(self, params: GMMParams, Xc: np.ndarray, observed: np.ndarray,
@@ -181,8 +183,11 @@ class GaussianMixture:
 
         unique, index = patterns(observed)
         mc = params.means - (self.center if origin is None else origin)
-        return [Conditional(np.where(observed, Xc - mean, 0.0), unique, index, mean, cov)
-                for mean, cov in zip(mc, self._component_covs(params))]
+        precisions = self._component_covs(params, params.precision[0])
+        return [Conditional(np.where(observed, Xc - mean, 0.0), unique, index, mean, cov,
+                            (precision, logdet))
+                for mean, cov, precision, logdet in zip(mc, self._component_covs(params),
+                                                        precisions, params.precision[1])]
 
     def conditionals(self, params: GMMParams, X: np.ndarray) -> tuple[np.ndarray, list]:
         """For the rows ``X`` (N, D) with NaN in missing cells: (N, K) log p(x_O, z = k) over

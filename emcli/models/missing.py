@@ -50,15 +50,18 @@ class Conditional:
     """One Gaussian N(mean, cov) seen through the rows' observed cells.
 
     ``deviation``: (N, D) rows minus ``mean`` with 0 in missing cells; ``unique``, ``index``
-    from ``patterns``.  Attributes: ``log_density`` (N,) log N(x_O | m_O, S_OO); ``filled``
+    from ``patterns``; ``inverse``: (S^-1 (D, D), log det S^-1), computed from ``cov`` if None.  Attributes: ``log_density`` (N,) log N(x_O | m_O, S_OO); ``filled``
     (N, D) the rows with missing cells replaced by their conditional means (observed cells are
     kept exactly); ``spread(weights)``, the weighted sum of the conditional covariances; and
     ``draw(chosen, rng)``, rows completed by draws from their conditional distribution.
     """
 
     def __init__(self, deviation: np.ndarray, unique: np.ndarray, index: np.ndarray,
-                 mean: np.ndarray, cov: np.ndarray):
-        precision, logdet_precision = inverse_and_logdet(cov)
+                 mean: np.ndarray, cov: np.ndarray, inverse: tuple | None = None):
+        # ``inverse``: the precision and its log-determinant when the caller has them already;
+        # factorising here once per chunk costs a small triangular solve each time, which
+        # threaded OpenBLAS can make slower than the rest of the chunk's work
+        precision, logdet_precision = inverse or inverse_and_logdet(cov)
         d = len(cov)
         gradient = deviation @ precision  # P (x - m) with the missing cells of x - m at 0
         completed = deviation.copy()
