@@ -2,10 +2,10 @@
 
 import click
 
+from emcli.cli.fit import INIT_METHODS
 from emcli.cli.options import columns_option, given, input_format, verbosity
 from emcli.io.formats import FORMATS
 
-INIT_METHODS = ("k-means++", "random")
 #: options that only apply when impute fits the model itself
 FIT_OPTIONS = {"method": "-m", "k_text": "-k", "k_range": "--k-range", "covariance": "--covariance",
                "init": "--init", "restarts": "--restarts", "seed": "--seed",
