@@ -79,6 +79,13 @@ def require_complete(X: np.ndarray, columns: list, path: str, model_name: str) -
         )
 
 
+def require_observed_columns(X: np.ndarray, columns: list, path: str) -> None:
+    """DataError naming the first column with every cell missing."""
+    unobserved = np.flatnonzero(np.isnan(X).all(axis=0))
+    if unobserved.size:
+        raise DataError(f"{display_name(path)}: column {columns[unobserved[0]]!r} has no values")
+
+
 def empty_rows(X: np.ndarray) -> np.ndarray:
     """(M,) indices of the rows whose every cell is missing."""
     return np.flatnonzero(np.isnan(X).all(axis=1))

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from emcli import console
-from emcli.data import (Rows, display_name, empty_rows, load_regression_rows, load_rows,
-                        require_complete, require_no_empty_rows, require_rows, require_variation)
+from emcli.data import (Rows, empty_rows, load_regression_rows, load_rows, require_complete,
+                        require_no_empty_rows, require_observed_columns, require_rows,
+                        require_variation)
 from emcli.em.fit import fit as run_fit
 from emcli.errors import DataError, UsageError
 from emcli.io.modelfile import model_document, read_model
@@ -112,9 +113,7 @@ def _load_rows(model, path: str, fmt: str | None, columns: list | None, skip_emp
             raise UsageError(f"model {model.name} does not take --skip-empty-rows (it needs complete rows)")
         require_complete(rows.X, rows.columns, path, model.name)
     else:
-        unobserved = np.flatnonzero(np.isnan(rows.X).all(axis=0))
-        if unobserved.size:
-            raise DataError(f"{display_name(path)}: column {rows.columns[unobserved[0]]!r} has no values")
+        require_observed_columns(rows.X, rows.columns, path)
         if skip_empty_rows:
             empty = empty_rows(rows.X)
             if empty.size:

@@ -11,6 +11,7 @@ from emcli import __version__
 
 COMMANDS = {
     "fit": "emcli.cli.fit:fit",
+    "impute": "emcli.cli.impute:impute",
     "predict": "emcli.cli.predict:predict",
     "models": "emcli.cli.models:models",
     "sample": "emcli.cli.sample:sample",

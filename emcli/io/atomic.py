@@ -57,3 +57,12 @@ def write_bytes(path: str, payload: bytes) -> None:
         return
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         handle.write(payload)
+
+
+@contextlib.contextmanager
+def atomic_paths(paths: list) -> Iterator[list]:
+    """``atomic_path`` for several outputs at once: temporary paths, renamed onto ``paths``
+    only when the whole block succeeds, all deleted if it raises, so that a command writing
+    several files leaves all of them or none."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(atomic_path(path)) for path in paths]

@@ -162,25 +162,39 @@ class GaussianMixture:
 
     # -- rows with missing cells -------------------------------------------------------------------
 
-    def _component_covs(self, params: GMMParams) -> np.ndarray:
-        """(K, D, D) covariance matrices whatever the covariance type."""
+    def _component_covs(self, params: GMMParams, matrices: np.ndarray | None = None) -> np.ndarray:
+        """(K, D, D) covariance matrices whatever the covariance type; or the same of
+        ``matrices`` in the shape of the covariances (the precisions)."""
         k, d = params.means.shape
+        matrices = params.cov if matrices is None else matrices
         if self.covariance == "full":
-            return params.cov
+            return matrices
         if self.covariance == "tied":
-            return np.broadcast_to(params.cov, (k, d, d))
-        variances = params.cov if self.covariance == "diag" else params.cov[:, None] * np.ones(d)
+            return np.broadcast_to(matrices, (k, d, d))
+        variances = matrices if self.covariance == "diag" else matrices[:, None] * np.ones(d)
         return variances[:, None, :] * np.eye(d)
 
-    def _conditionals(self, params: GMMParams, Xc: np.ndarray, observed: np.ndarray) -> list:
-        """Per component, the ``missing.Conditional`` of the centred rows ``Xc`` (N, D) with
-        NaN in missing cells, given their (N, D) ``observed`` mask."""
+    def _conditionals(self, params: GMMParams, Xc: np.ndarray, observed: np.ndarray,
+                      origin=None) -> list:
+        """Per component, the ``missing.Conditional`` of the rows ``Xc`` (N, D) with NaN in
+        missing cells, given their (N, D) ``observed`` mask; rows and means are measured from
+        ``origin`` (D,), by default the reference point."""
         from emcli.models.missing import Conditional, patterns
 
         unique, index = patterns(observed)
-        mc = params.means - self.center
-        return [Conditional(np.where(observed, Xc - mean, 0.0), unique, index, mean, cov)
-                for mean, cov in zip(mc, self._component_covs(params))]
+        mc = params.means - (self.center if origin is None else origin)
+        precisions = self._component_covs(params, params.precision[0])
+        return [Conditional(np.where(observed, Xc - mean, 0.0), unique, index, mean, cov,
+                            (precision, logdet))
+                for mean, cov, precision, logdet in zip(mc, self._component_covs(params),
+                                                        precisions, params.precision[1])]
+
+    def conditionals(self, params: GMMParams, X: np.ndarray) -> tuple[np.ndarray, list]:
+        """For the rows ``X`` (N, D) with NaN in missing cells: (N, K) log p(x_O, z = k) over
+        each row's observed cells, and per component the ``missing.Conditional`` of the rows in
+        the data's own units (its ``filled`` and ``draw`` give completed rows)."""
+        conditionals = self._conditionals(params, X, ~np.isnan(X), np.zeros(X.shape[1]))
+        return self._incomplete_log_joint(params, conditionals), conditionals
 
     def _incomplete_log_joint(self, params: GMMParams, conditionals: list) -> np.ndarray:
         """(N, K) log p(x_O, z = k) from the components' conditionals."""

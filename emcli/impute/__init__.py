@@ -1,0 +1,1 @@
+"""Filling missing cells from a Gaussian mixture fit by EM: ``emtool impute``."""

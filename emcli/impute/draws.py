@@ -1,0 +1,39 @@
+"""Multiple imputation with bootstrapped EM (the approach of Amelia II, Honaker, King &
+Blackwell 2011): each imputation refits the mixture to a bootstrap resample of the rows, so
+that its parameters vary as much as their estimate does, then draws every missing cell from
+its conditional distribution under those parameters.  The spread between imputations then
+carries both the parameters' uncertainty and the cells' own.
+
+Each refit starts from the full-data fit (a warm start): it reaches the resample's maximum in a
+few iterations, and a mixture's components keep their order.  Imputation i draws from
+``numpy.random.default_rng([seed, i])``, so any one of them can be reproduced alone.
+"""
+
+from collections.abc import Iterator
+
+import numpy as np
+
+from emcli.em.fit import fit
+from emcli.errors import DataError, FitError
+from emcli.impute.fill import conditional_draws
+from emcli.models import registry
+
+
+def bootstrap_imputations(imputer, fit_rows: np.ndarray, X: np.ndarray, draws: int, seed: int,
+                          max_iter: int, tol: float) -> Iterator[tuple[np.ndarray, dict]]:
+    """For i = 1..``draws``: the (N, D) ``X`` completed by draws under a refit of ``imputer``'s
+    mixture to a bootstrap resample of ``fit_rows`` (M, D), and a summary of that refit
+    (imputation, log_likelihood on the resample, n_iter, converged)."""
+    for i in range(1, draws + 1):
+        rng = np.random.default_rng([seed, i])
+        resample = fit_rows[rng.integers(len(fit_rows), size=len(fit_rows))]
+        model = registry.create(imputer.model.name, imputer.model.options())
+        try:
+            run = fit(model, resample, init=imputer.params, max_iter=max_iter, tol=tol).best
+        except (DataError, FitError) as exc:
+            # a resample can leave a column with one observed value; that is this draw's bad luck,
+            # not bad input
+            raise FitError(f"imputation {i}: the refit to the bootstrap resample failed ({exc})") from None
+        summary = {"imputation": i, "log_likelihood": run.log_likelihood, "n_iter": run.n_iter,
+                   "converged": run.converged}
+        yield conditional_draws(model, run.params, X, rng), summary
