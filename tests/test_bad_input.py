@@ -72,6 +72,11 @@ CASES = [
     (["predict", "badshape.json", FAITHFUL], "params.means: expected shape (2, 2)"),
     (["predict", "good.json", "other.csv"], "other.csv has no column 'eruptions'"),
     (["predict", "good.json", "missing.csv"], "has no column 'eruptions'"),
+    (["fit", FAITHFUL, "--seed", "-1"], "Invalid value for '--seed': -1 is not in the range x>=0"),
+    (["sample", "good.json", "-n", "5", "--seed", "-1"], "Invalid value for '--seed'"),
+    (["select-k", FAITHFUL, "--k-range", "1:2", "--seed", "-1"], "Invalid value for '--seed'"),
+    (["impute", "missing.csv", "--seed", "-1"], "Invalid value for '--seed'"),
+    (["compress", FAITHFUL, "-k", "2", "--seed", "-1"], "Invalid value for '--seed'"),
 ]
 
 

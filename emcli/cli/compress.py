@@ -2,7 +2,7 @@
 
 import click
 
-from emcli.cli.options import columns_option, input_format, verbosity
+from emcli.cli.options import columns_option, input_format, seed_option, verbosity
 
 
 @click.command()
@@ -27,8 +27,7 @@ from emcli.cli.options import columns_option, input_format, verbosity
               help="Tables: the type of the codebook's values [default: float64].")
 @click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
               help="k-means++ starts; the lowest inertia wins.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Random seed; restart r uses seed + r.")
+@seed_option("Random seed; restart r uses seed + r.")
 @click.option("--max-iter", type=click.IntRange(min=0), default=500, show_default=True,
               help="Most k-means iterations per start.")
 @click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,

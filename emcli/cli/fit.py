@@ -2,7 +2,8 @@
 
 import click
 
-from emcli.cli.options import ByteSize, columns_option, given, input_format, prior_params, verbosity
+from emcli.cli.options import (ByteSize, columns_option, given, input_format, prior_params, seed_option,
+                               verbosity)
 
 INIT_METHODS = ("k-means++", "random")
 DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "batch_size", "kappa",
@@ -71,8 +72,7 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
               show_default=True, help="gradient: Adam's step size.")
 @click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent starts; the best log-likelihood wins.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed; restart r uses seed + r.")
+@seed_option("Random seed; restart r uses seed + r.")
 @click.option("--max-iter", type=click.IntRange(min=0), default=500, show_default=True,
               help="Most EM iterations per restart.")
 @click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,

@@ -3,7 +3,7 @@
 import click
 
 from emcli.cli.fit import INIT_METHODS
-from emcli.cli.options import columns_option, given, input_format, verbosity
+from emcli.cli.options import columns_option, given, input_format, seed_option, verbosity
 from emcli.io.formats import FORMATS
 
 #: options that only apply when impute fits the model itself
@@ -70,8 +70,7 @@ def _output_paths(output: str, draws: int | None, long_format: bool) -> list:
               help="How EM starts (as fit).")
 @click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
               help="Independent starts; the best log-likelihood wins.")
-@click.option("--seed", type=int, default=0, show_default=True,
-              help="Random seed: restarts, and the resamples and draws of --draws.")
+@seed_option("Random seed: restarts, and the resamples and draws of --draws.")
 @click.option("--max-iter", type=click.IntRange(min=0), default=500, show_default=True,
               help="Most EM iterations per fit.")
 @click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
@@ -124,6 +123,8 @@ def impute(ctx, data, method, k_text, k_range, covariance, columns, fmt, init, r
       emtool impute sample_data/survey.csv --draws 5 --seed 1 -o survey_{i}.csv
       emtool impute sample_data/survey.csv --draws 5 --long -o survey_long.parquet
     """
+    from pathlib import Path
+
     import numpy as np
 
     from emcli import console
@@ -193,6 +194,17 @@ def impute(ctx, data, method, k_text, k_range, covariance, columns, fmt, init, r
         if long_format:
             yield completion.long_table(arrays)
 
+    # Nothing to fill: the input's own bytes, so that the output equals it to the character
+    # (a table written again would print 2.0 as 2 and quote text).
+    original = (Path(data).read_bytes() if nothing_missing and not long_format and data != STDOUT
+                and table_format(data, fmt) == output_format else None)
+
+    def write(table, path):
+        if original is None:
+            write_table(table, path, output_format)
+        else:
+            write_bytes(path, original)
+
     files = [path for path in (*tables, report_path, model_out) if path and path != STDOUT]
     with atomic_paths(files) as temporary:
         where = dict(zip(files, temporary))
@@ -200,7 +212,7 @@ def impute(ctx, data, method, k_text, k_range, covariance, columns, fmt, init, r
             if path == STDOUT:
                 to_stdout = table
             else:
-                write_table(table, where[path], output_format)
+                write(table, where[path])
         report = report_document(
             data=name, n_rows=len(rows.X), filled=completion.filled_counts(),
             empty_rows=int(empty.size), imputer=imputer, imputations=summaries,
@@ -210,7 +222,7 @@ def impute(ctx, data, method, k_text, k_range, covariance, columns, fmt, init, r
         if model_out:
             write_model(where[model_out], imputer.doc)
     if tables[0] == STDOUT:
-        write_table(to_stdout, STDOUT, output_format)
+        write(to_stdout, STDOUT)
     for line in summary_lines(report):
         console.note(line)
     failed = sum(not row["converged"] for row in summaries)

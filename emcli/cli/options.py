@@ -26,6 +26,12 @@ class ByteSize(click.ParamType):
         return size
 
 
+def seed_option(help: str):
+    """``--seed``: numpy's generators take non-negative seeds only, so a negative one is a usage
+    error here rather than a failure deep in a fit."""
+    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help=help)
+
+
 def column_list(ctx, param, value):
     """``--columns a,b,c`` as a list of names (None when not given)."""
     if value is None:

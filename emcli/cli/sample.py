@@ -2,14 +2,14 @@
 
 import click
 
-from emcli.cli.options import verbosity
+from emcli.cli.options import seed_option, verbosity
 from emcli.io.formats import FORMATS
 
 
 @click.command()
 @click.argument("model_file", metavar="MODEL.json")
 @click.option("-n", "n_rows", type=click.IntRange(min=1), required=True, help="Number of rows to draw.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@seed_option("Random seed.")
 @click.option("-o", "--output", default="-", show_default=True, metavar="OUT",
               help="Output table ('-' is CSV on stdout); the format follows the extension.")
 @click.option("--output-format", type=click.Choice(FORMATS), help="Format of the output table.")

@@ -2,7 +2,7 @@
 
 import click
 
-from emcli.cli.options import columns_option, verbosity
+from emcli.cli.options import columns_option, seed_option, verbosity
 from emcli.io.formats import FORMATS
 
 
@@ -29,7 +29,7 @@ from emcli.io.formats import FORMATS
               help="Format of DATA (default: by extension; '-' is CSV).")
 @click.option("--restarts", type=click.IntRange(min=1), default=3, show_default=True,
               help="Starts per cell; the best log-likelihood wins.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed of every cell.")
+@seed_option("Random seed of every cell.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=500, show_default=True,
               help="Most EM iterations per start.")
 @click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
