@@ -123,3 +123,15 @@ def test_atomic_write_replaces_whole_file_with_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert target.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_text_is_quoted_only_when_some_value_needs_it(tmp_path):
+    from pyarrow import csv as pacsv
+
+    plain = pa.table({"name": ["r001", "r002"], "x": [1.5, 2.0]})
+    write_table(plain, str(tmp_path / "plain.csv"))
+    assert (tmp_path / "plain.csv").read_text() == 'name,x\nr001,1.5\nr002,2\n'
+    for awkward in (["a,b", "c"], ['say "hi"', "c"], ["", "c"], ["two\nlines", "c"]):
+        table = pa.table({"name": awkward, "x": [1.5, 2.0]})
+        write_table(table, str(tmp_path / "q.csv"))
+        assert pacsv.read_csv(tmp_path / "q.csv").column("name").to_pylist() == awkward

@@ -5,6 +5,7 @@ with their types; the columns a model uses become one float64 array.
 
 import io
 import os
+import re
 import sys
 
 import numpy as np
@@ -206,6 +207,18 @@ def append_columns(table: pa.Table, new: dict[str, np.ndarray]) -> pa.Table:
     return table
 
 
+def _plain_text(table: pa.Table, delimiter: str) -> bool:
+    """Whether every text value can be written without quotes (pyarrow otherwise quotes them
+    all): none is empty (which would read back as missing) or holds the delimiter, a quote or
+    a line break.  Unquoted text keeps a passed-through column as the input had it."""
+    special = f"^$|[{re.escape(delimiter)}\"\n\r]"
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            if pc.any(pc.match_substring_regex(column, special)).as_py():
+                return False
+    return True
+
+
 def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
     """Write ``table`` to ``path`` (``-`` is stdout) atomically, in the format of its extension."""
     fmt = table_format(path, fmt)
@@ -225,7 +238,8 @@ def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
     delimiter = "\t" if fmt == "tsv" else ","
     plain = not any(ch in name for name in table.column_names for ch in (delimiter, '"', "\n", "\r"))
     options = csv.WriteOptions(include_header=True, delimiter=delimiter,
-                               quoting_header="none" if plain else "needed")
+                               quoting_header="none" if plain else "needed",
+                               quoting_style="none" if _plain_text(table, delimiter) else "needed")
     if path == STDOUT:
         sink = io.BytesIO()
         csv.write_csv(table, sink, options)
