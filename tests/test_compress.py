@@ -365,3 +365,15 @@ def test_a_table_file_to_an_image_name(run):
     assert result.exit_code == 2
     assert result.stderr == "emtool: error: f.emq holds a table; write it to .csv, .tsv or .parquet, not f.png\n"
     assert not os.path.exists("f.png")
+
+
+def test_a_pipeline_compresses_to_stdout_and_decompresses_from_stdin(run):
+    packed = run("compress", FAITHFUL, "-k", 4, "-o", "-")
+    assert packed.exit_code == 0 and packed.stdout_bytes[:8] == b"\x89EMQ\r\n\x1a\n"
+    result = run("decompress", "-", "-o", "x.csv", input=packed.stdout_bytes)
+    assert result.exit_code == 0, result.output
+    decoded = np.loadtxt("x.csv", delimiter=",", skiprows=1)
+    assert decoded.shape == (272, 2) and len(np.unique(decoded, axis=0)) == 4
+    result = run("decompress", "-", "-o", "y.csv", input=b"eruptions,waiting\n1,2\n")
+    assert result.exit_code == 2 and not os.path.exists("y.csv")
+    assert result.stderr == "emtool: error: standard input is not a .emq file (written by 'emtool compress')\n"

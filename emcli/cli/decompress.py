@@ -12,7 +12,7 @@ from emcli.cli.options import verbosity
                    "(.csv, .tsv, .parquet; '-' is CSV on stdout) to write.")
 @verbosity
 def decompress(path, output):
-    """Decode FILE.emq, written by 'emtool compress', to OUTPUT.
+    """Decode FILE.emq ('-' for standard input), written by 'emtool compress', to OUTPUT.
 
     Every pixel or row becomes its codebook entry, exactly: an image in its original mode (RGB,
     RGBA, L or LA), or a table with the original column names and the codebook's type (float64
@@ -24,6 +24,7 @@ def decompress(path, output):
     Examples:
       emtool compress sample_data/scene.png -k 16 -o scene.emq && emtool decompress scene.emq -o scene16.png
       emtool compress sample_data/faithful.csv -k 8 -o faithful.emq && emtool decompress faithful.emq -o faithful8.csv
+      emtool compress sample_data/faithful.csv -k 4 -o - | emtool decompress - -o -
     """
     import os
 

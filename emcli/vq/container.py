@@ -19,6 +19,7 @@ results, so a file's size is known from K and the shape before any fitting.
 import json
 import math
 import struct
+import sys
 import zlib
 from dataclasses import dataclass
 
@@ -114,8 +115,10 @@ def encode(q: Quantised) -> bytes:
 
 
 def read(path: str) -> Quantised:
-    """Read and check a ``.emq`` file; DataError naming the file for anything else: another
-    kind of file, another version, a truncated or corrupted file."""
+    """Read and check a ``.emq`` file (``-``: standard input); DataError naming the file for
+    anything else: another kind of file, another version, a truncated or corrupted file."""
+    if path == "-":
+        return decode(sys.stdin.buffer.read(), "standard input")
     try:
         with open(path, "rb") as handle:
             payload = handle.read()
