@@ -119,8 +119,9 @@ class GaussianMixture:
 
     def workspace_bytes_per_row(self, n_features: int) -> int:
         second = n_features * (n_features + 1) // 2 if self.covariance == "full" else n_features
-        # rows with missing cells gather a D x D inverse each, and a completed copy per component
-        hidden = 2 * n_features * n_features + self.k * n_features if self.incomplete else 0
+        # a row with M missing cells gathers its M x M conditional covariance (M < D), and each
+        # component keeps the row's deviation and completed copy
+        hidden = n_features * n_features + (2 * self.k + 3) * n_features if self.incomplete else 0
         return 8 * (second + 3 * self.k + 2 * n_features + hidden)
 
     def _log_joint(self, params: GMMParams, Xc: np.ndarray, second) -> np.ndarray:
