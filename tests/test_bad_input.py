@@ -37,6 +37,7 @@ CASES = [
     (["fit", "text.csv"], "column 'b' is not numeric (row 2: 'x')"),
     (["fit", "inf.csv"], "column 'b' row 2 is infinite"),
     (["fit", "missing.csv", "-m", "kmeans"], "column 'b' row 2 is missing; kmeans cannot use incomplete rows"),
+    (["fit", "allmissing.csv"], "allmissing.csv: column 'b' has no values; leave it out with --columns"),
     (["fit", "allmissing.csv", "--columns", "a,b"], "column 'b' has no values"),
     (["fit", "emptyrow.csv"], "row 2 have every chosen column missing; drop them or pass --skip-empty-rows"),
     (["fit", FAITHFUL, "-m", "kmeans", "--skip-empty-rows"], "kmeans does not take --skip-empty-rows"),

@@ -244,6 +244,7 @@ def test_impute_runs_as_a_subprocess(tmp_path):
 
 
 BAD = [
+    (["impute", "allmissing.csv"], "allmissing.csv: column 'b' has no values; leave it out with --columns"),
     (["impute", "allmissing.csv", "--columns", "a,b"], "allmissing.csv: column 'b' has no values"),
     (["impute", "nanparquet.parquet"], "nanparquet.parquet: column 'b' has no values"),
     (["impute", "labels.csv", "--columns", "name,a"], "column 'name' is not numeric (row 1: 'x')"),

@@ -128,12 +128,16 @@ def numeric_columns(table: pa.Table, name: str) -> list[str]:
     """The columns used when none are chosen: every numeric column.
 
     A text column whose cells are mostly numbers is taken to be a numeric column with a bad cell,
-    and is an error naming that cell, rather than silently left out.
+    and is an error naming that cell, rather than silently left out; so is a column with no
+    value at all, whose type nothing tells.
     """
     chosen = []
     for column_name, column in zip(table.column_names, table.columns):
         if _is_numeric_type(column.type):
             chosen.append(column_name)
+        elif pa.types.is_null(column.type):
+            raise DataError(f"{name}: column {column_name!r} has no values; "
+                            "leave it out with --columns")
         elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
             if _looks_numeric(column):
                 _raise_not_numeric(column_name, column, name)
