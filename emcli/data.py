@@ -91,13 +91,16 @@ def empty_rows(X: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.isnan(X).all(axis=1))
 
 
-def require_no_empty_rows(X: np.ndarray, path: str) -> None:
-    """DataError naming the rows with every chosen cell missing."""
+def require_no_empty_rows(X: np.ndarray, path: str,
+                          remedy: str = "drop them or pass --skip-empty-rows") -> None:
+    """DataError naming the rows with every chosen cell missing; ``remedy`` ends the message
+    (commands without --skip-empty-rows give their own)."""
     empty = empty_rows(X)
     if empty.size:
         listed = ", ".join(str(r + 1) for r in empty[:3]) + (f" and {empty.size - 3} more" if empty.size > 3 else "")
-        raise DataError(f"{display_name(path)}: row{'s' if empty.size > 1 else ''} {listed} "
-                        "have every chosen column missing; drop them or pass --skip-empty-rows")
+        several = empty.size > 1
+        raise DataError(f"{display_name(path)}: row{'s' if several else ''} {listed} "
+                        f"{'have' if several else 'has'} every chosen column missing; {remedy}")
 
 
 def require_rows(X: np.ndarray, k: int, path: str, model) -> None:

@@ -146,7 +146,7 @@ def test_fit_predict_and_empty_rows_from_the_command_line(run):
     rows = out.stdout.splitlines()[1:]
     assert len(rows) == 300 and all("nan" not in r.lower() for r in rows)
     refused = run("fit", "empty.csv", "-k", 3, "-o", "e.json")
-    assert refused.exit_code == 2 and "row 5 have every chosen column missing" in refused.stderr
+    assert refused.exit_code == 2 and "row 5 has every chosen column missing" in refused.stderr
     skipped = run("fit", "empty.csv", "-k", 3, "--skip-empty-rows", "-o", "e.json")
     assert skipped.exit_code == 0
     assert json.loads(pathlib.Path("e.json").read_text())["fit"]["n_samples"] == 300

@@ -49,7 +49,7 @@ def predict(model_file, data, proba, logpdf, unseen, fmt, output, output_format)
     elif not spec.missing:
         require_complete(rows.X, rows.columns, data, model.name)
     else:
-        require_no_empty_rows(rows.X, data)
+        require_no_empty_rows(rows.X, data, "drop them")
     new = predict_columns(model, params, rows.X, clusters="cluster" in spec.outputs, proba=proba,
                           logpdf=logpdf)
     write_table(append_columns(rows.table, new), output, output_format)

@@ -61,7 +61,8 @@ def select_k(data, model_name, k_range, covariance, criterion, folds, reference_
     import sys
 
     from emcli import console
-    from emcli.data import load_regression_rows, load_rows, require_complete
+    from emcli.data import (load_regression_rows, load_rows, require_complete, require_no_empty_rows,
+                            require_observed_columns, require_rows, require_variation)
     from emcli.errors import DataError, FitError, UsageError
     from emcli.io.atomic import check_writable, write_bytes
     from emcli.io.modelfile import write_model
@@ -87,6 +88,15 @@ def select_k(data, model_name, k_range, covariance, criterion, folds, reference_
         rows = load_rows(data, fmt, columns, spec.data)
     if not spec.missing:
         require_complete(rows.X, rows.columns, data, model_name)
+    else:
+        require_observed_columns(rows.X, rows.columns, data)
+        require_no_empty_rows(rows.X, data, "drop them")
+    # What fit checks of the data for any K, so that a bad file is one line here too rather
+    # than every cell failing.
+    model_class = spec.load()
+    require_rows(rows.X, 1, data, model_class)
+    if getattr(model_class, "requires_variation", False):
+        require_variation(rows.X, rows.columns, data, model_name)
     if min(ks) > len(rows.X):
         raise DataError(f"every --k-range value exceeds the {len(rows.X)} rows of the data")
     fit_options = {"restarts": restarts, "seed": seed, "max_iter": max_iter, "tol": tol}
