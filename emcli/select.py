@@ -105,12 +105,14 @@ def _entropy(model, params, X: np.ndarray) -> float:
 
 def fit_cell(model_name: str, cell: Cell, X: np.ndarray, columns: list, fit_options: dict,
              levels: list | None = None, criterion: str = "bic", folds: int = 5,
-             reference_draws: int = 10, target: str | None = None):
+             reference_draws: int = 10, target: str | None = None, model_options: dict | None = None):
     """(table row, model document or None) for one grid point; a fit that fails is a row with
     its reason in ``error``.  ``levels``: categorical columns' levels, kept in the model file;
-    ``target``: a regression model's target (the rows' last column).  cv, gap and
-    reconstruction refit the cell on folds or reference sets."""
-    options = {"k": cell.k} | ({"covariance": cell.covariance} if cell.covariance else {})
+    ``target``: a regression model's target (the rows' last column); ``model_options``: the
+    same for every cell (a prior).  cv, gap and reconstruction refit the cell on folds or
+    reference sets."""
+    options = ({"k": cell.k} | ({"covariance": cell.covariance} if cell.covariance else {})
+               | (model_options or {}))
     row = dict.fromkeys(table_columns(model_name, criterion))
     row.update(model=model_name, covariance=cell.covariance or "", k=cell.k, converged=False, error="")
     started = time.perf_counter()
@@ -172,11 +174,12 @@ def _one_thread_each():
 
 def run_grid(model_name: str, cells: list, X: np.ndarray, columns: list, fit_options: dict,
              jobs: int, on_done=None, levels: list | None = None, criterion: str = "bic",
-             folds: int = 5, reference_draws: int = 10, target: str | None = None) -> list:
+             folds: int = 5, reference_draws: int = 10, target: str | None = None,
+             model_options: dict | None = None) -> list:
     """Every cell's (row, document), in grid order.  Cells run in ``jobs`` processes; each cell
     is seeded by itself, so the results do not depend on ``jobs``."""
     work = [(model_name, cell, X, columns, fit_options, levels, criterion, folds, reference_draws,
-             target) for cell in cells]
+             target, model_options) for cell in cells]
     if jobs <= 1 or len(cells) == 1:
         results = []
         for item in work:

@@ -141,3 +141,20 @@ def test_experts_are_searched_with_their_target(run):
     rows = json.loads(result.stdout)
     assert [row["k"] for row in rows if row["best"] == "*"] == [3]
     assert json.loads(pathlib.Path("best.json").read_text())["target"] == "y"
+
+
+def test_a_prior_makes_every_cell_a_map_fit(run):
+    result = run("select-k", FAITHFUL, "--k-range", "2:3", "--covariance", "full", "--prior", "default",
+                 "--prior-param", "kappa=0.1", "--jobs", 1, "--format", "json", "-o", "best.json")
+    assert result.exit_code == 0, result.output
+    best = json.loads(pathlib.Path("best.json").read_text())
+    assert best["options"]["prior"] == "default" and best["options"]["prior_params"]["kappa"] == 0.1
+    assert "log_posterior" in best["fit"]
+    row = next(r for r in json.loads(result.stdout) if r["best"] == "*")
+    assert row["log_likelihood"] == best["fit"]["log_likelihood"]
+    fitted = run("fit", FAITHFUL, "-k", best["options"]["k"], "--prior-param", "kappa=0.1", "--restarts", 3,
+                 "-o", "fit.json")
+    assert fitted.exit_code == 0
+    assert json.loads(pathlib.Path("fit.json").read_text())["params"] == best["params"]
+    refused = run("select-k", FAITHFUL, "-m", "tmix", "--k-range", "1:3", "--prior", "default")
+    assert refused.exit_code == 2 and "model tmix does not take --prior" in refused.stderr

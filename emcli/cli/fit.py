@@ -2,7 +2,7 @@
 
 import click
 
-from emcli.cli.options import (ByteSize, columns_option, given, input_format, prior_params, seed_option,
+from emcli.cli.options import (ByteSize, columns_option, given, input_format, prior_options, seed_option,
                                verbosity)
 
 INIT_METHODS = ("k-means++", "random")
@@ -23,10 +23,7 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
               default="full", show_default=True, help="Covariance structure (gmm, student, tmix).")
 @click.option("--reg-covar", type=click.FloatRange(min=0), default=1e-6, show_default=True,
               help="Covariance floor, relative to each column's variance (gmm, student, tmix).")
-@click.option("--prior", type=click.Choice(["none", "default"]), default="none", show_default=True,
-              help="'default': MAP with the model's weak conjugate prior (gmm, bernoulli, categorical).")
-@click.option("--prior-param", "prior_params", multiple=True, callback=prior_params,
-              metavar="NAME=VALUE", help="Set one prior hyperparameter (repeatable); implies --prior default.")
+@prior_options
 @click.option("--dof", type=click.FloatRange(min=0, min_open=True),
               help="Fix the degrees of freedom (student, tmix); by default they are estimated.")
 @click.option("--shared-dof", is_flag=True, help="One degrees of freedom for every component (tmix).")

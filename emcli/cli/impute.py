@@ -3,13 +3,14 @@
 import click
 
 from emcli.cli.fit import INIT_METHODS
-from emcli.cli.options import columns_option, given, input_format, seed_option, verbosity
+from emcli.cli.options import (chosen_prior, columns_option, given, input_format, prior_options, seed_option,
+                               verbosity)
 from emcli.io.formats import FORMATS
 
 #: options that only apply when impute fits the model itself
 FIT_OPTIONS = {"method": "-m", "k_text": "-k", "k_range": "--k-range", "covariance": "--covariance",
-               "init": "--init", "restarts": "--restarts", "seed": "--seed",
-               "max_iter": "--max-iter", "tol": "--tol"}
+               "prior": "--prior", "prior_params": "--prior-param", "init": "--init",
+               "restarts": "--restarts", "seed": "--seed", "max_iter": "--max-iter", "tol": "--tol"}
 
 
 def _components(ctx, method: str, k_text: str) -> int | None:
@@ -64,6 +65,7 @@ def _output_paths(output: str, draws: int | None, long_format: bool) -> list:
               help="-k auto: the numbers of components to try (as select-k).")
 @click.option("--covariance", type=click.Choice(["full", "tied", "diag", "spherical"]),
               default="full", show_default=True, help="-m gmm: covariance structure.")
+@prior_options
 @columns_option
 @input_format
 @click.option("--init", type=click.Choice(INIT_METHODS), default="k-means++", show_default=True,
@@ -93,9 +95,9 @@ def _output_paths(output: str, draws: int | None, long_format: bool) -> list:
 @click.option("--output-format", type=click.Choice(FORMATS), help="Format of the output table(s).")
 @verbosity
 @click.pass_context
-def impute(ctx, data, method, k_text, k_range, covariance, columns, fmt, init, restarts, seed,
-           max_iter, tol, draws, long_format, round_integers, clip, model_path, model_out,
-           report_path, output, output_format):
+def impute(ctx, data, method, k_text, k_range, covariance, prior, prior_params, columns, fmt, init,
+           restarts, seed, max_iter, tol, draws, long_format, round_integers, clip, model_path,
+           model_out, report_path, output, output_format):
     """Fill the missing cells of DATA's numeric columns by EM.
 
     Fits a multivariate normal (or a Gaussian mixture, -m gmm) to the chosen columns with the
@@ -174,7 +176,7 @@ def impute(ctx, data, method, k_text, k_range, covariance, columns, fmt, init, r
     if imputer is None and (not nothing_missing or model_out or report_path):
         fit_options = {"init": init, "restarts": restarts, "seed": seed, "max_iter": max_iter, "tol": tol}
         imputer = fit_imputer(Rows(rows.table, rows.columns, observed_rows), data, k, covariance,
-                              ks, fit_options)
+                              ks, fit_options, chosen_prior(ctx, prior, prior_params))
 
     if nothing_missing:
         completed = [(rows.X, None)] * (draws or 1)

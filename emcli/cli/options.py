@@ -77,6 +77,24 @@ def verbosity(function):
                         callback=_set_verbosity, help="Print nothing but errors.")(function)
 
 
+def prior_options(function):
+    """``--prior`` and ``--prior-param`` (fit, select-k, impute)."""
+    function = click.option("--prior-param", "prior_params", multiple=True, callback=prior_params,
+                            metavar="NAME=VALUE",
+                            help="Set one prior hyperparameter (repeatable); implies --prior default.")(function)
+    return click.option("--prior", type=click.Choice(["none", "default"]), default="none", show_default=True,
+                        help="'default': MAP with the model's weak conjugate prior (gmm, bernoulli, "
+                             "categorical).")(function)
+
+
+def chosen_prior(ctx, prior: str, params: dict) -> dict:
+    """The model options of --prior and --prior-param, the latter implying --prior default; {}
+    when neither was given, so that models without a prior are built as before."""
+    if not (given(ctx, "prior") or params):
+        return {}
+    return {"prior": prior if given(ctx, "prior") else "default", "prior_params": params}
+
+
 def prior_params(ctx, param, values):
     """``--prior-param NAME=VALUE`` (repeatable) as a dict of floats."""
     out = {}

@@ -31,15 +31,15 @@ def _from_document(doc: dict, n_features: int):
 
 
 def fit_imputer(rows: Rows, path: str, k: int | None, covariance: str, ks: list,
-                fit_options: dict) -> Imputer:
+                fit_options: dict, prior: dict | None = None) -> Imputer:
     """Fit a Gaussian mixture to the (N, D) ``rows.X`` (no row without an observed cell): ``k``
     components, or, when ``k`` is None, the K in ``ks`` with the lowest BIC.  ``fit_options``:
-    init, restarts, seed, max_iter, tol."""
+    init, restarts, seed, max_iter, tol; ``prior``: the model options of --prior."""
     from emcli.fitting import fit_rows
 
     require_variation(rows.X, rows.columns, path, "gmm")
     if k is not None:
-        model = registry.create("gmm", {"k": k, "covariance": covariance})
+        model = registry.create("gmm", {"k": k, "covariance": covariance} | (prior or {}))
         require_rows(rows.X, k, path, model)
         doc = fit_rows(model, rows, chunk_bytes=DEFAULT_CHUNK_BYTES, **fit_options)
         return Imputer(model, model.from_json(doc["params"], rows.X.shape[1]), doc)
@@ -50,7 +50,7 @@ def fit_imputer(rows: Rows, path: str, k: int | None, covariance: str, ks: list,
     cells = [Cell(k, covariance) for k in ks]
     with console.progress(len(cells), "choosing K") as advance:
         results = run_grid("gmm", cells, rows.X, rows.columns, fit_options, os.cpu_count() or 1,
-                           on_done=advance)
+                           on_done=advance, model_options=prior)
     table = [row for row, _ in results]
     best = best_index(table, "bic")
     if best is None:
