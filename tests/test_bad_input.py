@@ -42,6 +42,7 @@ CASES = [
     (["fit", "emptyrow.csv"], "row 2 has every chosen column missing; drop them or pass --skip-empty-rows"),
     (["select-k", "emptyrow.csv", "--k-range", "1:2"], "emptyrow.csv: row 2 has every chosen column missing; drop them\n"),
     (["select-k", "one.csv", "--k-range", "1:2"], "one.csv has 1 row, fewer than the 2 that gmm needs"),
+    (["select-k", "one.csv", "-m", "kmeans", "--criterion", "gap"], "one.csv has one distinct row; the gap statistic needs spread"),
     (["select-k", "constant.csv", "--k-range", "1:2"], "column 'a' is constant"),
     (["select-k", "allmissing.csv", "--k-range", "1:2"], "column 'b' has no values"),
     (["fit", FAITHFUL, "-m", "kmeans", "--skip-empty-rows"], "kmeans does not take --skip-empty-rows"),

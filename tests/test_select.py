@@ -87,6 +87,7 @@ def test_k_range(text, expected):
     (["-m", "experts", "--target", "waiting", "--criterion", "cv"], "--criterion cv is not available"),
     (["--criterion", "nope"], "unknown --criterion 'nope'"),
     (["--covariance", "wide"], "--covariance 'wide' is not one of"),
+    (["--criterion", "cv", "--folds", "300"], "--folds 300 is more than the 272 rows of"),
     (["-m", "bernoulli", "--covariance", "full"], "model bernoulli does not take --covariance"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(run, args, message):

@@ -68,7 +68,7 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     import sys
 
     from emcli import console
-    from emcli.data import (load_regression_rows, load_rows, require_complete, require_no_empty_rows,
+    from emcli.data import (display_name, load_regression_rows, load_rows, require_complete, require_no_empty_rows,
                             require_observed_columns, require_rows, require_variation)
     from emcli.errors import DataError, FitError, UsageError
     from emcli.io.atomic import check_writable, write_bytes
@@ -107,6 +107,11 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     require_rows(rows.X, 1, data, model_class)
     if getattr(model_class, "requires_variation", False):
         require_variation(rows.X, rows.columns, data, model_name)
+    if criterion in ("cv", "reconstruction") and folds > len(rows.X):
+        n = len(rows.X)
+        raise UsageError(f"--folds {folds} is more than the {n} row{'s' if n > 1 else ''} of {display_name(data)}")
+    if criterion == "gap" and not (rows.X != rows.X[0]).any():
+        raise DataError(f"{display_name(data)} has one distinct row; the gap statistic needs spread")
     if min(ks) > len(rows.X):
         raise DataError(f"every --k-range value exceeds the {len(rows.X)} rows of the data")
     fit_options = {"restarts": restarts, "seed": seed, "max_iter": max_iter, "tol": tol}
