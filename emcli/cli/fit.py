@@ -5,7 +5,7 @@ import click
 from emcli.cli.options import (ByteSize, columns_option, given, input_format, prior_options, seed_option,
                                verbosity)
 
-INIT_METHODS = ("k-means++", "random")
+INIT_METHODS = ("k-means++", "robust", "random")
 DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "batch_size", "kappa",
                   "epochs", "learning_rate")
 MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_params", "dof",
@@ -45,8 +45,10 @@ MODEL_OPTIONS = ("model_name", "k", "covariance", "reg_covar", "prior", "prior_p
 @input_format
 @click.option("--skip-empty-rows", is_flag=True,
               help="Drop rows whose every chosen cell is missing instead of failing.")
-@click.option("--init", default="k-means++", show_default=True, metavar="k-means++|random|MODEL.json",
-              help="Initialisation, or a fitted model file to start from (warm start).")
+@click.option("--init", metavar="k-means++|robust|random|MODEL.json",
+              help="Initialisation: k-means++ (the default; robust for tmix), robust (k-means++ "
+                   "that outliers cannot dominate), random rows, or a fitted model file to start "
+                   "from (warm start).")
 @click.option("--algorithm", default="batch", show_default=True,
               help="How EM climbs: batch, incremental, stepwise, annealed, stochastic, mcem, "
                    "overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models').")
@@ -97,7 +99,11 @@ def fit(ctx, data, columns, fmt, skip_empty_rows, init, algorithm, restarts, see
       cat sample_data/blobs.csv | emtool fit - -m kmeans -k 3 > centres.json
       emtool fit sample_data/faithful.csv -k 3 --init faithful.json --trace trace.csv -o refit.json
     """
+    import os
+
     from emcli import console
+    from emcli.em.fit import default_init
+    from emcli.errors import UsageError
     from emcli.fitting import driver_options_for, fit_rows, new_model, prepare_rows, summary, warm_model
     from emcli.io.atomic import check_writable, write_bytes
     from emcli.io.modelfile import trace_csv, write_model
@@ -109,9 +115,11 @@ def fit(ctx, data, columns, fmt, skip_empty_rows, init, algorithm, restarts, see
         values["prior"] = "default"
     chosen = {name for name in MODEL_OPTIONS if given(ctx, name)}
     target = values["target"]
-    if init in INIT_METHODS:
+    if init is None or init in INIT_METHODS:
         model = new_model(values["model_name"], values, chosen)
-        start, levels = init, None
+        start, levels = init or default_init(model), None
+    elif not os.path.exists(init):
+        raise UsageError(f"--init {init!r} is neither {', '.join(INIT_METHODS)} nor a model file")
     else:
         model, start, columns, target = warm_model(init, values["model_name"], values, chosen, columns)
         levels = getattr(model, "levels", getattr(model, "labels", None))

@@ -40,14 +40,20 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     return model.m_step(stats, params)
 
 
-def fit(model, X: np.ndarray, *, init="k-means++", restarts: int = 1, seed: int = 0,
+def default_init(model) -> str:
+    """The start method of ``model`` when none is asked for: k-means++, or the robust seeding
+    for models meant for data with outliers."""
+    return getattr(model, "default_init", "k-means++")
+
+
+def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
         max_iter: int = 500, tol: float = 1e-6, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         rows: int | None = None, max_reseeds: int | None = None, on_restart=None,
         algorithm: str = "batch", algorithm_options: dict | None = None) -> FitOutcome:
     """Fit ``model`` to the (N, D) rows ``X``.
 
-    ``init`` is a method name (see em.init.METHODS) or starting parameters (a warm start, run
-    once).  ``rows`` overrides the chunk size in rows.  ``on_restart(r)`` is called after each
+    ``init`` is a method name (see em.init.METHODS; None: the model's ``default_init``) or
+    starting parameters (a warm start, run once).  ``rows`` overrides the chunk size in rows.  ``on_restart(r)`` is called after each
     restart, for progress display.  ``algorithm`` names the driver (see em.algorithms), which
     receives ``algorithm_options``.
     """
@@ -55,6 +61,7 @@ def fit(model, X: np.ndarray, *, init="k-means++", restarts: int = 1, seed: int 
 
     algorithms.require(model, algorithm)
     driver = algorithms.load(algorithm)
+    init = default_init(model) if init is None else init
     if len(X) < model.k:
         raise DataError(f"{model.k} components asked for but the data has only {len(X)} rows")
     model.prepare(X)

@@ -1,11 +1,24 @@
 """Initial component centres: k-means++ (greedy, as in Arthur & Vassilvitskii 2007 with several
-candidates per step) or distinct random rows."""
+candidates per step), its robust variant, or distinct random rows.
+
+k-means++ draws rows with probability proportional to their squared distance to the nearest
+centre so far, so gross outliers, the farthest rows of all, are the likeliest picks and start
+components of their own.  The robust variant caps those squared distances at their quantile
+1 - TRIM, both in the draw and in the greedy choice among candidates (the total that the best
+candidate lowers most): an outlier then weighs no more than an ordinary far row, and a
+candidate among the outliers lowers the capped total by little (Bhaskara et al. 2019 analyse
+the capped draw with outliers present)."""
 
 import numpy as np
 
 from emcli.errors import DataError
 
-METHODS = ("k-means++", "random")
+METHODS = ("k-means++", "robust", "random")
+
+#: The fraction of the rows, the farthest from the centres so far, whose squared distances the
+#: robust seeding caps.  Up to this fraction of outliers cannot dominate the draw; below it
+#: the cap hardly changes k-means++.
+TRIM = 0.1
 
 
 def _squared_distances(X: np.ndarray, origin: np.ndarray, sq_norms: np.ndarray,
@@ -28,11 +41,13 @@ def _too_few_distinct(found: int, k: int) -> DataError:
     return DataError(f"the data has only {found} distinct rows, fewer than the {k} components asked for")
 
 
-def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator,
+                     trim: float = 0.0) -> np.ndarray:
     """Indices (k,) of rows of ``X`` chosen as centres by greedy k-means++.
 
     Each step draws 2 + ln k candidates with probability proportional to the squared distance to
-    the nearest centre so far and keeps the one that lowers the total most.
+    the nearest centre so far and keeps the one that lowers the total most; with ``trim`` > 0
+    the squared distances are capped at their quantile 1 - ``trim`` in both.
     """
     n = len(X)
     origin = X.mean(axis=0)
@@ -44,14 +59,17 @@ def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndar
     chosen = [int(rng.integers(n))]
     closest = _squared_distances(X, origin, sq_norms, X[chosen])[:, 0]
     for _ in range(1, k):
-        cumulative = np.cumsum(closest)
+        cap = np.quantile(closest, 1.0 - trim) if trim > 0 else np.inf
+        if cap <= 0.0:
+            cap = np.inf  # most rows sit on the centres already: draw among the others
+        cumulative = np.cumsum(np.minimum(closest, cap))
         if cumulative[-1] <= 0.0:
             raise _too_few_distinct(len(chosen), k)
         candidates = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
         candidates = np.minimum(candidates, n - 1)
         dist = _squared_distances(X, origin, sq_norms, X[candidates])
         np.minimum(dist, closest[:, None], out=dist)
-        best = int(np.argmin(dist.sum(axis=0)))
+        best = int(np.argmin(np.minimum(dist, cap).sum(axis=0)))
         chosen.append(int(candidates[best]))
         closest = dist[:, best].copy()
     return np.asarray(chosen)
@@ -74,5 +92,6 @@ def initial_centres(X: np.ndarray, k: int, method: str, rng: np.random.Generator
     """(k, D) starting centres, rows of ``X`` chosen by ``method`` (one of METHODS)."""
     if k > len(X):
         raise DataError(f"{k} components asked for but the data has only {len(X)} rows")
-    pick = kmeans_plus_plus if method == "k-means++" else random_rows
-    return X[pick(X, k, rng)].copy()
+    if method == "random":
+        return X[random_rows(X, k, rng)].copy()
+    return X[kmeans_plus_plus(X, k, rng, TRIM if method == "robust" else 0.0)].copy()

@@ -27,9 +27,13 @@ two conditional maximisations as batch EM, and traces them.  ``--algorithm ecme`
 1995) replaces the second by a maximisation of the observed log-likelihood over nu with the new
 weights, locations and scales held fixed (``cm_likelihood_step``): one more pass over the rows.
 
-With gross outliers, start from random rows with several restarts (``--init random
---restarts 10``): k-means++ seeks rows far from the centres so far, picks outliers, and the
-component started on them stays there as a broad background while real clusters merge.
+tmix starts by default from the robust seeding (``--init robust``): k-means++ seeks rows far
+from the centres so far and so picks gross outliers, and a component started on them stays
+there as a broad background while real clusters merge (with 5% outliers it misclassified about
+half the clean rows from every start).  The robust seeding caps the distances at their 90th
+percentile, which handles up to 10% of outliers; its cost is that clusters smaller than that
+are seeded less readily, so on clean data with small clusters use ``--init k-means++`` and
+several restarts.
 """
 
 from dataclasses import dataclass, replace
@@ -109,6 +113,7 @@ def dof_root(target: float) -> float:
 
 class StudentMixture:
     name = "tmix"
+    default_init = "robust"  # the data it is chosen for has outliers, which k-means++ seeks out
     objective = "log_likelihood"
     requires_variation = True
     min_rows = 2
