@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult
+from emcli.em.batch import RunResult, require_finite
 from emcli.em.chunks import accumulate
 from emcli.em.merged import split_merged
 from emcli.numeric import normalize_log_rows
@@ -70,8 +70,7 @@ def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
                       "seconds": time.perf_counter() - started, "event": None,
                       "temperature": temperature})
-        if not np.isfinite(score):
-            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
+        require_finite(score, f"at iteration {iteration}")
         change = abs(score - previous)
         if temperature == 1.0:
             if tol > 0 and change <= tol * n:

@@ -20,6 +20,20 @@ class RunResult:
     trace: list = field(default_factory=list)
 
 
+def require_finite(score: float, where: str) -> None:
+    """FloatingPointError when the objective stopped being finite (``where``: "at iteration 7")."""
+    if not np.isfinite(score):
+        raise FloatingPointError(f"the objective became {score} {where}")
+
+
+def settled(score: float, previous: float, iteration: int, tol: float, n: int, event=None) -> bool:
+    """Whether a run has converged: the objective's mean per-row change is at most ``tol``
+    (never with ``tol`` 0, nor in an iteration with an ``event`` such as a re-seeding); a
+    non-finite objective is a FloatingPointError."""
+    require_finite(score, f"at iteration {iteration}")
+    return tol > 0 and event is None and abs(score - previous) <= tol * n
+
+
 def evaluate(model, params, X: np.ndarray, rows: int):
     """E-step over every chunk: (summed stats, score, data term of the score).
 
@@ -70,9 +84,7 @@ def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: fl
         stats, score, data_term = evaluate(model, params, X, rows)
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
                       "seconds": time.perf_counter() - started, "event": event})
-        if not np.isfinite(score):
-            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
-        if tol > 0 and event is None and abs(score - previous) <= tol * n:
+        if settled(score, previous, iteration, tol, n, event):
             converged = True
             break
     return RunResult(params, score, data_term, len(trace) - 1, converged, trace)

@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate, reseed_degenerate
+from emcli.em.batch import RunResult, evaluate, reseed_degenerate, settled
 
 
 def run_ecm(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
@@ -72,9 +72,7 @@ def _run(model, X: np.ndarray, params, target: str, last_step, *, rows: int, max
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
                       "seconds": time.perf_counter() - started, "event": event, "cm": cm,
                       "passes": passes, **model.cm_trace(params)})
-        if not np.isfinite(score):
-            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
-        if tol > 0 and event is None and abs(score - previous) <= tol * n:
+        if settled(score, previous, iteration, tol, n, event):
             converged = True
             break
     return RunResult(params, score, data_term, len(trace) - 1, converged, trace)

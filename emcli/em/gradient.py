@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate
+from emcli.em.batch import RunResult, evaluate, require_finite, settled
 from emcli.em.chunks import accumulate
 from emcli.em.overrelaxed import em_step
 from emcli.errors import UsageError
@@ -63,8 +63,7 @@ def run_gradient(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
         params = model.from_vector(vector, params)
         previous = score
         stats, score, data_term = evaluate(model, params, X, rows)
-        if not np.isfinite(score):
-            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
+        require_finite(score, f"at iteration {iteration}")
         gradient = model.score_gradient(params, stats) / n
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
                       "seconds": time.perf_counter() - started, "event": None,
@@ -139,9 +138,7 @@ def run_hybrid(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: f
         trace.append({"iter": iteration, "score": score, "log_likelihood": score,
                       "seconds": time.perf_counter() - started, "event": event, "step": step,
                       "entropy": normalised, "alpha": alpha, "passes": passes})
-        if not np.isfinite(score):
-            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
-        if tol > 0 and event is None and abs(score - previous) <= tol * n:
+        if settled(score, previous, iteration, tol, n, event):
             converged = True
             break
     return RunResult(params, score, score, len(trace) - 1, converged, trace)

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult
+from emcli.em.batch import RunResult, settled
 from emcli.em.chunks import accumulate
 
 
@@ -53,9 +53,7 @@ def run_incremental(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
                       "seconds": time.perf_counter() - started, "event": None,
                       "m_steps": iteration * (len(bounds) + 1)})
-        if not np.isfinite(score):
-            raise FloatingPointError(f"the objective became {score} at pass {iteration}")
-        if tol > 0 and abs(score - previous) <= tol * n:
+        if settled(score, previous, iteration, tol, n):
             converged = True
             break
     return RunResult(params, score, data_term, len(trace) - 1, converged, trace)

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate, reseed_degenerate
+from emcli.em.batch import RunResult, evaluate, reseed_degenerate, settled
 
 #: Factor by which eta grows after each accepted over-relaxed step (the paper's alpha; it
 #: reports values just above 1 working best, large ones wasting passes on refused steps).
@@ -70,9 +70,7 @@ def run_overrelaxed(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
                       "seconds": time.perf_counter() - started, "event": event, "eta": tried,
                       "accepted": accepted, "passes": passes})
-        if not np.isfinite(score):
-            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
-        if tol > 0 and event is None and abs(score - previous) <= tol * n:
+        if settled(score, previous, iteration, tol, n, event):
             converged = True
             break
     return RunResult(params, score, data_term, len(trace) - 1, converged, trace)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate
+from emcli.em.batch import RunResult, evaluate, require_finite
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, accumulate, chunk_rows
 
 BatchSource = Callable[[], Iterator[np.ndarray]]
@@ -157,8 +157,7 @@ def run_stepwise(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
             break
     started = time.perf_counter()
     _, score, data_term = evaluate(model, online.params, X, rows)
-    if not np.isfinite(score):
-        raise FloatingPointError(f"the objective became {score} after {done} epochs")
+    require_finite(score, f"after {done} epochs")
     trace.append({"iter": done, "score": score, "log_likelihood": data_term,
                   "seconds": time.perf_counter() - started, "event": "exact, final parameters",
                   "eta": online.eta, "minibatches": online.k, "estimated": False,

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult
+from emcli.em.batch import RunResult, require_finite
 from emcli.em.chunks import accumulate
 from emcli.numeric import normalize_log_rows
 
@@ -44,8 +44,7 @@ def _run(model, X, params, *, rows, max_iter, rng, draws):
         params = model.m_step(stats, params)
         stats, data_term = drawn_step(model, params, X, rows, rng, draws)
         score = data_term + prior(params)
-        if not np.isfinite(score):
-            raise FloatingPointError(f"the objective became {score} at iteration {iteration}")
+        require_finite(score, f"at iteration {iteration}")
         if score > best[0]:
             best = (score, data_term, params)
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
