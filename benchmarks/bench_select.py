@@ -12,7 +12,9 @@ import time
 
 import numpy as np
 
-from emcli.select import Cell, best_index, run_grid
+from emcli.data import Rows
+from emcli.pipeline import FitSpec
+from emcli.select.grid import Cell, best_index, run_grid
 
 TRUE_K = 4
 
@@ -39,9 +41,9 @@ def main():
             picks = []
             for seed in range(args.seeds):
                 X = draw(np.random.default_rng(seed), d, separation, args.n)
-                rows = [row for row, _ in run_grid("gmm", [Cell(k, "full") for k in range(1, 9)], X,
-                                                   [f"c{j}" for j in range(d)],
-                                                   {"restarts": 3, "seed": seed}, jobs=2)]
+                rows = [row for row, _ in run_grid(FitSpec("gmm", restarts=3, seed=seed),
+                                                   [Cell(k, "full") for k in range(1, 9)],
+                                                   Rows(None, [f"c{j}" for j in range(d)], X), jobs=2)]
                 picks.append(rows[best_index(rows, "bic")]["k"])
             rate = sum(p == TRUE_K for p in picks)
             print(f"{d:>3} {name:>11} {rate:>9}/{args.seeds:<4}  {picks}  "

@@ -15,13 +15,15 @@ def display_name(path: str) -> str:
 
 @dataclass
 class Rows:
-    """A table and the (N, D) float64 rows taken from it (NaN for missing cells)."""
+    """A table and the (N, D) float64 rows taken from it (NaN for missing cells); ``table`` is
+    None for rows that come from another fit's rows (a fold, a resample)."""
 
     table: pa.Table
     columns: list
     X: np.ndarray
     levels: list | None = None  # per column, for categorical data; the two labels of a binary target
     target: str | None = None   # regression: X holds the features, then the target as last column
+    dropped: int = 0            # rows left out for having every chosen cell missing
 
 
 def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "numeric",
@@ -103,11 +105,11 @@ def require_no_empty_rows(X: np.ndarray, path: str,
                         f"{'have' if several else 'has'} every chosen column missing; {remedy}")
 
 
-def require_rows(X: np.ndarray, k: int, path: str, model) -> None:
+def require_rows(X: np.ndarray, k: int, path: str, model_name: str, min_rows: int = 1) -> None:
     """DataError when there are fewer rows than components, or than the model needs."""
-    needed = max(k, getattr(model, "min_rows", 1))
+    needed = max(k, min_rows)
     if len(X) < needed:
-        why = f"the {k} components asked for" if k >= needed else f"the {needed} that {model.name} needs"
+        why = f"the {k} components asked for" if k >= needed else f"the {needed} that {model_name} needs"
         raise DataError(f"{display_name(path)} has {len(X)} row{'s' if len(X) != 1 else ''}, fewer than {why}")
 
 

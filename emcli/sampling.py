@@ -11,7 +11,7 @@ def sample_table(model, params, columns: list, n: int, rng: np.random.Generator)
     """``n`` rows drawn from the model: its columns (0/1 integers for binary data, the stored
     levels for categorical data) and, for mixtures, the drawn ``component``."""
     spec = registry.spec(model.name)
-    if not spec.generative or not hasattr(model, "sample"):
+    if not spec.has("sampling"):
         raise UsageError(f"{model.name} is not a generative model; it cannot sample")
     X, components = model.sample(params, n, rng)
     table = {}

@@ -27,10 +27,8 @@ def score(X, algorithm, options, seed=0, **extra):
 
 def test_the_registry_lists_what_each_model_supports():
     for name, spec in registry.MODELS.items():
-        model = spec.load()
         for algorithm in spec.algorithms:
-            assert all(hasattr(model, method) for need in algorithms.algorithm(algorithm).needs
-                       for method in algorithms.CAPABILITIES[need]), (name, algorithm)
+            assert set(algorithms.algorithm(algorithm).needs) <= set(spec.capabilities), (name, algorithm)
 
 
 @pytest.mark.parametrize("algorithm", sorted(DETERMINISTIC))

@@ -31,9 +31,7 @@ NAMES = sorted(CASES)
 
 
 def make(name):
-    model = registry.create(name, CASES[name]["options"])
-    CASES[name].get("setup", lambda m: None)(model)
-    return model
+    return registry.create(name, CASES[name]["options"])
 
 
 def data(name, n=600, seed=0):
@@ -157,8 +155,7 @@ def test_predict_gives_probabilities_that_sum_to_one(name):
     spec = registry.spec(name)
     clusters = "cluster" in spec.outputs
     soft = "p_<k>" in spec.outputs
-    out = predict_columns(model, params, features(name, X), clusters=clusters, proba=soft,
-                          logpdf="logpdf" in spec.outputs)
+    out = predict_columns(model, params, features(name, X), proba=soft, logpdf="logpdf" in spec.outputs)
     if clusters:
         assert out["cluster"].min() >= 0 and out["cluster"].max() < model.k
     if soft:
@@ -183,3 +180,69 @@ def test_samples_come_from_the_model(name):
     original, refit = case["read"](params), case["read"](again)
     for key, expected in original.items():
         np.testing.assert_allclose(refit[key], expected, atol=case["atol"] * max(1.0, np.abs(expected).max()))
+
+
+# -- declared capabilities -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_class_declares_the_capabilities_its_registry_entry_names(name):
+    from emcli.em.protocol import declared
+
+    entry = registry.spec(name)
+    assert declared(entry.load()) == set(entry.capabilities)
+    assert len({"seeded", "self_starting"} & set(entry.capabilities)) == 1  # one way to start
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_declared_capability_is_implemented_by_the_model_itself(name):
+    """A protocol's methods are placeholders: a model declaring it must define each one, so
+    that no capability is a stub, and no method of an undeclared capability."""
+    from emcli.em.protocol import CAPABILITIES
+
+    entry = registry.spec(name)
+    cls = entry.load()
+    for capability, protocol in CAPABILITIES.items():
+        methods = [m for m, v in vars(protocol).items() if callable(v) and not m.startswith("_")]
+        for method in methods:
+            own = getattr(cls, method, None) is not None and getattr(cls, method) is not getattr(protocol, method)
+            assert own == (capability in entry.capabilities), (name, capability, method)
+
+
+PAIRS = [(name, algorithm) for name in NAMES for algorithm in registry.spec(name).algorithms]
+
+
+@pytest.mark.parametrize("name, algorithm", PAIRS)
+def test_every_algorithm_fits_every_model_that_declares_it(name, algorithm):
+    """Every --algorithm a model takes runs on its contract data from the same start as batch
+    EM and ends near batch EM's objective (within 1% of its climb from the start)."""
+    X = data(name, n=600)
+    batch = fit(make(name), X, seed=2, max_iter=200)
+    other = fit(make(name), X, seed=2, max_iter=200, algorithm=algorithm)
+    start = batch.best.trace[0]["score"]
+    assert np.isfinite(other.best.score)
+    assert other.best.score >= batch.best.score - 0.01 * abs(batch.best.score - start) - 1e-9
+    doc = model_document(make(name), columns(name, X), other, n_samples=len(X))
+    assert doc["fit"]["algorithm"] == algorithm
+
+
+@pytest.mark.parametrize("covariance", registry.COVARIANCE_TYPES)
+def test_gmm_keeps_the_contract_for_every_covariance_type(covariance):
+    X = data("gmm")
+    make_gmm = lambda: registry.create("gmm", {"k": 3, "covariance": covariance})
+    model = make_gmm()
+    model.prepare(X)
+    rng = np.random.default_rng(5)
+    start = start_params(model, X, "k-means++", rng, rows=len(X))
+    run = run_batch(model, X, start, rows=97, max_iter=40, tol=0, rng=rng, max_reseeds=0)
+    scores = np.array([row["score"] for row in run.trace])
+    assert np.all(np.diff(scores) >= -1e-9 * np.abs(scores[1:]))
+    whole, _ = model.e_step(start, X)
+    merged = model.e_step(start, X[:250])[0] + model.e_step(start, X[250:])[0]
+    for field in whole:
+        np.testing.assert_allclose(merged[field], whole[field], rtol=1e-11, atol=1e-9)
+    chunked, unchunked = fit(make_gmm(), X, restarts=2, rows=7), fit(make_gmm(), X, restarts=2, rows=len(X))
+    assert chunked.best.score == pytest.approx(unchunked.best.score, rel=1e-12)
+    doc = model_document(model, ["a", "b"], unchunked, n_samples=len(X))
+    loaded, params, _ = parse_model(dumps(doc), "m.json")
+    assert loaded.to_json(params) == model.to_json(unchunked.best.params)

@@ -213,8 +213,7 @@ def test_bad_options_are_usage_errors(options, message):
 
 
 def fitted_document(labels=("no", "yes"), intercept=True):
-    model = ProbitRegression(intercept=intercept)
-    model.labels = list(labels)
+    model = ProbitRegression(intercept=intercept, levels=list(labels))
     data = draw(200)
     doc = model_document(model, ["x1", "x2"], fit(model, data), n_samples=200, target="y")
     return json.loads(dumps(doc))
@@ -225,7 +224,7 @@ def test_model_file_keeps_the_labels_and_the_intercept():
     assert list(doc["params"]) == ["weights", "intercept", "labels"]
     assert doc["params"]["labels"] == ["no", "yes"]
     model, params, _ = parse_model(dumps(doc), "m.json")
-    assert model.labels == ["no", "yes"] and model.options() == {"intercept": True, "prior_scale": 10.0}
+    assert model.levels == ["no", "yes"] and model.options() == {"intercept": True, "prior_scale": 10.0}
     assert model.to_json(params) == doc["params"]
     bare = fitted_document(labels=(False, True), intercept=False)
     assert list(bare["params"]) == ["weights", "labels"] and bare["params"]["labels"] == [False, True]

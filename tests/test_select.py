@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from emcli.errors import UsageError
-from emcli.select import Cell, best_index, fit_cell, parse_k_range, run_grid
+from emcli.data import Rows
+from emcli.pipeline import FitSpec
+from emcli.select.grid import Cell, best_index, fit_cell, parse_k_range, run_grid
 
 from conftest import BLOBS, FAITHFUL
 
@@ -31,27 +33,27 @@ def test_faithful_picks_tied_three_like_mclust(run):
 def test_degenerate_cells_are_rows_with_their_reason(faithful):
     """diag k=5 on faithful puts a component on the repeated waiting time 83: a spike whose
     likelihood only the floor bounds; it must not win."""
-    row, doc = fit_cell("gmm", Cell(5, "diag"), faithful, ["eruptions", "waiting"],
-                        {"restarts": 3, "seed": 0, "max_iter": 500, "tol": 1e-6})
+    row, doc = fit_cell(FitSpec("gmm", restarts=3), Cell(5, "diag"),
+                        Rows(None, ["eruptions", "waiting"], faithful))
     assert doc is None and row["bic"] is None
     assert row["error"].startswith("degenerate: component")
-    too_many, _ = fit_cell("gmm", Cell(300, "full"), faithful, ["a", "b"], {"restarts": 1})
+    too_many, _ = fit_cell(FitSpec("gmm"), Cell(300, "full"), Rows(None, ["a", "b"], faithful))
     assert "300 components but only 272 rows" in too_many["error"]
 
 
 def test_icl_adds_twice_the_entropy(faithful):
-    row, _ = fit_cell("gmm", Cell(1, "full"), faithful, ["a", "b"], {"restarts": 1})
+    row, _ = fit_cell(FitSpec("gmm"), Cell(1, "full"), Rows(None, ["a", "b"], faithful))
     assert row["icl"] == pytest.approx(row["bic"])  # one component: no uncertainty
-    row, _ = fit_cell("gmm", Cell(3, "tied"), faithful, ["a", "b"], {"restarts": 3})
+    row, _ = fit_cell(FitSpec("gmm", restarts=3), Cell(3, "tied"), Rows(None, ["a", "b"], faithful))
     assert row["icl"] > row["bic"]
 
 
 def test_results_do_not_depend_on_jobs():
     X = np.loadtxt(BLOBS, delimiter=",", skiprows=1, usecols=(0, 1))
     cells = [Cell(k, cov) for cov in ("full", "diag") for k in (1, 2, 3, 4)]
-    options = {"restarts": 2, "seed": 3}
-    one = run_grid("gmm", cells, X, ["x", "y"], options, jobs=1)
-    two = run_grid("gmm", cells, X, ["x", "y"], options, jobs=2)
+    spec, rows = FitSpec("gmm", restarts=2, seed=3), Rows(None, ["x", "y"], X)
+    one = run_grid(spec, cells, rows, jobs=1)
+    two = run_grid(spec, cells, rows, jobs=2)
     strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row, _ in rows]
     assert strip(one) == strip(two)
     assert best_index([row for row, _ in one], "bic") == best_index([row for row, _ in two], "bic")
@@ -65,8 +67,8 @@ def test_bic_recovers_the_true_number_of_components():
         for d in (2, 5, 10):
             means = rng.normal(scale=6.0, size=(3, d))
             X = means[rng.integers(3, size=600)] + rng.normal(size=(600, d))
-            rows = [row for row, _ in run_grid("gmm", [Cell(k, "full") for k in range(1, 6)], X,
-                                               [f"c{j}" for j in range(d)], {"restarts": 2}, jobs=1)]
+            rows = [row for row, _ in run_grid(FitSpec("gmm", restarts=2), [Cell(k, "full") for k in range(1, 6)],
+                                               Rows(None, [f"c{j}" for j in range(d)], X), jobs=1)]
             hits += rows[best_index(rows, "bic")]["k"] == 3
     assert hits >= 13  # of 15
 

@@ -5,9 +5,15 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from emcli.errors import DataError, UsageError
-from emcli.select_cv import cv_loglik, fold_indices
+from emcli.pipeline import FitSpec
+from emcli.select import cv
+from emcli.select.cv import fold_indices
 
-FIT = {"restarts": 1, "seed": 0, "tol": 1e-4}
+FIT = {"restarts": 1, "tol": 1e-4}
+
+
+def cv_loglik(model: str, options: dict, X, fit: dict, folds: int, seed: int) -> float:
+    return cv.cv_loglik(FitSpec(model, options, seed=seed, **fit), X, ["x", "y"], folds)
 
 
 def three_blobs(seed: int, n: int = 600) -> np.ndarray:

@@ -4,12 +4,23 @@ import numpy as np
 import pytest
 
 from emcli.errors import UsageError
-from emcli.select_gap import gap_choice, gap_statistic, heldout_reconstruction
+from emcli.pipeline import FitSpec
+from emcli.select import gap as gap_module
+from emcli.select.cv import fold_indices
+from emcli.select.gap import gap_choice
 
 KS = list(range(1, 9))
 #: enough restarts that k-means finds the global optimum on these blobs: a local optimum at some
 #: k below the truth flattens the gap curve there and the one-standard-error rule stops early
-OPTIONS = {"restarts": 5, "seed": 0}
+OPTIONS = {"restarts": 5}
+
+
+def gap_statistic(model: str, k: int, X, options: dict, draws: int, seed: int):
+    return gap_module.gap_statistic(FitSpec(model, {"k": k}, seed=seed, **options), X, [], draws)
+
+
+def heldout_reconstruction(model: str, k: int, X, options: dict, folds: int, seed: int):
+    return gap_module.heldout_reconstruction(FitSpec(model, {"k": k}, seed=seed, **options), X, [], folds)
 
 
 def blobs(K: int, D: int, n: int, seed: int) -> np.ndarray:
@@ -90,11 +101,11 @@ def test_heldout_error_falls_to_the_true_k_then_flattens():
 
 
 def test_heldout_error_at_one_cluster_is_the_closed_form():
-    """k = 1: the centre is the training folds' mean; the folds split the permutation the
-    docstring names."""
+    """k = 1: the centre is the training folds' mean; the folds are those of the
+    cross-validated log-likelihood for the same seed."""
     X, folds = blobs(3, 2, 101, 6), 4
     expected = []
-    for held in np.array_split(np.random.default_rng([9, folds]).permutation(len(X)), folds):
+    for held in fold_indices(len(X), folds, 9):
         train = np.delete(X, held, axis=0)
         expected.append(np.mean(np.sum((X[held] - train.mean(axis=0)) ** 2, axis=1)))
     assert heldout_reconstruction("kmeans", 1, X, OPTIONS, folds, 9) == pytest.approx(np.mean(expected))
@@ -113,3 +124,17 @@ def test_bad_arguments_are_usage_errors():
         gap_statistic("kmeans", 2, X, OPTIONS, 0, 0)
     with pytest.raises(UsageError, match="--folds"):
         heldout_reconstruction("kmeans", 2, X, OPTIONS, 1, 0)
+
+
+def test_gap_fits_each_cells_own_model_options():
+    """The reference fits of a cell are the cell's own model: on Old Faithful a spherical and a
+    full-covariance mixture disperse differently, so their gaps differ (they were the same when
+    the reference fits dropped the covariance type)."""
+    from conftest import FAITHFUL
+
+    X = np.loadtxt(FAITHFUL, delimiter=",", skiprows=1)
+    spec = FitSpec("gmm", {"k": 2, "covariance": "full"}, seed=0)
+    full = gap_module.gap_statistic(spec, X, ["eruptions", "waiting"], 3)
+    spherical = gap_module.gap_statistic(spec.with_options(covariance="spherical"), X,
+                                         ["eruptions", "waiting"], 3)
+    assert full != spherical

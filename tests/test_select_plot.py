@@ -8,7 +8,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from emcli.errors import UsageError
-from emcli.select_plot import DPI, PANEL_INCHES, plot_criteria
+from emcli.select.plot import DPI, PANEL_INCHES, plot_criteria
 
 
 def table():

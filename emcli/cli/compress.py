@@ -2,10 +2,10 @@
 
 import click
 
-from emcli.cli.options import columns_option, input_format, seed_option, verbosity
+from emcli.cli import options
 
 
-@click.command()
+@options.command(aliases=options.OLD_INPUT_FORMAT)
 @click.argument("data", metavar="INPUT")
 @click.option("-o", "--output", required=True, metavar="FILE.emq",
               help="Where to write the compressed file ('-' is stdout).")
@@ -21,22 +21,16 @@ from emcli.cli.options import columns_option, input_format, seed_option, verbosi
               help="The largest K that --target-psnr, --target-mse or --max-bits may choose.")
 @click.option("--sample", type=click.IntRange(min=1), metavar="N",
               help="Fit the codebook on N random pixels or rows (drawn with --seed), then code them all.")
-@columns_option
-@input_format
+@options.columns
+@options.input_format
 @click.option("--codebook-dtype", type=click.Choice(["float32", "float64"]),
               help="Tables: the type of the codebook's values [default: float64].")
-@click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
-              help="k-means++ starts; the lowest inertia wins.")
-@seed_option("Random seed; restart r uses seed + r.")
-@click.option("--max-iter", type=click.IntRange(min=0), default=500, show_default=True,
-              help="Most k-means iterations per start.")
-@click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
-              help="Stop when the inertia per pixel or row changes less; 0 runs --max-iter.")
+@options.run_options
 @click.option("--report", "report_path", metavar="FILE.json",
               help="Also write the report as JSON.")
-@verbosity
+@options.verbosity
 def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, columns, fmt,
-             codebook_dtype, restarts, seed, max_iter, tol, report_path):
+             codebook_dtype, restarts, seed, max_iter, tol, chunk_bytes, report_path):
     """Compress INPUT, an image (PNG, JPEG or any format Pillow reads; RGB, RGBA or greyscale)
     or a table (CSV, TSV, Parquet, '-' for CSV on stdin), by vector quantisation.
 
@@ -66,10 +60,12 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
     import time
 
     from emcli import console
+    from emcli.cli.report import show
     from emcli.errors import UsageError
     from emcli.io.atomic import check_writable, write_bytes
-    from emcli.vq import container, report, search
-    from emcli.vq.quantise import FitOptions, count_distinct, quantise, warn_unconverged
+    from emcli.vq import report
+    from emcli.vq.compress import Goal, compress as run
+    from emcli.vq.quantise import FitOptions
     from emcli.vq.source import load_source
 
     started = time.perf_counter()
@@ -78,45 +74,12 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
         check_writable(report_path)
         if report_path == output:
             raise UsageError("--report and -o name the same file")
-    chosen = [flag for flag, value in (("-k", k), ("--target-psnr", target_psnr),
-                                       ("--target-mse", target_mse), ("--max-bits", max_bits))
-              if value is not None]
-    if len(chosen) != 1:
-        raise UsageError("give one of -k, --target-psnr, --target-mse and --max-bits"
-                         + (f", not {' and '.join(chosen)}" if chosen else ""))
     source = load_source(data, fmt, columns, codebook_dtype)
-    if target_psnr is not None and source.peak is None:
-        raise UsageError("--target-psnr is for images; give a table --target-mse")
-    (n, d), unit = source.values.shape, source.unit
-    if sample is not None and sample >= n:
-        console.note(f"--sample {sample} covers all {n} {unit}s; fitting on every one")
-    options = FitOptions(restarts=restarts, seed=seed, max_iter=max_iter, tol=tol, sample=sample)
-    distinct = count_distinct(source.values)
-
-    def code(kk):
-        return quantise(source.values, kk, source.dtype, options, unit, distinct)
-
-    tried, target = [], None
-    if k is not None:
-        if k > distinct:
-            console.note(f"K = {k} is more than the {distinct} distinct {source.distinct_name}: K lowered "
-                         f"to {distinct}, one codebook entry each")
-        coding = code(k)
-    elif max_bits is not None:
-        target = {"max_bits": max_bits}
-        coding = code(search.largest_k_within(max_bits, n, d, source.value_bits, min(k_max, distinct)))
-    else:
-        target = {"psnr_db": target_psnr} if target_psnr is not None else {"mse": target_mse}
-        goal = target_mse if target_psnr is None else source.peak**2 / 10 ** (target_psnr / 10)
-        coding, tried = search.smallest_k_meeting(code, goal, min(k_max, distinct),
-                                                  lambda mse: report.describe(mse, source.peak))
-    warn_unconverged(coding, options)
-    packed = container.Quantised(source.kind, source.shape, coding.codebook, coding.codes,
-                                 source.mode, source.columns)
-    payload = container.encode(packed)
-    write_bytes(output, payload)
-    doc = report.build(source, coding, output=output, file_bytes=len(payload),
-                       seconds=time.perf_counter() - started, k_asked=k, target=target, tried=tried)
-    console.report(report.summary(doc, source, distinct))
+    fit = FitOptions(restarts=restarts, seed=seed, max_iter=max_iter, tol=tol, sample=sample,
+                     chunk_bytes=chunk_bytes)
+    done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max), fit, output, started)
+    show(done.warnings, done.notes)
+    write_bytes(output, done.payload)
+    console.report(report.summary(done.doc, source, done.distinct))
     if report_path:
-        write_bytes(report_path, (json.dumps(doc, indent=2, allow_nan=False) + "\n").encode())
+        write_bytes(report_path, (json.dumps(done.doc, indent=2, allow_nan=False) + "\n").encode())

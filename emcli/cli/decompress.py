@@ -2,15 +2,15 @@
 
 import click
 
-from emcli.cli.options import verbosity
+from emcli.cli import options
 
 
-@click.command()
+@options.command()
 @click.argument("path", metavar="FILE.emq")
 @click.option("-o", "--output", required=True, metavar="OUTPUT",
               help="The image (format by extension: .png, .bmp, .tif, .webp, .gif, .jpg) or table "
                    "(.csv, .tsv, .parquet; '-' is CSV on stdout) to write.")
-@verbosity
+@options.verbosity
 def decompress(path, output):
     """Decode FILE.emq ('-' for standard input), written by 'emtool compress', to OUTPUT.
 
@@ -37,7 +37,7 @@ def decompress(path, output):
     check_writable(output)
     quantised = read(path)
     if quantised.kind == "image":
-        from emcli.vq.images import image_format, write_image
+        from emcli.io.images import image_format, write_image
 
         if output == STDOUT:
             raise UsageError(f"{path} holds an image; give -o an image file name such as out.png")

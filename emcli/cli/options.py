@@ -1,10 +1,30 @@
-"""Click options and parameter types shared by the subcommands."""
+"""Every option that more than one command takes, declared once, so that a name means one thing
+with one default everywhere (tests/test_options.py walks the commands and holds them to it).
+
+Groups: ``model_choice`` (-m, -k, --covariance), ``model_options`` (each model's own options),
+``data_options`` (which rows), ``start_options`` (--init, --algorithm and its drivers'
+options), ``run_options`` (restarts, seed, iterations, memory), and the input and output
+options.  ``fit_options`` is every option of a fit, for each command that fits (fit, select-k,
+impute); emcli.cli.fitspec turns them into an emcli.pipeline.FitSpec.
+
+Old spellings still work as ``EmtoolCommand(aliases=...)``: rewritten to the new one before
+parsing, with a warning, and hidden from --help.
+"""
 
 import click
 
 from emcli.io.formats import FORMATS
+from emcli.models.registry import COVARIANCE_TYPES
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
+
+INIT_METHODS = ("k-means++", "robust", "random")
+#: the options of the EM drivers (see emcli.em.algorithms), as click names them
+DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "batch_size", "kappa",
+                  "epochs", "learning_rate")
+#: the models' own options (constructor arguments) as click names them
+MODEL_OPTIONS = ("k", "covariance", "reg_covar", "prior", "prior_params", "dof", "shared_dof",
+                 "metric", "intercept", "basis", "gamma", "threshold", "prior_scale", "target")
 
 
 class ByteSize(click.ParamType):
@@ -26,10 +46,57 @@ class ByteSize(click.ParamType):
         return size
 
 
-def seed_option(help: str):
-    """``--seed``: numpy's generators take non-negative seeds only, so a negative one is a usage
-    error here rather than a failure deep in a fit."""
-    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help=help)
+class EmtoolCommand(click.Command):
+    """A command that still takes old option spellings: ``aliases`` maps an old flag to its new
+    one, or to a function of the flag's value giving the new flag (None: not an alias then)."""
+
+    def __init__(self, *args, aliases: dict | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.aliases = aliases or {}
+
+    def parse_args(self, ctx, args):
+        return super().parse_args(ctx, _renamed(list(args), self.aliases))
+
+
+def _renamed(args: list, aliases: dict) -> list:
+    from emcli import console
+
+    out = []
+    for i, token in enumerate(args):
+        if token == "--":
+            return out + args[i:]
+        old, sep, value = token.partition("=")
+        new = aliases.get(old)
+        if callable(new):
+            new = new(value if sep else (args[i + 1] if i + 1 < len(args) else ""))
+        if new:
+            console.warn(f"{old} is now {new}; the old spelling will be removed")
+            token = new + sep + value
+        out.append(token)
+    return out
+
+
+def command(name: str | None = None, aliases: dict | None = None):
+    """``click.command`` for an emtool subcommand that may take old spellings."""
+    return click.command(name, cls=EmtoolCommand, aliases=aliases)
+
+
+def _stack(*decorators):
+    """One decorator applying ``decorators`` so that their options list in the given order."""
+    def apply(function):
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+    return apply
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether the user set option ``name`` on the command line (not by default)."""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+# -- parsing callbacks -------------------------------------------------------------------------
 
 
 def column_list(ctx, param, value):
@@ -44,57 +111,6 @@ def column_list(ctx, param, value):
     return names
 
 
-def input_format(function):
-    return click.option(
-        "--format", "fmt", type=click.Choice(FORMATS),
-        help="Format of the input table (default: by extension; '-' is CSV).")(function)
-
-
-def columns_option(function):
-    return click.option(
-        "--columns", callback=column_list, metavar="A,B,...",
-        help="Columns to use (default: every numeric column).")(function)
-
-
-def given(ctx: click.Context, name: str) -> bool:
-    """Whether the user set option ``name`` on the command line (not by default)."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-
-
-def _set_verbosity(ctx, param, value):
-    if value:
-        from emcli import console
-
-        console.enable(param.name)
-
-
-def verbosity(function):
-    """-q and -v on a subcommand too, so that they may follow it: ``emtool fit data.csv -q``."""
-    function = click.option("-v", "--verbose", is_flag=True, expose_value=False,
-                            callback=_set_verbosity, help="Print notes, and tracebacks with errors.")(function)
-    return click.option("-q", "--quiet", is_flag=True, expose_value=False,
-                        callback=_set_verbosity, help="Print nothing but errors.")(function)
-
-
-def prior_options(function):
-    """``--prior`` and ``--prior-param`` (fit, select-k, impute)."""
-    function = click.option("--prior-param", "prior_params", multiple=True, callback=prior_params,
-                            metavar="NAME=VALUE",
-                            help="Set one prior hyperparameter (repeatable); implies --prior default.")(function)
-    return click.option("--prior", type=click.Choice(["none", "default"]), default="none", show_default=True,
-                        help="'default': MAP with the model's weak conjugate prior (gmm, bernoulli, "
-                             "categorical).")(function)
-
-
-def chosen_prior(ctx, prior: str, params: dict) -> dict:
-    """The model options of --prior and --prior-param, the latter implying --prior default; {}
-    when neither was given, so that models without a prior are built as before."""
-    if not (given(ctx, "prior") or params):
-        return {}
-    return {"prior": prior if given(ctx, "prior") else "default", "prior_params": params}
-
-
 def prior_params(ctx, param, values):
     """``--prior-param NAME=VALUE`` (repeatable) as a dict of floats."""
     out = {}
@@ -107,3 +123,119 @@ def prior_params(ctx, param, values):
         except ValueError:
             raise click.BadParameter(f"{item!r}: {text!r} is not a number") from None
     return out
+
+
+def _set_verbosity(ctx, param, value):
+    if value:
+        from emcli import console
+
+        console.enable(param.name)
+
+
+# -- the options -------------------------------------------------------------------------------
+
+#: -q and -v on a subcommand too, so that they may follow it: ``emtool fit data.csv -q``
+verbosity = _stack(
+    click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_set_verbosity,
+                 help="Print nothing but errors."),
+    click.option("-v", "--verbose", is_flag=True, expose_value=False, callback=_set_verbosity,
+                 help="Print notes, and tracebacks with errors."),
+)
+
+model_name = click.option("-m", "--model", "model_name", default="gmm", show_default=True,
+                          help="Model to fit (see 'emtool models').")
+components = click.option("-k", type=click.IntRange(min=1), default=1, show_default=True,
+                          help="Number of components.")
+covariance = click.option("--covariance", type=click.Choice(COVARIANCE_TYPES), default="full",
+                          show_default=True, help="Covariance structure (gmm, student, tmix).")
+k_range = click.option("--k-range", default="1:9", show_default=True, metavar="LOW:HIGH|K,K,...",
+                       help="Numbers of components to try: a range (inclusive) or a list.")
+
+model_options = _stack(
+    click.option("--reg-covar", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+                 help="Covariance floor, relative to each column's variance (gmm, student, tmix)."),
+    click.option("--prior", type=click.Choice(["none", "default"]), default="none", show_default=True,
+                 help="'default': MAP with the model's weak conjugate prior (gmm, bernoulli, categorical)."),
+    click.option("--prior-param", "prior_params", multiple=True, callback=prior_params,
+                 metavar="NAME=VALUE",
+                 help="Set one prior hyperparameter (repeatable); implies --prior default."),
+    click.option("--dof", type=click.FloatRange(min=0, min_open=True),
+                 help="Fix the degrees of freedom (student, tmix); by default they are estimated."),
+    click.option("--shared-dof", is_flag=True, help="One degrees of freedom for every component (tmix)."),
+    click.option("--metric", default="euclidean", show_default=True,
+                 help="Dissimilarity from scipy.spatial.distance (kmedoids)."),
+    click.option("--target", metavar="COLUMN", help="The column to predict (experts, blr, rvm, probit)."),
+    click.option("--no-intercept", "intercept", flag_value=False, default=True,
+                 help="Do not add an intercept to the regression's features."),
+    click.option("--basis", type=click.Choice(["linear", "rbf"]), default="linear", show_default=True,
+                 help="rvm: the features themselves, or an RBF kernel on the training rows."),
+    click.option("--gamma", type=click.FloatRange(min=0, min_open=True),
+                 help="rvm --basis rbf: kernel width, exp(-gamma |x - x'|^2) (default 1 / number of features)."),
+    click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=1e6, show_default=True,
+                 help="rvm: prune a weight whose precision exceeds this multiple of the smallest."),
+    click.option("--prior-scale", type=click.FloatRange(min=0, min_open=True), default=10.0,
+                 show_default=True,
+                 help="probit: standard deviation tau of the N(0, tau^2 I) prior on the weights."),
+)
+
+columns = click.option("--columns", callback=column_list, metavar="A,B,...",
+                       help="Columns to use (default: every numeric column).")
+input_format = click.option("--input-format", "fmt", type=click.Choice(FORMATS),
+                            help="Format of the input table (default: by extension; '-' is CSV).")
+output_format = click.option("--output-format", type=click.Choice(FORMATS),
+                             help="Format of the output table (default: by extension; '-' is CSV).")
+data_options = _stack(
+    columns,
+    input_format,
+    click.option("--skip-empty-rows", is_flag=True,
+                 help="Drop rows whose every chosen cell is missing instead of failing."),
+)
+
+start_options = _stack(
+    click.option("--init", metavar="k-means++|robust|random|MODEL.json",
+                 help="Initialisation: k-means++ (the default; robust for tmix), robust (k-means++ "
+                      "that outliers cannot dominate), random rows, or a fitted model file to start "
+                      "from (warm start)."),
+    click.option("--algorithm", default="batch", show_default=True,
+                 help="How EM climbs: batch, incremental, stepwise, annealed, stochastic, mcem, "
+                      "overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models')."),
+    click.option("--block-size", type=click.IntRange(min=1), default=1000, show_default=True,
+                 help="incremental: rows per block."),
+    click.option("--anneal-start", type=click.FloatRange(min=1), default=3.0, show_default=True,
+                 help="annealed: starting temperature."),
+    click.option("--anneal-rate", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+                 default=0.9, show_default=True,
+                 help="annealed: factor lowering the temperature once EM settles at the current one."),
+    click.option("--mc-samples", type=click.IntRange(min=1), default=10, show_default=True,
+                 help="mcem: posterior draws per row and iteration."),
+    click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
+                 help="stepwise: rows per minibatch."),
+    click.option("--kappa", type=click.FloatRange(min=0.5, max=1, min_open=True), default=0.7,
+                 show_default=True, help="stepwise: step sizes (k + 2)^-kappa, kappa in (0.5, 1]."),
+    click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="stepwise: passes over the input."),
+    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=0.01,
+                 show_default=True, help="gradient: Adam's step size."),
+)
+
+seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+                    help="Random seed (non-negative): the same seed gives the same result; "
+                         "restart r uses seed + r.")
+chunk_bytes = click.option("--chunk-bytes", type=ByteSize(), default="4M", show_default=True,
+                           help="Scratch memory per E-step chunk of rows.")
+run_options = _stack(
+    click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="Independent starts; the best objective wins."),
+    seed,
+    click.option("--max-iter", type=click.IntRange(min=0), default=500, show_default=True,
+                 help="Most EM iterations per start."),
+    click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+                 help="Stop when the mean per-row objective changes less; 0 runs --max-iter."),
+    chunk_bytes,
+)
+
+#: every option of a fit but the choice of model and K
+fit_options = _stack(model_options, data_options, start_options, run_options)
+
+#: the old spellings of the input format, for commands that read a table
+OLD_INPUT_FORMAT = {"--format": "--input-format"}

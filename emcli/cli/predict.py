@@ -2,23 +2,23 @@
 
 import click
 
-from emcli.cli.options import input_format, verbosity
-from emcli.io.formats import FORMATS
+from emcli.cli import options
 
 
-@click.command()
+@options.command(aliases=options.OLD_INPUT_FORMAT)
 @click.argument("model_file", metavar="MODEL.json")
 @click.argument("data")
 @click.option("--proba", is_flag=True, help="Append p_0..p_{K-1}, each row's component probabilities.")
 @click.option("--logpdf", is_flag=True, help="Append logpdf, each row's log density under the model.")
 @click.option("--unseen", type=click.Choice(["error", "missing"]), default="error", show_default=True,
               help="A level the model never saw (categorical): an error, or a missing cell.")
-@input_format
+@options.input_format
+@options.chunk_bytes
 @click.option("-o", "--output", default="-", show_default=True, metavar="OUT",
               help="Output table ('-' is CSV on stdout); the format follows the extension.")
-@click.option("--output-format", type=click.Choice(FORMATS), help="Format of the output table.")
-@verbosity
-def predict(model_file, data, proba, logpdf, unseen, fmt, output, output_format):
+@options.output_format
+@options.verbosity
+def predict(model_file, data, proba, logpdf, unseen, fmt, chunk_bytes, output, output_format):
     """Apply MODEL.json to the rows of DATA: clusters, or a regression's predictions.
 
     The output keeps DATA's columns and rows and appends 'cluster' (and, with --proba and
@@ -31,25 +31,16 @@ def predict(model_file, data, proba, logpdf, unseen, fmt, output, output_format)
       emtool fit sample_data/faithful.csv -k 3 --covariance tied --restarts 10 -o faithful.json
       emtool predict faithful.json sample_data/faithful.csv --proba --logpdf -o labelled.csv
     """
-    from emcli.data import load_rows, require_complete, require_no_empty_rows
+    from emcli import pipeline
     from emcli.io.atomic import check_writable
     from emcli.io.formats import table_format
     from emcli.io.modelfile import read_model
     from emcli.io.tables import append_columns, write_table
-    from emcli.models import registry
     from emcli.predict import predict_columns
 
     check_writable(output)
-    output_format = table_format(output, output_format)
+    output_format = table_format(output, output_format, flag="--output-format")
     model, params, doc = read_model(model_file)
-    spec = registry.spec(model.name)
-    rows = load_rows(data, fmt, doc["columns"], spec.data, getattr(model, "levels", None), unseen)
-    if spec.target_kind:
-        require_complete(rows.X, rows.columns, data, model.name)
-    elif not spec.missing:
-        require_complete(rows.X, rows.columns, data, model.name)
-    else:
-        require_no_empty_rows(rows.X, data, "drop them")
-    new = predict_columns(model, params, rows.X, clusters="cluster" in spec.outputs, proba=proba,
-                          logpdf=logpdf)
+    rows = pipeline.load_for_predict(model, doc["columns"], pipeline.Source(data, fmt), unseen)
+    new = predict_columns(model, params, rows.X, proba=proba, logpdf=logpdf, chunk_bytes=chunk_bytes)
     write_table(append_columns(rows.table, new), output, output_format)

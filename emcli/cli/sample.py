@@ -2,18 +2,17 @@
 
 import click
 
-from emcli.cli.options import seed_option, verbosity
-from emcli.io.formats import FORMATS
+from emcli.cli import options
 
 
-@click.command()
+@options.command()
 @click.argument("model_file", metavar="MODEL.json")
 @click.option("-n", "n_rows", type=click.IntRange(min=1), required=True, help="Number of rows to draw.")
-@seed_option("Random seed.")
+@options.seed
 @click.option("-o", "--output", default="-", show_default=True, metavar="OUT",
               help="Output table ('-' is CSV on stdout); the format follows the extension.")
-@click.option("--output-format", type=click.Choice(FORMATS), help="Format of the output table.")
-@verbosity
+@options.output_format
+@options.verbosity
 def sample(model_file, n_rows, seed, output, output_format):
     """Draw N rows from the distribution MODEL.json describes.
 
@@ -34,7 +33,7 @@ def sample(model_file, n_rows, seed, output, output_format):
     from emcli.sampling import sample_table
 
     check_writable(output)
-    output_format = table_format(output, output_format)
+    output_format = table_format(output, output_format, flag="--output-format")
     model, params, doc = read_model(model_file)
     table = sample_table(model, params, doc["columns"], n_rows, np.random.default_rng(seed))
     write_table(table, output, output_format)

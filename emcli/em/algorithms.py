@@ -1,14 +1,15 @@
 """The EM family: how ``emtool fit --algorithm NAME`` climbs the likelihood.
 
 Each algorithm is a driver written once against the model protocol; what it needs beyond the
-protocol is a capability, a set of model methods:
+protocol are capabilities (``emcli.em.protocol``), by the names the registry gives them:
 
 - ``posterior``: ``log_joint(params, X) -> (N, K)`` log p(x_n, z_n = k) and
   ``expected_stats(params, X, resp) -> Stats`` for any (N, K) responsibilities;
 - ``vector``: ``to_vector(params)`` / ``from_vector(vector, like)`` in an unconstrained
   parametrisation and ``score_gradient(params, stats)``, the gradient of the log-likelihood
   (Fisher's identity: that of Q at the current parameters) in it;
-- ``ecm``: ``cm_steps(stats, previous)``, an M-step split into conditional maximisations.
+- ``ecm``: ``cm_steps(stats, previous)`` and the rest of an M-step split into conditional
+  maximisations.
 
 Kept free of heavy imports: ``emtool models`` reads it.
 """
@@ -27,12 +28,6 @@ class Algorithm:
     summary: str
     converges: bool = True  # False: no convergence warning (it runs --max-iter or --epochs)
 
-
-CAPABILITIES = {
-    "posterior": ("log_joint", "expected_stats"),
-    "vector": ("to_vector", "from_vector", "score_gradient"),
-    "ecm": ("cm_steps",),
-}
 
 ALGORITHMS = {
     a.name: a
@@ -81,9 +76,10 @@ def algorithm(name: str) -> Algorithm:
 
 
 def supports(model, name: str) -> bool:
-    """Whether ``model`` has every capability algorithm ``name`` needs."""
-    return all(hasattr(model, method) for need in algorithm(name).needs
-               for method in CAPABILITIES[need])
+    """Whether ``model`` declares every capability algorithm ``name`` needs."""
+    from emcli.em.protocol import CAPABILITIES, has
+
+    return all(has(model, CAPABILITIES[need]) for need in algorithm(name).needs)
 
 
 def require(model, name: str) -> None:

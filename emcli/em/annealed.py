@@ -16,6 +16,7 @@ import numpy as np
 from emcli.em.batch import RunResult, require_finite
 from emcli.em.chunks import accumulate
 from emcli.em.merged import split_merged
+from emcli.em.protocol import log_prior
 from emcli.numeric import normalize_log_rows
 
 
@@ -54,10 +55,9 @@ def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
     n = len(X)
     temperature = max(1.0, anneal_start)
     settle = 100 * tol if tol > 0 else 0.0
-    prior = (lambda p: model.log_prior(p)) if hasattr(model, "log_prior") else (lambda p: 0.0)
     started = time.perf_counter()
     stats, data_term = tempered_step(model, params, X, rows, temperature, rng)
-    score = data_term + prior(params)
+    score = data_term + log_prior(model, params)
     trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
               "seconds": time.perf_counter() - started, "event": "init", "temperature": temperature}]
     converged = False
@@ -66,7 +66,7 @@ def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
         params = model.m_step(stats, params)
         previous = score
         stats, data_term = tempered_step(model, params, X, rows, temperature, rng)
-        score = data_term + prior(params)
+        score = data_term + log_prior(model, params)
         trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
                       "seconds": time.perf_counter() - started, "event": None,
                       "temperature": temperature})

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emcli.em.chunks import accumulate
+from emcli.em.protocol import Reseeding, data_term, has, log_prior
 
 
 @dataclass
@@ -38,22 +39,22 @@ def evaluate(model, params, X: np.ndarray, rows: int):
     """E-step over every chunk: (summed stats, score, data term of the score).
 
     The score is what EM climbs: the log-likelihood (minus the inertia, for k-means), plus the
-    log prior density of ``params`` for a model fit by MAP (one with ``log_prior``).  A model
-    whose objective does not split over rows (the log evidence of a Bayesian linear model)
-    computes it from the summed statistics with ``total_score(stats, params)``.
+    log prior density of ``params`` for a model fit by MAP (the ``Prior`` capability).  A model
+    whose objective does not split over rows (the log evidence of a Bayesian linear model,
+    ``WholeScore``) computes it from the summed statistics.
     """
-    stats, data_term = accumulate(lambda block: model.e_step(params, block), X, rows)
-    if hasattr(model, "total_score"):
-        data_term = model.total_score(stats, params)
-    prior = model.log_prior(params) if hasattr(model, "log_prior") else 0.0
-    return stats, data_term + prior, data_term
+    stats, summed = accumulate(lambda block: model.e_step(params, block), X, rows)
+    data = data_term(model, stats, params, summed)
+    return stats, data + log_prior(model, params), data
 
 
 def reseed_degenerate(model, params, stats, X: np.ndarray, rng: np.random.Generator,
                       reseeds_left: int):
     """``params`` with the components ``model.degenerate`` reports re-seeded, at most
-    ``reseeds_left`` of them: (parameters, re-seeds left, trace event or None)."""
-    bad = model.degenerate(params, stats)[:reseeds_left] if reseeds_left > 0 else []
+    ``reseeds_left`` of them: (parameters, re-seeds left, trace event or None).  A model
+    without the ``Reseeding`` capability has no components to re-seed."""
+    bad = (model.degenerate(params, stats)[:reseeds_left]
+           if reseeds_left > 0 and has(model, Reseeding) else [])
     if not bad:
         return params, reseeds_left, None
     params = model.reseed(params, [k for k, _ in bad], X, rng)
@@ -71,8 +72,8 @@ def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: fl
     n = len(X)
     reseeds_left = max_reseeds
     started = time.perf_counter()
-    stats, score, data_term = evaluate(model, params, X, rows)
-    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
+    stats, score, data = evaluate(model, params, X, rows)
+    trace = [{"iter": 0, "score": score, "log_likelihood": data,
               "seconds": time.perf_counter() - started, "event": "init"}]
     converged = False
     event = None
@@ -81,10 +82,10 @@ def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: fl
         params = model.m_step(stats, params)
         params, reseeds_left, event = reseed_degenerate(model, params, stats, X, rng, reseeds_left)
         previous = score
-        stats, score, data_term = evaluate(model, params, X, rows)
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
+        stats, score, data = evaluate(model, params, X, rows)
+        trace.append({"iter": iteration, "score": score, "log_likelihood": data,
                       "seconds": time.perf_counter() - started, "event": event})
         if settled(score, previous, iteration, tol, n, event):
             converged = True
             break
-    return RunResult(params, score, data_term, len(trace) - 1, converged, trace)
+    return RunResult(params, score, data, len(trace) - 1, converged, trace)

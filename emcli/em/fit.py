@@ -8,6 +8,7 @@ import numpy as np
 from emcli.em.batch import RunResult
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, accumulate, chunk_rows
 from emcli.em.init import initial_centres
+from emcli.em.protocol import SelfStarting, has
 from emcli.errors import DataError, FitError
 
 
@@ -25,11 +26,10 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     """Centres chosen by ``method``, then one hard-assignment M-step over all rows.
 
     Rows with missing cells take their column means for this start only (a copy), so that
-    every row can be assigned; EM itself then treats those cells as hidden.  A model with its
-    own ``init_params(X, method, rng)`` (regression models, whose rows are features and a
-    target) starts itself.
+    every row can be assigned; EM itself then treats those cells as hidden.  A ``SelfStarting``
+    model (a regression, whose rows are features and a target) starts itself.
     """
-    if hasattr(model, "init_params"):
+    if has(model, SelfStarting):
         return model.init_params(X, method, rng)
     missing = np.isnan(X)
     if missing.any():
@@ -40,12 +40,6 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     return model.m_step(stats, params)
 
 
-def default_init(model) -> str:
-    """The start method of ``model`` when none is asked for: k-means++, or the robust seeding
-    for models meant for data with outliers."""
-    return getattr(model, "default_init", "k-means++")
-
-
 def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
         max_iter: int = 500, tol: float = 1e-6, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         rows: int | None = None, max_reseeds: int | None = None, on_restart=None,
@@ -53,42 +47,52 @@ def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
     """Fit ``model`` to the (N, D) rows ``X``.
 
     ``init`` is a method name (see em.init.METHODS; None: the model's ``default_init``) or
-    starting parameters (a warm start, run once).  ``rows`` overrides the chunk size in rows.  ``on_restart(r)`` is called after each
-    restart, for progress display.  ``algorithm`` names the driver (see em.algorithms), which
-    receives ``algorithm_options``.
+    starting parameters (a warm start, run once).  ``rows`` overrides the chunk size in rows.
+    ``on_restart(r)`` is called after each restart, for progress display.  ``algorithm``
+    names the driver (see em.algorithms), which receives ``algorithm_options``.
     """
     from emcli.em import algorithms
 
     algorithms.require(model, algorithm)
     driver = algorithms.load(algorithm)
-    init = default_init(model) if init is None else init
+    init = model.default_init if init is None else init
     if len(X) < model.k:
         raise DataError(f"{model.k} components asked for but the data has only {len(X)} rows")
     model.prepare(X)
     rows = rows or chunk_rows(model, X.shape[1], chunk_bytes)
     max_reseeds = 2 * model.k if max_reseeds is None else max_reseeds
     warm = not isinstance(init, str)
+
+    def run(rng):
+        params = init if warm else start_params(model, X, init, rng, rows)
+        return driver(model, X, params, rows=rows, max_iter=max_iter, tol=tol, rng=rng,
+                      max_reseeds=max_reseeds, **(algorithm_options or {}))
+
+    return best_of(run, 1 if warm else restarts, seed, algorithm, on_restart)
+
+
+def best_of(run, restarts: int, seed: int, algorithm: str, on_restart=None) -> FitOutcome:
+    """Restart r = 0..``restarts``-1 as ``run(default_rng(seed + r))`` -> RunResult; the best
+    score wins.  A restart failing on linear algebra or floating point is summarised with its
+    error; FitError when every one fails."""
     runs, summaries, failures = [], [], []
-    for r in range(1 if warm else restarts):
-        rng = np.random.default_rng(seed + r)
+    for r in range(restarts):
         try:
-            params = init if warm else start_params(model, X, init, rng, rows)
-            run = driver(model, X, params, rows=rows, max_iter=max_iter, tol=tol, rng=rng,
-                         max_reseeds=max_reseeds, **(algorithm_options or {}))
+            result = run(np.random.default_rng(seed + r))
         except (np.linalg.LinAlgError, FloatingPointError) as exc:
             failures.append(str(exc))
             summaries.append({"seed": seed + r, "error": str(exc)})
         else:
-            runs.append((seed + r, run))
-            summaries.append({"seed": seed + r, "score": run.score,
-                              "log_likelihood": run.log_likelihood, "n_iter": run.n_iter,
-                              "converged": run.converged})
+            runs.append((seed + r, result))
+            summaries.append({"seed": seed + r, "score": result.score,
+                              "log_likelihood": result.log_likelihood, "n_iter": result.n_iter,
+                              "converged": result.converged})
         if on_restart is not None:
             on_restart(r)
     if not runs:
         raise FitError(f"every restart failed; the first: {failures[0]}")
     # Restarts that reach the same optimum differ only by round-off (and a permutation of the
     # components); take the first of them, so the choice does not hang on the chunk size.
-    top = max(run.score for _, run in runs)
+    top = max(result.score for _, result in runs)
     best_seed, best = next(pair for pair in runs if pair[1].score >= top - 1e-9 * abs(top))
     return FitOutcome(best, best_seed, summaries, algorithm)

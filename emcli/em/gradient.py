@@ -31,7 +31,7 @@ MAX_DOUBLINGS, MAX_HALVINGS = 4, 6
 
 
 def _likelihood_only(model, algorithm: str) -> None:
-    if getattr(model, "objective", "log_likelihood") != "log_likelihood":
+    if model.objective != "log_likelihood":
         raise UsageError(f"--algorithm {algorithm} climbs the log-likelihood; it does not take a prior")
 
 

@@ -9,21 +9,20 @@ import numpy as np
 
 from emcli.em.batch import RunResult, settled
 from emcli.em.chunks import accumulate
+from emcli.em.protocol import data_term, log_prior
 
 
 def _evaluate_blocks(model, params, X: np.ndarray, bounds: list, rows: int):
     """Each block's statistics under ``params``, their total, and the objective over all rows
     (score, data term) as ``batch.evaluate`` defines it."""
-    parts, data_term = [], 0.0
+    parts, summed = [], 0.0
     for a, b in bounds:
         stats, block_score = accumulate(lambda block: model.e_step(params, block), X[a:b], rows)
         parts.append(stats)
-        data_term += block_score
+        summed += block_score
     total = sum(parts[1:], parts[0])
-    if hasattr(model, "total_score"):
-        data_term = model.total_score(total, params)
-    prior = model.log_prior(params) if hasattr(model, "log_prior") else 0.0
-    return parts, total, data_term + prior, data_term
+    data = data_term(model, total, params, summed)
+    return parts, total, data + log_prior(model, params), data
 
 
 def run_incremental(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
@@ -36,8 +35,8 @@ def run_incremental(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
     n = len(X)
     bounds = [(start, min(start + block_size, n)) for start in range(0, n, block_size)]
     started = time.perf_counter()
-    parts, total, score, data_term = _evaluate_blocks(model, params, X, bounds, rows)
-    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
+    parts, total, score, data = _evaluate_blocks(model, params, X, bounds, rows)
+    trace = [{"iter": 0, "score": score, "log_likelihood": data,
               "seconds": time.perf_counter() - started, "event": "init", "m_steps": 0}]
     converged = False
     for iteration in range(1, max_iter + 1):
@@ -49,11 +48,11 @@ def run_incremental(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
             parts[index] = fresh
         params = model.m_step(total, params)
         previous = score
-        parts, total, score, data_term = _evaluate_blocks(model, params, X, bounds, rows)
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
+        parts, total, score, data = _evaluate_blocks(model, params, X, bounds, rows)
+        trace.append({"iter": iteration, "score": score, "log_likelihood": data,
                       "seconds": time.perf_counter() - started, "event": None,
                       "m_steps": iteration * (len(bounds) + 1)})
         if settled(score, previous, iteration, tol, n):
             converged = True
             break
-    return RunResult(params, score, data_term, len(trace) - 1, converged, trace)
+    return RunResult(params, score, data, len(trace) - 1, converged, trace)

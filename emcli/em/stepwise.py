@@ -30,6 +30,7 @@ import numpy as np
 
 from emcli.em.batch import RunResult, evaluate, require_finite
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, accumulate, chunk_rows
+from emcli.em.protocol import Reseeding, has, log_prior
 
 BatchSource = Callable[[], Iterator[np.ndarray]]
 
@@ -94,7 +95,8 @@ class _Online:
             self.k += 1
             total = self.per_row * float(n_rows or seen)
             self.params = model.m_step(total, params)
-            bad = model.degenerate(self.params, total) if self.reseeds_left > 0 else []
+            bad = (model.degenerate(self.params, total)
+                   if self.reseeds_left > 0 and has(model, Reseeding) else [])
             if bad:
                 bad = bad[: self.reseeds_left]
                 self.reseeds_left -= len(bad)
@@ -108,14 +110,10 @@ class _Online:
             events: list) -> dict:
         """A trace row for an epoch, its log-likelihood the running estimate scaled to N rows."""
         estimate = data_term / seen * n_rows
-        return {"iter": epoch, "score": estimate + _log_prior(self.model, self.params),
+        return {"iter": epoch, "score": estimate + log_prior(self.model, self.params),
                 "log_likelihood": estimate, "seconds": seconds,
                 "event": "; ".join(events) or None, "eta": self.eta, "minibatches": self.k,
                 "estimated": True, "log_likelihood_per_row": data_term / seen}
-
-
-def _log_prior(model, params) -> float:
-    return model.log_prior(params) if hasattr(model, "log_prior") else 0.0
 
 
 def _converged(trace: list, tol: float) -> bool:

@@ -11,6 +11,7 @@ import numpy as np
 
 from emcli.em.batch import RunResult, require_finite
 from emcli.em.chunks import accumulate
+from emcli.em.protocol import log_prior
 from emcli.numeric import normalize_log_rows
 
 
@@ -32,10 +33,9 @@ def drawn_step(model, params, X: np.ndarray, rows: int, rng: np.random.Generator
 
 
 def _run(model, X, params, *, rows, max_iter, rng, draws):
-    prior = (lambda p: model.log_prior(p)) if hasattr(model, "log_prior") else (lambda p: 0.0)
     started = time.perf_counter()
     stats, data_term = drawn_step(model, params, X, rows, rng, draws)
-    score = data_term + prior(params)
+    score = data_term + log_prior(model, params)
     best = (score, data_term, params)
     trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
               "seconds": time.perf_counter() - started, "event": "init", "draws": draws}]
@@ -43,7 +43,7 @@ def _run(model, X, params, *, rows, max_iter, rng, draws):
         started = time.perf_counter()
         params = model.m_step(stats, params)
         stats, data_term = drawn_step(model, params, X, rows, rng, draws)
-        score = data_term + prior(params)
+        score = data_term + log_prior(model, params)
         require_finite(score, f"at iteration {iteration}")
         if score > best[0]:
             best = (score, data_term, params)

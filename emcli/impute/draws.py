@@ -13,27 +13,28 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from emcli.em.fit import fit
 from emcli.errors import DataError, FitError
 from emcli.impute.fill import conditional_draws
-from emcli.models import registry
+from emcli.pipeline import FitSpec, fit_array
 
 
-def bootstrap_imputations(imputer, fit_rows: np.ndarray, X: np.ndarray, draws: int, seed: int,
-                          max_iter: int, tol: float) -> Iterator[tuple[np.ndarray, dict]]:
+def bootstrap_imputations(spec: FitSpec, imputer, fit_rows: np.ndarray, columns: list,
+                          X: np.ndarray, draws: int) -> Iterator[tuple[np.ndarray, dict]]:
     """For i = 1..``draws``: the (N, D) ``X`` completed by draws under a refit of ``imputer``'s
-    mixture to a bootstrap resample of ``fit_rows`` (M, D), and a summary of that refit
-    (imputation, log_likelihood on the resample, n_iter, converged)."""
+    mixture (as ``spec`` runs EM, from the imputer's parameters) to a bootstrap resample of
+    ``fit_rows`` (M, D), and a summary of that refit (imputation, log_likelihood on the
+    resample, n_iter, converged)."""
+    refit = spec.but(model=imputer.model.name, options=imputer.model.options(), init=imputer.params)
     for i in range(1, draws + 1):
-        rng = np.random.default_rng([seed, i])
+        rng = np.random.default_rng([spec.seed, i])
         resample = fit_rows[rng.integers(len(fit_rows), size=len(fit_rows))]
-        model = registry.create(imputer.model.name, imputer.model.options())
         try:
-            run = fit(model, resample, init=imputer.params, max_iter=max_iter, tol=tol).best
+            fitted = fit_array(refit, resample, columns)
         except (DataError, FitError) as exc:
             # a resample can leave a column with one observed value; that is this draw's bad luck,
             # not bad input
             raise FitError(f"imputation {i}: the refit to the bootstrap resample failed ({exc})") from None
+        run = fitted.outcome.best
         summary = {"imputation": i, "log_likelihood": run.log_likelihood, "n_iter": run.n_iter,
                    "converged": run.converged}
-        yield conditional_draws(model, run.params, X, rng), summary
+        yield conditional_draws(fitted.model, fitted.params, X, rng), summary

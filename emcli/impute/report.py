@@ -10,8 +10,7 @@ def log_likelihood(imputer, X: np.ndarray) -> float:
         return imputer.doc["fit"]["log_likelihood"]
     from emcli.predict import predict_columns
 
-    return float(predict_columns(imputer.model, imputer.params, X, clusters=False, proba=False,
-                                 logpdf=True)["logpdf"].sum())
+    return float(predict_columns(imputer.model, imputer.params, X, logpdf=True)["logpdf"].sum())
 
 
 def report_document(*, data: str, n_rows: int, filled: dict, empty_rows: int, imputer,

@@ -10,8 +10,9 @@ _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet
 _COMPRESSION = (".gz", ".bz2", ".zst", ".lz4")
 
 
-def table_format(path: str, override: str | None = None) -> str:
-    """The format of ``path``: ``override`` if given, else by extension; ``-`` is CSV."""
+def table_format(path: str, override: str | None = None, flag: str = "--input-format") -> str:
+    """The format of ``path``: ``override`` if given, else by extension; ``-`` is CSV.  ``flag``
+    names the option that sets it, for the message when the extension does not tell."""
     if override:
         return override
     if path == STDIO:
@@ -23,6 +24,6 @@ def table_format(path: str, override: str | None = None) -> str:
     ext = os.path.splitext(stem)[1].lower()
     if ext not in _EXTENSIONS:
         raise UsageError(
-            f"cannot tell the format of {path} from its extension; use --format csv, tsv or parquet"
+            f"cannot tell the format of {path} from its extension; use {flag} csv, tsv or parquet"
         )
     return _EXTENSIONS[ext]

@@ -117,12 +117,19 @@ def parse_model(text: str, name: str):
 
     Errors name the file and the field: ModelFileError, exit status 2.
     """
-    from emcli.models import registry
-
     try:
         doc = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{name} is not an emtool model file (not JSON: {exc})") from None
+    model, params = parse_document(doc, name)
+    return model, params, doc
+
+
+def parse_document(doc, name: str):
+    """(model instance, params) of a model file's parsed JSON ``doc``, validated; ``name``
+    names it in errors."""
+    from emcli.models import registry
+
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ModelFileError(f"{name} is not an emtool model file (no \"format\": \"{FORMAT}\")")
     version = doc.get("format_version")
@@ -146,7 +153,7 @@ def parse_model(text: str, name: str):
         params = model.from_json(params_doc, len(columns))
     except ModelFileError as exc:
         raise ModelFileError(f"{name}: {exc}") from None
-    return model, params, doc
+    return model, params
 
 
 def read_model(path: str):

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, xlogy
 
+from emcli.em.protocol import Posterior, Prior, Reseeding, Sampling, Seeded
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError
 from emcli.models.params import check_k, check_shape, check_weights, float_array
@@ -48,7 +49,7 @@ class BernoulliParams:
     means: np.ndarray
 
 
-class BernoulliMixture:
+class BernoulliMixture(Seeded, Reseeding, Prior, Posterior, Sampling):
     name = "bernoulli"
 
     def __init__(self, k: int = 1, prior: str = "none", prior_params: dict | None = None):

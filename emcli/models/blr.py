@@ -36,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emcli.em.chunks import accumulate, chunk_rows
+from emcli.em.protocol import Describing, RowOutputs, SelfStarting, WholeScore
 from emcli.em.stats import Stats
 from emcli.models import linear
 from emcli.models.params import check_shape, float_array
@@ -53,7 +54,7 @@ class BLRParams:
     cov: np.ndarray
 
 
-class BayesianLinearRegression:
+class BayesianLinearRegression(SelfStarting, WholeScore, RowOutputs, Describing):
     name = "blr"
     objective = "log_evidence"
     k = 1
@@ -126,12 +127,6 @@ class BayesianLinearRegression:
         weights = post.mean[penalised]
         alpha = penalised.sum() / (weights @ weights + np.trace(post.cov[np.ix_(penalised, penalised)]))
         return self._params(stats, float(alpha), linear.noise_precision(stats, post))
-
-    def degenerate(self, params: BLRParams, stats: Stats) -> list:
-        return []
-
-    def reseed(self, params: BLRParams, components: list, X: np.ndarray, rng) -> BLRParams:
-        return params
 
     # -- use -----------------------------------------------------------------------------------
 

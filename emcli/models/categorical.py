@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emcli.em.protocol import Levelled, Missing, Posterior, Prior, Reseeding, Sampling, Seeded
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError
 from emcli.models.params import check_k, check_weights, float_array
@@ -56,16 +57,17 @@ class CategoricalParams:
         return np.concatenate(self.tables, axis=1)
 
 
-class CategoricalMixture:
+class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling, Levelled):
     name = "categorical"
 
-    def __init__(self, k: int = 1, prior: str = "none", prior_params: dict | None = None):
+    def __init__(self, k: int = 1, prior: str = "none", prior_params: dict | None = None,
+                 levels: list | None = None):
         self.k = check_k(k)
         self.prior = prior
         self.hyper = hyperparameters(prior, prior_params, DEFAULT_PRIOR)
-        #: per column, its levels (JSON values); set by the CLI before fitting, or by ``prepare``
-        #: (codes 0..max) or ``from_json``
-        self.levels = None
+        #: per column, its levels (JSON values): those the table's columns were coded with, or
+        #: the codes 0..max (``prepare``), or those of the model file (``from_json``)
+        self.levels = [list(column) for column in levels] if levels is not None else None
 
     @property
     def objective(self) -> str:

@@ -43,6 +43,7 @@ from scipy import linalg
 
 from emcli.em.chunks import chunk_rows, chunks
 from emcli.em.init import initial_centres
+from emcli.em.protocol import Reseeding, RowOutputs, SelfStarting
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models.gaussian import second_features, unpack
@@ -146,10 +147,9 @@ def gating_step(U: np.ndarray, gradient: np.ndarray, scatter: np.ndarray, hessia
     return out
 
 
-class MixtureOfExperts:
+class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs):
     name = "experts"
     objective = "log_likelihood"
-    min_rows = 2
 
     def __init__(self, k: int = 1, intercept: bool = True):
         self.k = check_k(k)

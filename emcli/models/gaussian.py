@@ -9,9 +9,9 @@ and the same outer products give the weighted second moments in one GEMM.
 
 import numpy as np
 
+from emcli.models.registry import COVARIANCE_TYPES  # noqa: F401  (re-exported for the models)
 from emcli.numeric import LOG_2PI, inverse_and_logdet
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 COVARIANCE_KEY = {"full": "covariances", "tied": "covariance", "diag": "variances",
                   "spherical": "variances"}
 
@@ -181,6 +181,14 @@ def reseeded(weights: np.ndarray, means: np.ndarray, cov: np.ndarray, fresh_mean
     if covariance != "tied":
         cov[components] = fresh_cov[: len(components)]
     return weights / weights.sum(), means, cov
+
+
+def reseed_from_rows(model, params, components: list, X: np.ndarray, rng: np.random.Generator):
+    """(weights, means, cov) of ``params`` with ``components`` restarted at random rows of
+    ``X`` with the broad covariance ``model.params_from_centres`` gives a fresh component."""
+    fresh = model.params_from_centres(X[rng.integers(len(X), size=len(components))])
+    return reseeded(params.weights, params.means, params.cov, fresh.means, fresh.cov, components,
+                    model.covariance)
 
 
 def floored_estimate(n_k: np.ndarray, alive: np.ndarray, centred_means: np.ndarray,

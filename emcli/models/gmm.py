@@ -19,6 +19,7 @@ from functools import cached_property
 
 import numpy as np
 
+from emcli.em.protocol import Centres, Conditionals, Diagnosing, Missing, Posterior, Prior, Reseeding, Sampling, Seeded, Streaming, Vector
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
@@ -43,10 +44,9 @@ class GMMParams:
         return gaussian.precision_of(self.covariance, self.cov, *self.means.shape)
 
 
-class GaussianMixture:
+class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Conditionals, Sampling,
+                      Centres, Diagnosing, Streaming):
     name = "gmm"
-    requires_variation = True
-    min_rows = 2
 
     def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6,
                  prior: str = "none", prior_params: dict | None = None):
@@ -319,10 +319,7 @@ class GaussianMixture:
 
     def reseed(self, params: GMMParams, components: list[int], X: np.ndarray,
                rng: np.random.Generator) -> GMMParams:
-        fresh = self.params_from_centres(X[rng.integers(len(X), size=len(components))])
-        parts = gaussian.reseeded(params.weights, params.means, params.cov, fresh.means, fresh.cov,
-                                  components, self.covariance)
-        return GMMParams(self.covariance, *parts)
+        return GMMParams(self.covariance, *gaussian.reseed_from_rows(self, params, components, X, rng))
 
     def sample(self, params: GMMParams, n: int, rng: np.random.Generator):
         """(n, D) rows drawn from the mixture and the (n,) components they came from."""
@@ -428,6 +425,9 @@ class GaussianMixture:
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
+    def centres(self, params: GMMParams) -> np.ndarray:
+        return params.means
+
     def n_parameters(self, params: GMMParams) -> int:
         k, d = params.means.shape
         return (k - 1) + k * d + gaussian.n_cov_parameters(self.covariance, k, d)
@@ -437,16 +437,25 @@ class GaussianMixture:
                 COVARIANCE_KEY[self.covariance]: params.cov.tolist()}
 
     def from_json(self, doc: dict, n_features: int) -> GMMParams:
-        k, d = self.k, n_features
-        weights = check_weights(doc, "weights", k)
-        means = check_shape(float_array(doc, "means"), (k, d), "params.means")
-        key = COVARIANCE_KEY[self.covariance]
-        cov = check_shape(float_array(doc, key), gaussian.cov_shape(self.covariance, k, d), f"params.{key}")
-        params = GMMParams(self.covariance, weights, means, cov)
-        if self.covariance in ("full", "tied") and not np.allclose(cov, np.swapaxes(cov, -1, -2)):
-            raise ModelFileError(f"params.{key}: not symmetric")
-        try:
-            params.precision
-        except np.linalg.LinAlgError as exc:
-            raise ModelFileError(f"params.{key}: {exc}") from None
-        return params
+        return checked(GMMParams(self.covariance, *read_components(doc, self.covariance, self.k, n_features)))
+
+
+def read_components(doc: dict, covariance: str, k: int, d: int) -> tuple:
+    """(weights (K,), means (K, D), covariances in ``covariance``'s shape) of a model file's
+    params, their shapes checked."""
+    weights = check_weights(doc, "weights", k)
+    means = check_shape(float_array(doc, "means"), (k, d), "params.means")
+    key = COVARIANCE_KEY[covariance]
+    return weights, means, check_shape(float_array(doc, key), gaussian.cov_shape(covariance, k, d), f"params.{key}")
+
+
+def checked(params: GMMParams) -> GMMParams:
+    """``params`` read from a file, once their covariances are symmetric and positive definite."""
+    key = COVARIANCE_KEY[params.covariance]
+    if params.covariance in ("full", "tied") and not np.allclose(params.cov, np.swapaxes(params.cov, -1, -2)):
+        raise ModelFileError(f"params.{key}: not symmetric")
+    try:
+        params.precision
+    except np.linalg.LinAlgError as exc:
+        raise ModelFileError(f"params.{key}: {exc}") from None
+    return params

@@ -4,12 +4,13 @@ their nearest centre, which Lloyd's iteration never increases."""
 
 import numpy as np
 
+from emcli.em.protocol import Centres, HardLabels, Reseeding, Seeded, Streaming
 from emcli.em.stats import Stats
 from emcli.errors import UsageError
 from emcli.models.params import check_shape, float_array
 
 
-class KMeans:
+class KMeans(Seeded, Reseeding, HardLabels, Centres, Streaming):
     name = "kmeans"
     objective = "inertia"
 
@@ -69,6 +70,9 @@ class KMeans:
                rng: np.random.Generator) -> np.ndarray:
         centres = centres.copy()
         centres[components] = X[rng.integers(len(X), size=len(components))]
+        return centres
+
+    def centres(self, centres: np.ndarray) -> np.ndarray:
         return centres
 
     def n_parameters(self, centres: np.ndarray) -> int:

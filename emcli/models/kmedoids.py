@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from emcli.em.protocol import Centres, HardLabels, Reseeding, Seeded
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models.params import check_shape, float_array
@@ -90,7 +91,7 @@ def _grouped(labels: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return order, np.searchsorted(labels[order], np.arange(k + 1))
 
 
-class KMedoids:
+class KMedoids(Seeded, Reseeding, HardLabels, Centres):
     name = "kmedoids"
     objective = "inertia"
 
@@ -229,6 +230,9 @@ class KMedoids:
         return Medoids(medoids, rows)
 
     # -- model file --------------------------------------------------------------------------------
+
+    def centres(self, params: Medoids) -> np.ndarray:
+        return params.medoids
 
     def n_parameters(self, params: Medoids) -> int:
         return params.medoids.size

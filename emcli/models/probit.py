@@ -41,6 +41,7 @@ import numpy as np
 from scipy.linalg import solve
 from scipy.special import erfcx, log_ndtr, ndtr
 
+from emcli.em.protocol import Levelled, Prior, RowOutputs, SelfStarting
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models.params import check_shape, float_array
@@ -66,13 +67,12 @@ class ProbitParams:
     intercept: float
 
 
-class ProbitRegression:
+class ProbitRegression(SelfStarting, Prior, RowOutputs, Levelled):
     name = "probit"
     objective = "log_posterior"
     k = 1
-    min_rows = 2
 
-    def __init__(self, intercept: bool = True, prior_scale: float = 10.0):
+    def __init__(self, intercept: bool = True, prior_scale: float = 10.0, levels: list | None = None):
         if not isinstance(intercept, (bool, np.bool_)):
             raise UsageError(f"intercept must be true or false, got {intercept!r}")
         if isinstance(prior_scale, bool) or not isinstance(prior_scale, (int, float)) \
@@ -80,8 +80,8 @@ class ProbitRegression:
             raise UsageError(f"--prior-scale must be a positive finite number, got {prior_scale!r}")
         self.intercept = bool(intercept)
         self.prior_scale = float(prior_scale)
-        #: the two original labels, coded 0 and 1 in the target column
-        self.labels = [0, 1]
+        #: the target's two original labels, coded 0 and 1 (read from the model file's params)
+        self.levels = list(levels) if levels is not None else [0, 1]
         self.center = 0.0
 
     def options(self) -> dict:
@@ -152,20 +152,13 @@ class ProbitRegression:
         w, tau = params.weights, self.prior_scale
         return float(-0.5 * (w @ w) / tau**2 - w.size * (np.log(tau) + 0.5 * np.log(2 * np.pi)))
 
-    def degenerate(self, params: ProbitParams, stats: Stats) -> list:
-        return []
-
-    def reseed(self, params: ProbitParams, components: list, X: np.ndarray,
-               rng: np.random.Generator) -> ProbitParams:
-        return params
-
     # -- predict -----------------------------------------------------------------------------------
 
     def row_outputs(self, params: ProbitParams, data: np.ndarray) -> dict:
         """p_1 (N,), the probability of the second label, and prediction (N,), the more probable
         label, for (N, D) feature rows."""
         mu = data @ params.weights + params.intercept
-        return {"p_1": ndtr(mu), "prediction": np.asarray(self.labels)[(mu > 0).astype(int)]}
+        return {"p_1": ndtr(mu), "prediction": np.asarray(self.levels)[(mu > 0).astype(int)]}
 
     # -- bookkeeping -------------------------------------------------------------------------------
 
@@ -176,7 +169,7 @@ class ProbitRegression:
         doc = {"weights": params.weights.tolist()}
         if self.intercept:
             doc["intercept"] = float(params.intercept)
-        doc["labels"] = list(self.labels)
+        doc["labels"] = list(self.levels)
         return doc
 
     def from_json(self, doc: dict, n_features: int) -> ProbitParams:
@@ -194,5 +187,5 @@ class ProbitRegression:
                 and all(isinstance(v, (str, int, float, bool)) for v in labels)
                 and labels[0] != labels[1]):
             raise ModelFileError("params.labels: expected two distinct labels (text, numbers or booleans)")
-        self.labels = list(labels)
+        self.levels = list(labels)
         return ProbitParams(weights, intercept)

@@ -1,5 +1,9 @@
 """The model registry.  Entries are plain metadata, so that ``emtool models`` and ``--help`` stay
-fast; a model's module is imported only when the model is used."""
+fast; a model's module is imported only when the model is used.
+
+Each entry names the capabilities its class declares (``emcli.em.protocol``: the class lists
+the protocols as its bases, and the contract tests hold the two to each other), so that a
+command can ask what a model can do without importing it."""
 
 import importlib
 from dataclasses import dataclass
@@ -8,6 +12,9 @@ from emcli.errors import UsageError
 
 
 _FLAGS = {"k": "-k", "prior_params": "--prior-param", "intercept": "--no-intercept"}
+
+#: the Gaussian covariance structures (gmm, student, tmix)
+COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 
 
 @dataclass(frozen=True)
@@ -19,12 +26,27 @@ class ModelSpec:
     needs: str
     options: tuple         # names of the model's own fit options (constructor arguments)
     outputs: tuple         # columns ``predict`` can append
+    capabilities: tuple    # the protocols its class declares (see emcli.em.protocol.CAPABILITIES)
     data: str = "numeric"  # how columns become rows: "numeric", "binary" or "categorical"
-    missing: bool = False  # whether it fits rows with missing cells
-    generative: bool = False  # whether ``emtool sample`` can draw from it
     when: str = ""         # when to choose it
     target_kind: str = ""  # regression models: the target's kind, "numeric" or "binary"
     algorithms: tuple = ("batch",)  # the --algorithm values it takes (see emcli.em.algorithms)
+    min_rows: int = 1      # fewest rows it can be fit to (besides one per component)
+    needs_variation: bool = False  # whether a constant column is an error (a density needs spread)
+
+    def has(self, capability: str) -> bool:
+        """Whether the model declares ``capability`` (a name of emcli.em.protocol.CAPABILITIES)."""
+        return capability in self.capabilities
+
+    @property
+    def missing(self) -> bool:
+        """Whether it fits rows with missing cells."""
+        return self.has("missing")
+
+    @property
+    def generative(self) -> bool:
+        """Whether ``emtool sample`` can draw from it."""
+        return self.has("sampling")
 
     def flags(self) -> list:
         """The model's own options as command-line flags."""
@@ -48,9 +70,12 @@ MODELS = {
             needs="numeric columns, no constant column, at least 2 rows; missing cells are "
                   "fit as hidden values",
             options=("k", "covariance", "reg_covar", "prior", "prior_params"),
-            outputs=DENSITY_OUTPUTS, missing=True, generative=True,
+            outputs=DENSITY_OUTPUTS,
             when="elliptical clusters of numeric data; --prior default for few rows or many columns",
             algorithms=MIXTURE_ALGORITHMS + ("overrelaxed", "gradient", "hybrid"),
+            capabilities=("seeded", "reseeding", "prior", "posterior", "vector", "missing", "conditionals",
+                          "sampling", "centres", "diagnosing", "streaming"),
+            min_rows=2, needs_variation=True,
         ),
         ModelSpec(
             name="kmeans", target="emcli.models.kmeans:KMeans", kind="clustering",
@@ -59,6 +84,7 @@ MODELS = {
             options=("k",), outputs=("cluster",),
             when="fast, compact, similar-sized clusters when no probabilities are needed",
             algorithms=("batch", "incremental", "stepwise"),
+            capabilities=("seeded", "reseeding", "hard_labels", "centres", "streaming"),
         ),
         ModelSpec(
             name="kmedoids", target="emcli.models.kmedoids:KMedoids", kind="clustering",
@@ -67,6 +93,7 @@ MODELS = {
             options=("k", "metric"), outputs=("cluster",),
             when="a dissimilarity other than squared Euclidean (--metric cityblock, cosine, ...), "
                  "robustness to outliers, or centres that must be real rows",
+            capabilities=("seeded", "reseeding", "hard_labels", "centres"),
         ),
         ModelSpec(
             name="bernoulli", target="emcli.models.bernoulli:BernoulliMixture",
@@ -74,9 +101,10 @@ MODELS = {
             summary="mixture of multivariate Bernoullis, maximum likelihood or MAP (--prior)",
             needs="binary columns (0/1 or true/false), no missing values",
             options=("k", "prior", "prior_params"), outputs=DENSITY_OUTPUTS,
-            data="binary", generative=True,
+            data="binary",
             when="presence/absence or yes/no data, such as binarised images or survey answers",
             algorithms=MIXTURE_ALGORITHMS,
+            capabilities=("seeded", "reseeding", "prior", "posterior", "sampling"),
         ),
         ModelSpec(
             name="categorical", target="emcli.models.categorical:CategoricalMixture",
@@ -85,18 +113,20 @@ MODELS = {
             needs="columns of levels (text, integers or booleans), each with at least 2 levels; "
                   "missing cells are ignored",
             options=("k", "prior", "prior_params"), outputs=DENSITY_OUTPUTS,
-            data="categorical", missing=True, generative=True,
+            data="categorical",
             when="unordered categorical answers (questionnaires, diagnoses, product choices)",
             algorithms=MIXTURE_ALGORITHMS,
+            capabilities=("seeded", "reseeding", "prior", "posterior", "missing", "sampling", "levels"),
         ),
         ModelSpec(
             name="student", target="emcli.models.student:StudentT", kind="density, outliers",
             summary="one multivariate Student-t, fit by EM as a Gaussian scale mixture",
             needs="numeric columns, no missing values, no constant column, at least 2 rows",
             options=("covariance", "reg_covar", "dof"), outputs=("weight", "logpdf"),
-            generative=True,
-            when="a robust location and scatter, and an outlier score per row (weight)",
+                        when="a robust location and scatter, and an outlier score per row (weight)",
             algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
+            capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming"),
+            min_rows=2, needs_variation=True,
         ),
         ModelSpec(
             name="tmix", target="emcli.models.student:StudentMixture",
@@ -104,9 +134,11 @@ MODELS = {
             summary="mixture of Student-t distributions (degrees of freedom estimated by ECM, or fixed)",
             needs="numeric columns, no missing values, no constant column, at least 2 rows",
             options=("k", "covariance", "reg_covar", "dof", "shared_dof"),
-            outputs=("cluster", "p_<k>", "logpdf", "weight"), generative=True,
+            outputs=("cluster", "p_<k>", "logpdf", "weight"),
             when="clusters with heavy tails or gross outliers, which would pull a gmm's components",
             algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
+            capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming"),
+            min_rows=2, needs_variation=True,
         ),
         ModelSpec(
             name="experts", target="emcli.models.experts:MixtureOfExperts",
@@ -117,6 +149,8 @@ MODELS = {
             outputs=("prediction", "prediction_std", "mode", "expert"),
             when="a target that follows different linear laws in different regions, or an "
                  "inverse problem where y given x has several branches (use the mode)",
+            capabilities=("self_starting", "reseeding", "row_outputs"),
+            min_rows=2,
         ),
         ModelSpec(
             name="blr", target="emcli.models.blr:BayesianLinearRegression",
@@ -126,6 +160,7 @@ MODELS = {
             options=("intercept",), outputs=("prediction", "prediction_std"),
             when="linear regression with calibrated predictive uncertainty and a ridge penalty "
                  "set from the data, with no cross-validation",
+            capabilities=("self_starting", "whole_score", "row_outputs", "describing"),
         ),
         ModelSpec(
             name="rvm", target="emcli.models.rvm:RelevanceVectorMachine",
@@ -137,6 +172,7 @@ MODELS = {
             outputs=("prediction", "prediction_std"),
             when="a sparse model: which features matter (--basis linear), or a smooth nonlinear "
                  "fit kept by a few relevance vectors (--basis rbf --gamma G)",
+            capabilities=("self_starting", "whole_score", "row_outputs", "describing"),
         ),
         ModelSpec(
             name="probit", target="emcli.models.probit:ProbitRegression",
@@ -146,6 +182,8 @@ MODELS = {
                   "no missing values",
             options=("intercept", "prior_scale"), outputs=("p_1", "prediction"),
             when="a yes/no outcome from numeric features, with a Gaussian prior on the weights",
+            capabilities=("self_starting", "prior", "row_outputs", "levels"),
+            min_rows=2,
         ),
     )
 }

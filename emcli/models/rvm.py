@@ -44,6 +44,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from emcli.em.chunks import accumulate, chunk_rows, chunks
+from emcli.em.protocol import Describing, RowOutputs, SelfStarting, WholeScore
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import linear
@@ -96,7 +97,7 @@ def deletion_gain(alpha: np.ndarray, post: linear.Posterior, intercept: bool) ->
     return -0.5 * (np.log(alpha * var) + mean * mean / var)
 
 
-class RelevanceVectorMachine:
+class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing):
     name = "rvm"
     objective = "log_evidence"
     k = 1
@@ -276,12 +277,6 @@ class RelevanceVectorMachine:
             pruned[np.argmax(np.where(drop, gain, -np.inf))] = np.inf
             trial = self.posterior(stats, pruned, beta)
         return pruned, trial
-
-    def degenerate(self, params: RVMParams, stats: Stats) -> list:
-        return []
-
-    def reseed(self, params: RVMParams, components: list, X: np.ndarray, rng) -> RVMParams:
-        return params
 
     # -- use -----------------------------------------------------------------------------------
 

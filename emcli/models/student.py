@@ -43,11 +43,12 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.special import digamma, gammaln, logsumexp
 
 from emcli.em.chunks import chunks
+from emcli.em.protocol import ConditionalSteps, Posterior, Reseeding, RowOutputs, Sampling, Seeded, Streaming
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
 from emcli.models.gaussian import COVARIANCE_KEY, COVARIANCE_TYPES
-from emcli.models.gmm import GaussianMixture, GMMParams
+from emcli.models.gmm import GaussianMixture, GMMParams, checked, read_components
 from emcli.models.params import check_shape, check_weights, float_array
 from emcli.numeric import column_moments, normalize_log_rows
 
@@ -111,12 +112,10 @@ def dof_root(target: float) -> float:
     return brentq(lambda nu: _tail_gap(nu) - target, low, high, xtol=1e-12, rtol=4 * np.finfo(float).eps)
 
 
-class StudentMixture:
+class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, RowOutputs, Streaming):
     name = "tmix"
     default_init = "robust"  # the data it is chosen for has outliers, which k-means++ seeks out
     objective = "log_likelihood"
-    requires_variation = True
-    min_rows = 2
     what = "a Student-t mixture"
 
     def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6,
@@ -377,9 +376,7 @@ class StudentMixture:
 
     def reseed(self, params: StudentParams, components: list[int], X: np.ndarray,
                rng: np.random.Generator) -> StudentParams:
-        fresh = self.params_from_centres(X[rng.integers(len(X), size=len(components))])
-        parts = gaussian.reseeded(params.weights, params.means, params.cov, fresh.means, fresh.cov,
-                                  components, self.covariance)
+        parts = gaussian.reseed_from_rows(self, params, components, X, rng)
         dof = params.dof.copy()
         if not self.shared_dof:
             dof[components] = self._start_dof()
@@ -407,26 +404,15 @@ class StudentMixture:
                 COVARIANCE_KEY[self.covariance]: params.cov.tolist(), "dof": params.dof.tolist()}
 
     def from_json(self, doc: dict, n_features: int) -> StudentParams:
-        k, d = self.k, n_features
-        weights = check_weights(doc, "weights", k)
-        means = check_shape(float_array(doc, "means"), (k, d), "params.means")
-        key = COVARIANCE_KEY[self.covariance]
-        cov = check_shape(float_array(doc, key), gaussian.cov_shape(self.covariance, k, d), f"params.{key}")
-        dof = check_shape(float_array(doc, "dof"), (k,), "params.dof")
+        weights, means, cov = read_components(doc, self.covariance, self.k, n_features)
+        dof = check_shape(float_array(doc, "dof"), (self.k,), "params.dof")
         if np.any(dof <= 0):
             raise ModelFileError("params.dof: degrees of freedom must be positive")
         if self.dof is not None and np.any(dof != self.dof):
             raise ModelFileError(f"params.dof: differs from the fixed dof {self.dof:g} of the options")
         if self.shared_dof and np.any(dof != dof[0]):
             raise ModelFileError("params.dof: differs between components, but the options say shared_dof")
-        params = StudentParams(self.covariance, weights, means, cov, dof)
-        if self.covariance in ("full", "tied") and not np.allclose(cov, np.swapaxes(cov, -1, -2)):
-            raise ModelFileError(f"params.{key}: not symmetric")
-        try:
-            params.precision
-        except np.linalg.LinAlgError as exc:
-            raise ModelFileError(f"params.{key}: {exc}") from None
-        return params
+        return checked(StudentParams(self.covariance, weights, means, cov, dof))
 
 
 class StudentT(StudentMixture):

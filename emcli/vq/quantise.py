@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emcli import console
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES
 from emcli.errors import DataError
 
@@ -26,6 +25,7 @@ class FitOptions:
     max_iter: int = 500
     tol: float = 1e-6
     sample: int | None = None
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES
 
 
 @dataclass
@@ -122,8 +122,7 @@ def fit_codebook(X: np.ndarray, k: int, dtype: np.dtype, options: FitOptions, un
     """k-means with ``k`` centres on the rows X (N, D) (on ``options.sample`` of them if set),
     the centres stored as ``dtype`` (uint8: rounded and clipped to 0..255), every row coded.
     ``unit`` names a row in messages ("pixel", "row")."""
-    from emcli.em.fit import fit
-    from emcli.models.kmeans import KMeans
+    from emcli.pipeline import FitSpec, fit_array
 
     started = time.perf_counter()
     chosen = sample_rows(len(X), options.sample, options.seed)
@@ -132,9 +131,11 @@ def fit_codebook(X: np.ndarray, k: int, dtype: np.dtype, options: FitOptions, un
     if found < k:
         raise DataError(f"the --sample of {len(rows)} {unit}s has only {found} distinct values, "
                         f"fewer than K={k}; raise --sample")
-    outcome = fit(KMeans(k), np.ascontiguousarray(rows, dtype=np.float64), init="k-means++",
-                  restarts=options.restarts, seed=options.seed, max_iter=options.max_iter, tol=options.tol)
-    centres = outcome.best.params
+    spec = FitSpec("kmeans", {"k": k}, init="k-means++", restarts=options.restarts,
+                   seed=options.seed, max_iter=options.max_iter, tol=options.tol,
+                   chunk_bytes=options.chunk_bytes)
+    fitted = fit_array(spec, np.ascontiguousarray(rows, dtype=np.float64), [])
+    outcome, centres = fitted.outcome, fitted.params
     if dtype == np.uint8:
         codebook = np.clip(np.rint(centres), 0, 255).astype(np.uint8)
     else:
@@ -156,8 +157,9 @@ def quantise(X: np.ndarray, k: int, dtype: np.dtype, options: FitOptions, unit: 
     return fit_codebook(X, k, dtype, options, unit)
 
 
-def warn_unconverged(coding: Coding, options: FitOptions) -> None:
-    """One warning when the chosen codebook's k-means fit stopped at --max-iter."""
+def unconverged(coding: Coding, options: FitOptions) -> list:
+    """The warning, if any, for a chosen codebook whose k-means fit stopped at --max-iter."""
     if coding.fit and not coding.fit["converged"] and options.max_iter > 0 and options.tol > 0:
-        console.warn(f"k-means with K={coding.k} did not converge in {options.max_iter} iterations; "
-                     "raise --max-iter or --tol")
+        return [f"k-means with K={coding.k} did not converge in {options.max_iter} iterations; "
+                "raise --max-iter or --tol"]
+    return []

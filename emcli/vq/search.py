@@ -16,7 +16,6 @@ smaller K might also meet the target (more ``--restarts`` make this rarer).
 
 from collections.abc import Callable
 
-from emcli import console
 from emcli.errors import FitError, UsageError
 from emcli.vq.container import theoretical_bits
 
@@ -41,8 +40,9 @@ def largest_k_within(max_bits: int, n: int, d: int, value_bits: int, ceiling: in
 def smallest_k_meeting(code: Callable, target_mse: float, ceiling: int, describe: Callable):
     """The smallest K in [2, ceiling] whose coding ``code(K)`` has an MSE of at most
     ``target_mse``, by doubling then bisection (see the module's docstring): (its coding, the
-    list of (K, MSE) tried in order).  ``describe(mse)`` words a distortion for messages.
-    FitError when even K = ceiling misses the target."""
+    list of (K, MSE) tried in order, and a warning when the distortion rose with K somewhere).
+    ``describe(mse)`` words a distortion for messages.  FitError when even K = ceiling misses
+    the target."""
     tried, lo, k = [], 1, min(2, ceiling)
     while True:
         coding = code(k)
@@ -62,15 +62,14 @@ def smallest_k_meeting(code: Callable, target_mse: float, ceiling: int, describe
             best, hi = coding, mid
         else:
             lo = mid
-    _warn_if_not_decreasing(tried, describe)
-    return best, tried
+    return best, tried, _not_decreasing(tried, describe)
 
 
-def _warn_if_not_decreasing(tried: list, describe: Callable) -> None:
+def _not_decreasing(tried: list, describe: Callable) -> list:
     ordered = sorted(tried)
     for (k1, mse1), (k2, mse2) in zip(ordered, ordered[1:]):
         if mse2 > mse1:
-            console.warn(f"the distortion rose from K={k1} ({describe(mse1)}) to K={k2} ({describe(mse2)}): "
-                         "k-means stopped in a poorer local optimum, so a smaller K than the one "
-                         "chosen may meet the target; more --restarts make this rarer")
-            return
+            return [f"the distortion rose from K={k1} ({describe(mse1)}) to K={k2} ({describe(mse2)}): "
+                    "k-means stopped in a poorer local optimum, so a smaller K than the one "
+                    "chosen may meet the target; more --restarts make this rarer"]
+    return []

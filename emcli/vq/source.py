@@ -66,7 +66,7 @@ def load_source(path: str, fmt: str | None, columns: list | None, codebook_dtype
     for flag, value in (("--columns", columns), ("--codebook-dtype", codebook_dtype)):
         if value is not None:
             raise UsageError(f"{flag} is for tables; {path} is read as an image (its codebook is uint8)")
-    from emcli.vq.images import read_image
+    from emcli.io.images import read_image
 
     pixels = read_image(path)
     return Source(path, "image", pixels.values, (pixels.height, pixels.width), 8 * len(pixels.mode),

@@ -29,13 +29,9 @@ def read(params):
     return {"weights": params.weights[order], "tables": tables[order]}
 
 
-def setup(model):
-    model.levels = LEVELS
-
-
 CASE = dict(
-    options={"k": 3},
-    draw=draw, setup=setup,
+    options={"k": 3, "levels": LEVELS},
+    draw=draw,
     truth={"weights": WEIGHTS, "tables": TABLES},
     read=read, atol=0.03,
 )

@@ -1,7 +1,6 @@
 """Choosing the number of components, and the covariance structure, by fitting a grid of models
 and comparing an information criterion (lower is better, as BIC = -2 log L + p ln N)."""
 
-import math
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -9,17 +8,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from emcli.data import Rows
 from emcli.em.chunks import chunk_rows, chunks
-from emcli.em.fit import fit
+from emcli.em.protocol import Posterior, has
 from emcli.errors import EmtoolError, UsageError
-from emcli.io.modelfile import model_document
 from emcli.models import registry
+from emcli.models.registry import COVARIANCE_TYPES
+from emcli.pipeline import FitSpec, fit_array
 
 #: criteria from the fit itself (models with a likelihood), and those that refit on other data
 LIKELIHOOD_CRITERIA = ("bic", "aic", "icl", "cv")
 CRITERIA = LIKELIHOOD_CRITERIA + ("gap", "reconstruction")
 HIGHER_IS_BETTER = frozenset({"cv", "gap"})
-COVARIANCES = ("full", "tied", "diag", "spherical")
 #: extra columns each criterion adds to the table
 EXTRA_COLUMNS = {"cv": ("cv",), "gap": ("gap", "gap_se"), "reconstruction": ("reconstruction",)}
 
@@ -58,16 +58,17 @@ def covariance_types(model_name: str, text: str | None) -> list:
             raise UsageError(f"model {model_name} does not take --covariance")
         return [None]
     if text in (None, "all"):
-        return list(COVARIANCES)
+        return list(COVARIANCE_TYPES)
     chosen = [part.strip() for part in text.split(",")]
-    unknown = [c for c in chosen if c not in COVARIANCES]
+    unknown = [c for c in chosen if c not in COVARIANCE_TYPES]
     if unknown:
-        raise UsageError(f"--covariance {unknown[0]!r} is not one of all, {', '.join(COVARIANCES)}")
+        raise UsageError(f"--covariance {unknown[0]!r} is not one of all, {', '.join(COVARIANCE_TYPES)}")
     return list(dict.fromkeys(chosen))
 
 
 def _has_likelihood(model_name: str) -> bool:
-    return model_name not in ("kmeans", "kmedoids")
+    """Whether the model's objective is a likelihood (k-means' and k-medoids' is not)."""
+    return not registry.spec(model_name).has("hard_labels")
 
 
 def check_criterion(model_name: str, criterion: str) -> None:
@@ -94,65 +95,81 @@ def table_columns(model_name: str, criterion: str) -> list:
              "converged", "seconds", "error"])
 
 
-def _entropy(model, params, X: np.ndarray) -> float:
+def _entropy(model, params, X: np.ndarray, chunk_bytes: int) -> float:
     """Total entropy of the responsibilities, -sum_n sum_k r_nk log r_nk (in chunks)."""
     total = 0.0
-    for block in chunks(X, chunk_rows(model, X.shape[1])):
+    for block in chunks(X, chunk_rows(model, X.shape[1], chunk_bytes)):
         resp, _ = model.responsibilities(params, block)
         total -= float(np.sum(resp * np.log(np.where(resp > 0, resp, 1.0))))
     return total
 
 
-def fit_cell(model_name: str, cell: Cell, X: np.ndarray, columns: list, fit_options: dict,
-             levels: list | None = None, criterion: str = "bic", folds: int = 5,
-             reference_draws: int = 10, target: str | None = None, model_options: dict | None = None):
-    """(table row, model document or None) for one grid point; a fit that fails is a row with
-    its reason in ``error``.  ``levels``: categorical columns' levels, kept in the model file;
-    ``target``: a regression model's target (the rows' last column); ``model_options``: the
-    same for every cell (a prior).  cv, gap and reconstruction refit the cell on folds or
-    reference sets."""
-    options = ({"k": cell.k} | ({"covariance": cell.covariance} if cell.covariance else {})
-               | (model_options or {}))
-    row = dict.fromkeys(table_columns(model_name, criterion))
-    row.update(model=model_name, covariance=cell.covariance or "", k=cell.k, converged=False, error="")
+@dataclass(frozen=True)
+class Scoring:
+    """How cells are scored: the ``criterion``, and the ``folds`` and ``reference_draws`` of
+    the criteria that refit on other data."""
+
+    criterion: str = "bic"
+    folds: int = 5
+    reference_draws: int = 10
+
+
+def cell_spec(spec: FitSpec, cell: Cell) -> FitSpec:
+    """``spec`` with the cell's k (and covariance type, where it has one)."""
+    return spec.with_options(k=cell.k, **({"covariance": cell.covariance} if cell.covariance else {}))
+
+
+def _degenerate(flat: list) -> FloatingPointError:
+    several = len(flat) > 1
+    return FloatingPointError(
+        f"degenerate: component{'s' if several else ''} {', '.join(map(str, flat))} "
+        f"{'rest' if several else 'rests'} on the covariance floor (no spread in some direction)")
+
+
+def _scores(spec: FitSpec, rows: Rows, fitted, scoring: Scoring) -> dict:
+    """The cell's figures: the fit's own (log-likelihood, parameters, BIC, AIC, ICL; the
+    inertia for models without a likelihood) and the refitting criterion's."""
+    fit, X = fitted.doc["fit"], rows.X
+    if _has_likelihood(spec.model):
+        icl = (fit["bic"] + 2.0 * _entropy(fitted.model, fitted.params, X, spec.chunk_bytes)
+               if has(fitted.model, Posterior) else None)
+        out = {"log_likelihood": fit["log_likelihood"], "n_parameters": fit["n_parameters"],
+               "bic": fit["bic"], "aic": fit["aic"], "icl": icl}
+    else:
+        out = {"inertia": fit["inertia"]}
+    if scoring.criterion == "cv":
+        from emcli.select.cv import cv_loglik
+
+        out["cv"] = cv_loglik(spec, X, rows.columns, scoring.folds, rows.levels)
+    elif scoring.criterion == "gap":
+        from emcli.select.gap import gap_statistic
+
+        out["gap"], out["gap_se"] = gap_statistic(spec, X, rows.columns, scoring.reference_draws)
+    elif scoring.criterion == "reconstruction":
+        from emcli.select.gap import heldout_reconstruction
+
+        out["reconstruction"] = heldout_reconstruction(spec, X, rows.columns, scoring.folds)
+    return out
+
+
+def fit_cell(spec: FitSpec, cell: Cell, rows: Rows, scoring: Scoring = Scoring()):
+    """(table row, model document or None) for one grid point: ``spec`` with the cell's k and
+    covariance fit to ``rows`` (their ``levels`` and ``target`` kept in the model file).  A fit
+    that fails, or rests on a degenerate component, is a row with its reason in ``error``."""
+    row = dict.fromkeys(table_columns(spec.model, scoring.criterion))
+    row.update(model=spec.model, covariance=cell.covariance or "", k=cell.k, converged=False, error="")
     started = time.perf_counter()
-    seed = fit_options.get("seed", 0)
+    spec = cell_spec(spec, cell)
     try:
-        if cell.k > len(X):
-            raise UsageError(f"{cell.k} components but only {len(X)} rows")
-        model = registry.create(model_name, options)
-        if levels is not None:
-            model.levels = levels
-        outcome = fit(model, X, **fit_options)
-        flat = getattr(model, "flat_components", lambda _: [])(outcome.best.params)
+        if cell.k > len(rows.X):
+            raise UsageError(f"{cell.k} components but only {len(rows.X)} rows")
+        fitted = fit_array(spec, rows.X, rows.columns, levels=rows.levels, target=rows.target)
+        flat = fitted.flat_components()
         if flat:
-            raise FloatingPointError(
-                f"degenerate: component{'s' if len(flat) > 1 else ''} {', '.join(map(str, flat))} "
-                f"{'rest' if len(flat) > 1 else 'rests'} on the covariance floor (no spread in some direction)")
-        doc = model_document(model, columns, outcome, n_samples=len(X), target=target)
-        if _has_likelihood(model_name):
-            loglik, p = doc["fit"]["log_likelihood"], doc["fit"]["n_parameters"]
-            bic = -2.0 * loglik + p * math.log(len(X))
-            icl = (bic + 2.0 * _entropy(model, outcome.best.params, X)
-                   if hasattr(model, "responsibilities") else None)
-            row.update(log_likelihood=loglik, n_parameters=p, bic=bic, aic=-2.0 * loglik + 2.0 * p, icl=icl)
-        else:
-            row["inertia"] = -outcome.best.score
-        if criterion == "cv":
-            from emcli.select_cv import cv_loglik
-
-            row["cv"] = cv_loglik(model_name, options, X, fit_options, folds, seed)
-        elif criterion == "gap":
-            from emcli.select_gap import gap_statistic
-
-            row["gap"], row["gap_se"] = gap_statistic(model_name, cell.k, X, fit_options,
-                                                      reference_draws, seed)
-        elif criterion == "reconstruction":
-            from emcli.select_gap import heldout_reconstruction
-
-            row["reconstruction"] = heldout_reconstruction(model_name, cell.k, X, fit_options, folds, seed)
-        row.update(converged=outcome.best.converged, seconds=time.perf_counter() - started)
-        return row, doc
+            raise _degenerate(flat)
+        row.update(_scores(spec, rows, fitted, scoring))
+        row.update(converged=fitted.converged, seconds=time.perf_counter() - started)
+        return row, fitted.doc
     except (EmtoolError, np.linalg.LinAlgError, FloatingPointError) as exc:
         keep = ("model", "covariance", "k", "converged", "error")
         row.update({key: None for key in row if key not in keep})
@@ -172,14 +189,12 @@ def _one_thread_each():
     threadpool_limits(1)
 
 
-def run_grid(model_name: str, cells: list, X: np.ndarray, columns: list, fit_options: dict,
-             jobs: int, on_done=None, levels: list | None = None, criterion: str = "bic",
-             folds: int = 5, reference_draws: int = 10, target: str | None = None,
-             model_options: dict | None = None) -> list:
+def run_grid(spec: FitSpec, cells: list, rows: Rows, jobs: int, on_done=None,
+             scoring: Scoring = Scoring()) -> list:
     """Every cell's (row, document), in grid order.  Cells run in ``jobs`` processes; each cell
     is seeded by itself, so the results do not depend on ``jobs``."""
-    work = [(model_name, cell, X, columns, fit_options, levels, criterion, folds, reference_draws,
-             target, model_options) for cell in cells]
+    rows = Rows(None, rows.columns, rows.X, rows.levels, rows.target)  # the table stays here
+    work = [(spec, cell, rows, scoring) for cell in cells]
     if jobs <= 1 or len(cells) == 1:
         results = []
         for item in work:
@@ -190,7 +205,8 @@ def run_grid(model_name: str, cells: list, X: np.ndarray, columns: list, fit_opt
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_one_thread_each) as pool:
+    with ProcessPoolExecutor(max_workers=min(jobs, len(cells)), mp_context=context,
+                             initializer=_one_thread_each) as pool:
         results = []
         for result in pool.map(_fit_one, work):
             results.append(result)
@@ -207,7 +223,7 @@ def best_index(rows: list, criterion: str) -> int | None:
     if not scored:
         return None
     if criterion == "gap":
-        from emcli.select_gap import gap_choice
+        from emcli.select.gap import gap_choice
 
         choices = []
         for covariance in dict.fromkeys(rows[i]["covariance"] for i in scored):

@@ -1,0 +1,112 @@
+"""From a command's parsed fit options (emcli.cli.options.fit_options) to what the pipeline
+fits: an emcli.pipeline.FitSpec and the Source of its rows, with the usage checks every
+command that fits makes the same way."""
+
+import os
+from dataclasses import dataclass, field
+
+import click
+
+from emcli.cli.options import DRIVER_OPTIONS, INIT_METHODS, MODEL_OPTIONS, given
+from emcli.errors import UsageError
+from emcli.models import registry
+from emcli.pipeline.spec import FitSpec, Source
+
+#: option name -> its flag, for messages
+FLAGS = {"model_name": "-m", "k": "-k", "prior_params": "--prior-param", "intercept": "--no-intercept"}
+
+
+def flag(name: str) -> str:
+    return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+
+@dataclass
+class FitRequest:
+    """A spec, the source of its rows, the coding of a warm start's categorical columns, and
+    notes for the user."""
+
+    spec: FitSpec
+    source: Source
+    levels: list | None = None
+    notes: list = field(default_factory=list)
+
+
+def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
+                chosen: frozenset = frozenset(), warm_start: bool = True) -> FitRequest:
+    """The request of a command's fit options ``values`` (click's parameters) for ``model`` and
+    DATA.  ``chosen``: model options the command sets itself (select-k's cells, impute's K),
+    which count as given.  An option the model does not take, a driver option of another
+    algorithm, or an algorithm the model does not take, is a UsageError."""
+    values = dict(values)
+    given_options = {name for name in MODEL_OPTIONS if name in values and given(ctx, name)} | chosen
+    if values.get("prior_params") and not given(ctx, "prior"):
+        values["prior"] = "default"
+    init, warm = values["init"], None
+    if init is not None and init not in INIT_METHODS:
+        warm = _read_warm(ctx, init, model, warm_start)
+        model = warm[2]["model"]
+    entry = registry.spec(model)
+    for name in sorted(given_options - {"target"}):
+        if name not in entry.options:
+            raise UsageError(f"model {model} does not take {flag(name)}")
+    spec = FitSpec(model, {name: values[name] for name in entry.options if name in values},
+                   init=init, restarts=values["restarts"], seed=values["seed"],
+                   max_iter=values["max_iter"], tol=values["tol"], chunk_bytes=values["chunk_bytes"],
+                   algorithm=values["algorithm"], driver_options=_driver_options(ctx, model, values))
+    source = Source(data, values["fmt"], values["columns"], values["target"], values["skip_empty_rows"])
+    if warm is None:
+        return FitRequest(spec, source)
+    return _warm(FitRequest(spec, source), init, warm, values, given_options)
+
+
+def _read_warm(ctx, path: str, model: str, allowed: bool):
+    """(model, params, document) of the --init model file ``path``."""
+    from emcli.io.modelfile import read_model
+
+    if not os.path.exists(path):
+        raise UsageError(f"--init {path!r} is neither {', '.join(INIT_METHODS)} nor a model file")
+    if not allowed:
+        raise UsageError(f"--init {path}: a warm start fits one model; give a start method")
+    warm = read_model(path)
+    if given(ctx, "model_name") and model != warm[2]["model"]:
+        raise UsageError(f"-m {model} differs from {warm[2]['model']} in the --init model {path}")
+    return warm
+
+
+def _warm(request: FitRequest, path: str, warm: tuple, values: dict, given_options: set) -> FitRequest:
+    """The request of a warm start from the model file ``path``: its options, columns and
+    target, which the options given must agree with, and its parameters to start from."""
+    from emcli.em.protocol import Levelled, has
+
+    fitted, params, doc = warm
+    for name in sorted(given_options):
+        if name in doc["options"] and doc["options"][name] != values[name]:
+            raise UsageError(f"{flag(name)} {values[name]} differs from {doc['options'][name]} "
+                             f"in the --init model {path}")
+    source = request.source
+    if source.columns is not None and source.columns != doc["columns"]:
+        raise UsageError(f"--columns differs from the columns of the --init model {path}")
+    if "target" in given_options and source.target != doc["target"]:
+        raise UsageError(f"--target {source.target} differs from {doc['target']} in the --init model {path}")
+    notes = (["a warm start from --init MODEL.json runs once; --restarts ignored"]
+             if request.spec.restarts > 1 else [])
+    spec = request.spec.but(options=dict(doc["options"]), init=params)
+    source = Source(source.path, source.fmt, list(doc["columns"]), doc["target"], source.skip_empty_rows)
+    return FitRequest(spec, source, fitted.levels if has(fitted, Levelled) else None, notes)
+
+
+def _driver_options(ctx, model: str, values: dict) -> dict:
+    """The options of the chosen algorithm's driver; the algorithm must be one the model takes,
+    and a driver option given for another algorithm is a UsageError."""
+    from emcli.em import algorithms
+
+    name = values["algorithm"]
+    chosen = algorithms.algorithm(name)
+    entry = registry.spec(model)
+    if name not in entry.algorithms:
+        raise UsageError(f"model {model} does not take --algorithm {name} "
+                         f"(it takes: {', '.join(entry.algorithms)})")
+    for option in DRIVER_OPTIONS:
+        if given(ctx, option) and option not in chosen.options:
+            raise UsageError(f"{flag(option)} applies to another --algorithm than {name}")
+    return {option: values[option] for option in chosen.options}

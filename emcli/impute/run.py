@@ -1,0 +1,115 @@
+"""What ``emtool impute`` does between parsing options and writing: load the rows, find the
+mixture (fit through the pipeline, or from a model file), and complete the table once or
+``draws`` times, with the report and the messages as data."""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from emcli.data import Rows, display_name, empty_rows, require_observed_columns
+from emcli.errors import DataError
+from emcli.pipeline import FitSpec, Source
+
+
+@dataclass
+class Plan:
+    """What to impute: the fit (``spec``, and ``ks`` to choose K by BIC) or a ``model_file``
+    to fill from; ``draws`` multiple imputations (None: one table of expectations), stacked
+    with ``long``; ``round_integers`` and ``clip`` as Completion takes them."""
+
+    spec: FitSpec
+    source: Source
+    ks: list | None = None
+    model_file: str | None = None
+    draws: int | None = None
+    long: bool = False
+    round_integers: bool = True
+    clip: bool = False
+    need_model: bool = False  # a model file or report is asked for even when nothing is missing
+
+
+@dataclass
+class Imputation:
+    """The completed tables (a generator: the draws are computed as they are written), the
+    report (complete once the tables are consumed), the mixture's model document, and the
+    messages."""
+
+    tables: Iterator
+    report: dict
+    model_doc: dict | None
+    nothing_missing: bool
+    warnings: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
+    """Run ``plan``: ``jobs`` processes for a choice of K, ``on_done`` after each K."""
+    from emcli import pipeline
+    from emcli.impute.model import fit_imputer, load_imputer
+    from emcli.impute.table import Completion
+
+    name = display_name(plan.source.path)
+    rows = pipeline.read(plan.spec, plan.source)
+    require_observed_columns(rows.X, rows.columns, plan.source.path)
+    if plan.long and "imputation" in rows.table.column_names:
+        raise DataError(f"{name} already has a column 'imputation'; rename it to use --long")
+    imputer = None
+    if plan.model_file:
+        imputer, rows = load_imputer(plan.model_file, rows, plan.source.path)
+    completion = Completion(rows.table, rows.columns, rows.X, round_integers=plan.round_integers,
+                            clip=plan.clip, name=name)
+    empty = empty_rows(rows.X)
+    fit_rows = Rows(rows.table, rows.columns, np.delete(rows.X, empty, axis=0))
+    nothing_missing = not completion.missing.any()
+    notes = [f"no missing values in the chosen columns of {name}; the output is the input"] if nothing_missing else []
+    if imputer is None and (not nothing_missing or plan.need_model):
+        pipeline.check(plan.spec, fit_rows, plan.source, k=1 if plan.ks else None)
+        imputer = fit_imputer(plan.spec, fit_rows, plan.source.path, plan.ks, jobs, on_done)
+    summaries = []
+    report = _report(name, rows, completion, empty, imputer, fit_rows, summaries)
+    out = Imputation(_tables(plan, imputer, completion, rows, fit_rows, nothing_missing, summaries, report),
+                     report, imputer.doc if imputer else None, nothing_missing,
+                     list(imputer.warnings) if imputer else [], notes)
+    return out
+
+
+def _report(name, rows, completion, empty, imputer, fit_rows, summaries) -> dict:
+    from emcli.impute.report import log_likelihood, report_document
+
+    return report_document(
+        data=name, n_rows=len(rows.X), filled=completion.filled_counts(), empty_rows=int(empty.size),
+        imputer=imputer, imputations=summaries,
+        loglik=log_likelihood(imputer, fit_rows.X) if imputer is not None else None)
+
+
+def _tables(plan: Plan, imputer, completion, rows: Rows, fit_rows: Rows, nothing_missing: bool,
+            summaries: list, report: dict) -> Iterator:
+    """The completed tables in output order; each bootstrap refit's summary joins
+    ``summaries`` (and so the report) as its table is made."""
+    from emcli.impute.draws import bootstrap_imputations
+    from emcli.impute.fill import conditional_means
+
+    if nothing_missing:
+        completed = [(rows.X, None)] * (plan.draws or 1)
+    elif plan.draws:
+        completed = bootstrap_imputations(plan.spec, imputer, fit_rows.X, rows.columns, rows.X, plan.draws)
+    else:
+        completed = [(conditional_means(imputer.model, imputer.params, rows.X), None)]
+    arrays = []
+    for X, summary in completed:
+        summaries.extend([summary] if summary else [])
+        if not plan.long:
+            yield completion.table(X)
+        arrays.append(X)
+    if plan.long:
+        yield completion.long_table(arrays)
+
+
+def unconverged_refits(report: dict, spec: FitSpec) -> str | None:
+    """One warning for the bootstrap refits that stopped at --max-iter."""
+    failed = sum(not row["converged"] for row in report["imputations"])
+    if failed and spec.tol > 0 and spec.max_iter > 0:
+        return (f"{failed} of {len(report['imputations'])} bootstrap refits did not converge in "
+                f"{spec.max_iter} iterations; raise --max-iter or --tol")
+    return None

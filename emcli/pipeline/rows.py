@@ -1,0 +1,102 @@
+"""The rows a model is fit to or applied to: read from the table and checked, with one set of
+checks and messages for every command."""
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from emcli.data import (Rows, empty_rows, load_regression_rows, load_rows, require_complete,
+                        require_no_empty_rows, require_observed_columns, require_rows,
+                        require_variation)
+from emcli.errors import UsageError
+from emcli.models import registry
+from emcli.pipeline.spec import FitSpec, Source
+
+
+@dataclass(frozen=True)
+class FileRows:
+    """Numeric rows left in their file, for stepwise EM to stream block by block (with the same
+    checks, made per block: emcli.pipeline.stream)."""
+
+    source: Source
+
+
+def _check_request(spec: FitSpec, source: Source) -> None:
+    """UsageError for options the model cannot take with this data: a target for a model that
+    predicts none (or none for one that does), dropping empty rows for a model that needs
+    complete rows."""
+    entry = spec.entry
+    if entry.target_kind and source.target is None:
+        raise UsageError(f"model {spec.model} needs --target COLUMN, the column to predict")
+    if not entry.target_kind and source.target is not None:
+        raise UsageError(f"model {spec.model} does not take --target (it is not a regression model)")
+    if source.skip_empty_rows and not entry.missing:
+        raise UsageError(f"model {spec.model} does not take --skip-empty-rows (it needs complete rows)")
+
+
+def streams(spec: FitSpec, source: Source) -> bool:
+    """Whether the fit streams its rows from the file instead of loading them."""
+    return (spec.algorithm == "stepwise" and spec.max_iter > 0 and spec.entry.has("streaming")
+            and source.path != "-")
+
+
+def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | None = None,
+         keep_empty: bool = False, may_stream: bool = False) -> Rows | FileRows:
+    """The rows of ``source`` to fit ``spec``'s model to, checked (see ``check``); a FileRows when
+    ``may_stream`` and the fit streams them.  ``k``: the fewest components to be fit (default:
+    the spec's); ``levels``: a warm start's coding of categorical columns."""
+    _check_request(spec, source)
+    if may_stream and streams(spec, source):
+        return FileRows(source)
+    return check(spec, read(spec, source, levels), source, k=k, keep_empty=keep_empty)
+
+
+def read(spec: FitSpec, source: Source, levels: list | None = None) -> Rows:
+    """The rows of ``source`` coded for ``spec``'s model, not yet checked for a fit: a
+    regression's features then its target (complete), or the columns the model reads."""
+    entry = spec.entry
+    if entry.target_kind:
+        return load_regression_rows(source.path, source.fmt, source.columns, source.target,
+                                    entry.target_kind, levels)
+    return load_rows(source.path, source.fmt, source.columns, entry.data, levels=levels)
+
+
+def check(spec: FitSpec, rows: Rows, source: Source, *, k: int | None = None,
+          keep_empty: bool = False) -> Rows:
+    """``rows`` checked for a fit of ``spec``'s model: no missing cell for a model that needs
+    complete rows; otherwise every column observed somewhere and no row without an observed
+    cell (such rows dropped with ``source.skip_empty_rows``, kept with ``keep_empty``, the
+    checks below then made on the others); enough rows for ``k`` components and the model; no
+    constant column for a model that needs spread."""
+    entry, path = spec.entry, source.path
+    fit_rows = rows.X
+    if not entry.missing:
+        require_complete(rows.X, rows.columns, path, spec.model)
+    else:
+        require_observed_columns(rows.X, rows.columns, path)
+        empty = empty_rows(rows.X)
+        if empty.size and (source.skip_empty_rows or keep_empty):
+            fit_rows = np.delete(rows.X, empty, axis=0)
+            if source.skip_empty_rows:
+                rows = dataclasses.replace(rows, X=fit_rows, dropped=int(empty.size))
+        else:
+            require_no_empty_rows(rows.X, path)
+    require_rows(fit_rows, spec.k if k is None else k, path, spec.model, entry.min_rows)
+    if entry.needs_variation:
+        require_variation(fit_rows, rows.columns, path, spec.model)
+    return rows
+
+
+def load_for_predict(model, columns: list, source: Source, unseen: str = "error") -> Rows:
+    """The rows of ``source`` a fitted ``model`` (fit to ``columns``) is applied to: coded as it
+    was fit (``unseen``: what a level it never saw becomes), complete where it needs complete
+    rows, and no row without an observed cell."""
+    entry = registry.spec(model.name)
+    levels = model.levels if entry.data == "categorical" else None
+    rows = load_rows(source.path, source.fmt, columns, entry.data, levels, unseen)
+    if entry.target_kind or not entry.missing:
+        require_complete(rows.X, rows.columns, source.path, model.name)
+    else:
+        require_no_empty_rows(rows.X, source.path, "drop them")
+    return rows

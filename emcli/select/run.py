@@ -1,0 +1,54 @@
+"""What ``emtool select-k`` does between parsing options and writing: check the request against
+the data, fit the grid, choose the best cell."""
+
+from dataclasses import dataclass
+
+from emcli.data import Rows, display_name
+from emcli.errors import DataError, FitError, UsageError
+from emcli.pipeline import FitSpec
+from emcli.select.grid import Cell, Scoring, best_index, run_grid
+
+
+@dataclass
+class Selection:
+    """Every cell's table row (the chosen one marked '*' in ``best``) and model document (None
+    for a cell that failed), and the index of the chosen cell."""
+
+    table: list
+    docs: list
+    best: int
+
+    @property
+    def chosen(self) -> dict:
+        return self.table[self.best]
+
+
+def check_data(rows: Rows, path: str, ks: list, scoring: Scoring) -> None:
+    """One error for data no cell could use, rather than every cell failing."""
+    n = len(rows.X)
+    if scoring.criterion in ("cv", "reconstruction") and scoring.folds > n:
+        raise UsageError(f"--folds {scoring.folds} is more than the {n} row{'s' if n > 1 else ''} "
+                         f"of {display_name(path)}")
+    if scoring.criterion == "gap" and not (rows.X != rows.X[0]).any():
+        raise DataError(f"{display_name(path)} has one distinct row; the gap statistic needs spread")
+    if min(ks) > n:
+        raise DataError(f"every --k-range value exceeds the {n} rows of the data")
+
+
+def select(spec: FitSpec, rows: Rows, cells: list, scoring: Scoring, jobs: int,
+           on_done=None) -> Selection:
+    """Fit ``spec`` in every cell of the grid to ``rows`` and choose by ``scoring``; FitError
+    when every cell failed."""
+    results = run_grid(spec, cells, rows, jobs, on_done=on_done, scoring=scoring)
+    table = [row for row, _ in results]
+    best = best_index(table, scoring.criterion)
+    for i, row in enumerate(table):
+        row["best"] = "*" if i == best else ""
+    if best is None:
+        raise FitError(f"every cell failed; the first: {table[0]['error']}")
+    return Selection(table, [doc for _, doc in results], best)
+
+
+def grid(ks: list, covariances: list) -> list:
+    """The cells: every k for each covariance type in turn."""
+    return [Cell(k, covariance) for covariance in covariances for k in ks]

@@ -1,0 +1,81 @@
+"""What ``emtool compress`` does between parsing options and writing: read the source, choose K
+(given, by a bit budget, or by a distortion target), fit and code, pack the container, and
+build the report, with the warnings as data."""
+
+import time
+from dataclasses import dataclass, field
+
+from emcli.errors import UsageError
+from emcli.vq import container, report, search
+from emcli.vq.quantise import FitOptions, count_distinct, quantise, unconverged
+from emcli.vq.source import Source
+
+
+@dataclass(frozen=True)
+class Goal:
+    """How K is chosen: exactly one of ``k``, ``psnr`` (dB, images), ``mse`` and ``max_bits``;
+    ``k_max`` bounds a search."""
+
+    k: int | None = None
+    psnr: float | None = None
+    mse: float | None = None
+    max_bits: int | None = None
+    k_max: int = 4096
+
+    def check(self, source: Source) -> None:
+        chosen = [flag for flag, value in (("-k", self.k), ("--target-psnr", self.psnr),
+                                           ("--target-mse", self.mse), ("--max-bits", self.max_bits))
+                  if value is not None]
+        if len(chosen) != 1:
+            raise UsageError("give one of -k, --target-psnr, --target-mse and --max-bits"
+                             + (f", not {' and '.join(chosen)}" if chosen else ""))
+        if self.psnr is not None and source.peak is None:
+            raise UsageError("--target-psnr is for images; give a table --target-mse")
+
+
+@dataclass
+class Compressed:
+    """The .emq file's bytes, the report document, the distinct rows, and the messages."""
+
+    payload: bytes
+    doc: dict
+    distinct: int
+    warnings: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+
+def compress(source: Source, goal: Goal, options: FitOptions, output: str, started: float) -> Compressed:
+    """Quantise ``source`` as ``goal`` asks, fitting codebooks as ``options`` say."""
+    goal.check(source)
+    (n, d), unit = source.values.shape, source.unit
+    notes, warnings = [], []
+    if options.sample is not None and options.sample >= n:
+        notes.append(f"--sample {options.sample} covers all {n} {unit}s; fitting on every one")
+    distinct = count_distinct(source.values)
+
+    def code(kk):
+        return quantise(source.values, kk, source.dtype, options, unit, distinct)
+
+    tried, target = [], None
+    if goal.k is not None:
+        if goal.k > distinct:
+            notes.append(f"K = {goal.k} is more than the {distinct} distinct {source.distinct_name}: "
+                         f"K lowered to {distinct}, one codebook entry each")
+        coding = code(goal.k)
+    elif goal.max_bits is not None:
+        target = {"max_bits": goal.max_bits}
+        coding = code(search.largest_k_within(goal.max_bits, n, d, source.value_bits,
+                                               min(goal.k_max, distinct)))
+    else:
+        target = {"psnr_db": goal.psnr} if goal.psnr is not None else {"mse": goal.mse}
+        mse = goal.mse if goal.psnr is None else source.peak**2 / 10 ** (goal.psnr / 10)
+        coding, tried, rose = search.smallest_k_meeting(code, mse, min(goal.k_max, distinct),
+                                                        lambda e: report.describe(e, source.peak))
+        warnings.extend(rose)
+    warnings.extend(unconverged(coding, options))
+    packed = container.Quantised(source.kind, source.shape, coding.codebook, coding.codes,
+                                 source.mode, source.columns)
+    payload = container.encode(packed)
+    doc = report.build(source, coding, output=output, file_bytes=len(payload),
+                       seconds=time.perf_counter() - started, k_asked=goal.k, target=target, tried=tried)
+    return Compressed(payload, doc, distinct, warnings, notes)
