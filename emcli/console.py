@@ -5,11 +5,27 @@ import contextlib
 import sys
 
 _state = {"quiet": False, "verbose": False}
+#: warnings about old option spellings, shown once the command has succeeded, so that a
+#: failing command still prints its one error line only
+_deprecations = []
 
 
 def configure(quiet: bool = False, verbose: bool = False) -> None:
     """Set the output level for this invocation (from the options before the subcommand)."""
     _state.update(quiet=quiet, verbose=verbose)
+    _deprecations.clear()
+
+
+def deprecated(message: str) -> None:
+    """A warning about an old spelling, held until the command succeeds (``flush``)."""
+    _deprecations.append(message)
+
+
+def flush() -> None:
+    """Show the held warnings."""
+    for message in _deprecations:
+        warn(message)
+    _deprecations.clear()
 
 
 def enable(level: str) -> None:

@@ -40,7 +40,7 @@ CASES = [
     (["fit", "allmissing.csv"], "allmissing.csv: column 'b' has no values; leave it out with --columns"),
     (["fit", "allmissing.csv", "--columns", "a,b"], "column 'b' has no values"),
     (["fit", "emptyrow.csv"], "row 2 has every chosen column missing; drop them or pass --skip-empty-rows"),
-    (["select-k", "emptyrow.csv", "--k-range", "1:2"], "emptyrow.csv: row 2 has every chosen column missing; drop them\n"),
+    (["select-k", "emptyrow.csv", "--k-range", "1:2"], "emptyrow.csv: row 2 has every chosen column missing; drop them or pass --skip-empty-rows"),
     (["select-k", "one.csv", "--k-range", "1:2"], "one.csv has 1 row, fewer than the 2 that gmm needs"),
     (["select-k", "one.csv", "-m", "kmeans", "--criterion", "gap"], "one.csv has one distinct row; the gap statistic needs spread"),
     (["select-k", "constant.csv", "--k-range", "1:2"], "column 'a' is constant"),

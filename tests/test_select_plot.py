@@ -70,6 +70,6 @@ def test_no_criteria_is_a_usage_error(tmp_path):
 
 
 def test_importing_the_module_does_not_import_matplotlib():
-    code = "import sys, emcli.select_plot; print('matplotlib' in sys.modules)"
+    code = "import sys, emcli.select.plot; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

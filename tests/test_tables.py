@@ -28,7 +28,7 @@ def test_format_by_extension(name, expected):
 
 
 def test_unknown_extension_needs_format():
-    with pytest.raises(UsageError, match="--format"):
+    with pytest.raises(UsageError, match="--input-format"):
         table_format("data.xlsx")
     assert table_format("data.xlsx", "tsv") == "tsv"
 

@@ -65,6 +65,7 @@ class EmtoolGroup(click.Group):
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(141)
+        console.flush()
         sys.exit(status if isinstance(status, int) else 0)
 
 

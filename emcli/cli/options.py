@@ -70,7 +70,7 @@ def _renamed(args: list, aliases: dict) -> list:
         if callable(new):
             new = new(value if sep else (args[i + 1] if i + 1 < len(args) else ""))
         if new:
-            console.warn(f"{old} is now {new}; the old spelling will be removed")
+            console.deprecated(f"{old} is now {new}; the old spelling will be removed")
             token = new + sep + value
         out.append(token)
     return out
