@@ -4,6 +4,7 @@ Not a test module: benchmarks are run by hand (``python benchmarks/bench_gmm.py`
 collected by pytest.
 """
 
+import argparse
 import os
 import platform
 import sys
@@ -14,6 +15,22 @@ import numpy as np
 
 # Let ``python benchmarks/bench_x.py`` work from a source checkout without installing emcli.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
+
+
+def arguments(doc: str, *, target: float, target_help: str, **sizes: int) -> argparse.ArgumentParser:
+    """A parser with what every benchmark takes: the sizes given as ``n`` (rows), ``d``
+    (columns), ``k`` (components), ``repeat`` (timings per measurement) with their defaults,
+    and ``--target``, the ratio the benchmark must reach.  ``doc``'s first line describes it."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    words = {"n": "rows", "d": "columns", "k": "components"}
+    for name, default in sizes.items():
+        if name == "repeat":
+            parser.add_argument("--repeat", type=int, default=default,
+                                help="timings per measurement; the best counts")
+        else:
+            parser.add_argument(f"-{name}", type=int, default=default, help=f"{words[name]} (default {default})")
+    parser.add_argument("--target", type=float, default=target, help=target_help)
+    return parser
 
 
 def blobs(n: int, d: int, k: int, separation: float = 2.0, seed: int = 0) -> np.ndarray:

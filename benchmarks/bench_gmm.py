@@ -8,13 +8,12 @@ tol=0 so that it runs every iteration it is given.
     python benchmarks/bench_gmm.py [-n 200000] [-d 16] [-k 16]
 """
 
-import argparse
 import sys
 import warnings
 
 import numpy as np
 
-from _common import best_time, blobs, per_iteration, report
+from _common import arguments, best_time, blobs, per_iteration, report
 
 from emcli.em.chunks import accumulate, chunk_rows  # noqa: E402  (after _common fixes sys.path)
 from emcli.em.fit import start_params
@@ -22,12 +21,8 @@ from emcli.models.gmm import GaussianMixture
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=200_000, help="rows (default 200000)")
-    parser.add_argument("-d", type=int, default=16, help="columns (default 16)")
-    parser.add_argument("-k", type=int, default=16, help="components (default 16)")
-    parser.add_argument("--repeat", type=int, default=3, help="timings per measurement; the best counts")
-    parser.add_argument("--target", type=float, default=5.0, help="required speed-up (default 5)")
+    parser = arguments(__doc__, n=200_000, d=16, k=16, repeat=3, target=5.0,
+                       target_help="required speed-up (default 5)")
     args = parser.parse_args(argv)
 
     from sklearn.mixture import GaussianMixture as Reference

@@ -22,7 +22,6 @@ Measured in the same run, on the same data:
     python benchmarks/bench_impute.py [-n 100000] [-d 20] [--missing 0.3]
 """
 
-import argparse
 import json
 import os
 import subprocess
@@ -33,7 +32,7 @@ import warnings
 
 import numpy as np
 
-from _common import best_time, report
+from _common import arguments, best_time, report
 
 from emcli.em.chunks import accumulate, chunk_rows  # noqa: E402  (after _common fixes sys.path)
 from emcli.em.fit import start_params
@@ -90,15 +89,11 @@ def masked_e_step(X: np.ndarray, mean: np.ndarray, cov: np.ndarray, rows: int):
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=100_000, help="rows (default 100000)")
-    parser.add_argument("-d", type=int, default=20, help="columns (default 20)")
+    parser = arguments(__doc__, n=100_000, d=20, repeat=3, target=10.0,
+                       target_help="required speed-up of an EM iteration over the per-row loop (default 10)")
     parser.add_argument("--missing", type=float, default=0.3, help="share of cells missing (default 0.3)")
-    parser.add_argument("--repeat", type=int, default=3, help="timings per measurement; the best counts")
     parser.add_argument("--loop-rows", type=int, default=2000, help="rows the per-row loop is timed on")
     parser.add_argument("--ii-iter", type=int, default=10, help="IterativeImputer rounds (its default 10)")
-    parser.add_argument("--target", type=float, default=10.0,
-                        help="required speed-up of an EM iteration over the per-row loop (default 10)")
     parser.add_argument("--masked-target", type=float, default=2.0,
                         help="required speed-up over the previous masked-inverse E-step (default 2)")
     args = parser.parse_args(argv)

@@ -8,13 +8,12 @@ scikit-learn's KMeans(algorithm="lloyd", n_init=1, init=<the centres>) is timed 
     python benchmarks/bench_kmeans.py [-n 1000000] [-d 16] [-k 16] [--reference-threads 1]
 """
 
-import argparse
 import sys
 import warnings
 
 import numpy as np
 
-from _common import best_time, blobs, per_iteration, report
+from _common import arguments, best_time, blobs, per_iteration, report
 
 from emcli.em.chunks import accumulate, chunk_rows  # noqa: E402  (after _common fixes sys.path)
 from emcli.em.init import initial_centres
@@ -22,13 +21,8 @@ from emcli.models.kmeans import KMeans
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=1_000_000, help="rows (default 1000000)")
-    parser.add_argument("-d", type=int, default=16, help="columns (default 16)")
-    parser.add_argument("-k", type=int, default=16, help="clusters (default 16)")
-    parser.add_argument("--repeat", type=int, default=5, help="timings per measurement; the best counts")
-    parser.add_argument("--target", type=float, default=1.0,
-                        help="required ratio reference/ours (default 1: no slower)")
+    parser = arguments(__doc__, n=1_000_000, d=16, k=16, repeat=5, target=1.0,
+                       target_help="required ratio reference/ours (default 1: no slower)")
     parser.add_argument("--reference-threads", type=int, default=None,
                         help="also time scikit-learn limited to this many threads (threadpoolctl)")
     args = parser.parse_args(argv)

@@ -19,14 +19,13 @@ peak during that fit (numpy reports its allocations to it), the data made before
     python benchmarks/bench_kmedoids.py [-n 20000] [-d 10] [-k 8] [--metrics euclidean,cityblock]
 """
 
-import argparse
 import sys
 import time
 import tracemalloc
 
 import numpy as np
 
-from _common import best_time, blobs, report
+from _common import arguments, best_time, blobs, report
 
 from emcli.em.batch import run_batch  # noqa: E402  (after _common fixes sys.path)
 from emcli.em.chunks import chunk_rows
@@ -81,16 +80,11 @@ def measure(X: np.ndarray, k: int, metric: str, iterations: int, repeat: int) ->
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=20_000, help="rows (default 20000)")
-    parser.add_argument("-d", type=int, default=10, help="columns (default 10)")
-    parser.add_argument("-k", type=int, default=8, help="clusters (default 8)")
+    parser = arguments(__doc__, n=20_000, d=10, k=8, repeat=3, target=0.8,
+                       target_help="required ratio direct/ours for the iteration time (default 0.8)")
     parser.add_argument("--metrics", default="euclidean,cityblock",
                         help="comma-separated cdist metrics (default euclidean,cityblock)")
     parser.add_argument("--iterations", type=int, default=6, help="timed iterations per run (default 6)")
-    parser.add_argument("--repeat", type=int, default=3, help="timings per measurement; the best counts")
-    parser.add_argument("--target", type=float, default=0.8,
-                        help="required ratio direct/ours for the iteration time (default 0.8)")
     parser.add_argument("--memory-target", type=float, default=0.01,
                         help="required ratio peak/N x N matrix, below (default 0.01)")
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ import tracemalloc
 
 import numpy as np
 
-from _common import blobs, report
+from _common import arguments, blobs, report
 
 
 def child(n: int, d: int, k: int, iterations: int) -> dict:
@@ -57,13 +57,9 @@ def child(n: int, d: int, k: int, iterations: int) -> dict:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=1_000_000, help="rows (default 1000000)")
-    parser.add_argument("-d", type=int, default=16, help="columns (default 16)")
-    parser.add_argument("-k", type=int, default=16, help="components (default 16)")
+    parser = arguments(__doc__, n=1_000_000, d=16, k=16, target=2.0,
+                       target_help="required (data + peak) / data ratio, below (default 2)")
     parser.add_argument("--iterations", type=int, default=3, help="EM iterations (default 3)")
-    parser.add_argument("--target", type=float, default=2.0,
-                        help="required (data + peak) / data ratio, below (default 2)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:

@@ -37,3 +37,38 @@ def draw_mixture(rng, weights, means, covs, n):
         rows = labels == k
         X[rows] = rng.multivariate_normal(means[k], covs[k], size=rows.sum())
     return X, labels
+
+
+def assert_monotone_batch(model, X: np.ndarray, rows: int, seed: int = 3, max_iter: int = 40) -> list:
+    """Batch EM from a k-means++ and a random start (``model`` prepared on ``X``), each for
+    ``max_iter`` iterations in chunks of ``rows``: the objective never falls (float noise
+    allowed).  Returns the two runs."""
+    from emcli.em.batch import run_batch
+    from emcli.em.fit import start_params
+
+    model.prepare(X)
+    rng = np.random.default_rng(seed)
+    runs = []
+    for method in ("k-means++", "random"):
+        start = start_params(model, X, method, rng, rows=len(X))
+        run = run_batch(model, X, start, rows=rows, max_iter=max_iter, tol=0, rng=rng, max_reseeds=0)
+        scores = np.array([row["score"] for row in run.trace])
+        assert run.n_iter == max_iter
+        assert np.all(np.diff(scores) >= -1e-9 * np.abs(scores[1:])), scores
+        runs.append(run)
+    return runs
+
+
+def assert_bad_input(run, name: str, text: str, args: list, message: str) -> None:
+    """``emtool ARGS -o m.json`` on the file ``name`` holding ``text`` (in the current
+    directory): exit 2, one line on stderr holding ``message``, nothing on stdout or disk."""
+    import os
+
+    pathlib.Path(name).write_text(text)
+    before = sorted(os.listdir("."))
+    result = run(*args, "-o", "m.json")
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert result.stderr.startswith("emtool: error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert sorted(os.listdir(".")) == before

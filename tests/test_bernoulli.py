@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from emcli.em.batch import run_batch
-from emcli.em.fit import fit, start_params
+from emcli.em.fit import fit
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models.bernoulli import FLOOR, BernoulliMixture, BernoulliParams
+
+from conftest import assert_monotone_batch
 
 from cases.bernoulli import MEANS, WEIGHTS, draw
 
@@ -108,14 +109,7 @@ def test_default_prior_is_recorded_and_checked():
 def test_log_posterior_never_decreases(n):
     """MAP EM, also on fewer rows than parameters, where MLE means sit on 0 and 1."""
     X = draw(np.random.default_rng(2), n)
-    model = BernoulliMixture(6, prior="default")
-    model.prepare(X)
-    rng = np.random.default_rng(3)
-    for method in ("k-means++", "random"):
-        run = run_batch(model, X, start_params(model, X, method, rng, rows=len(X)), rows=17,
-                        max_iter=40, tol=0, rng=rng, max_reseeds=0)
-        scores = np.array([row["score"] for row in run.trace])
-        assert np.all(np.diff(scores) >= -1e-9 * np.abs(scores[1:])), scores
+    for run in assert_monotone_batch(BernoulliMixture(6, prior="default"), X, rows=17):
         assert np.all((run.params.means > 0.0) & (run.params.means < 1.0))
 
 

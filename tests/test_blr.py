@@ -3,7 +3,6 @@ BayesianRidge (with and without an intercept), the log evidence against scipy's 
 normal, the predictive standard deviation, and the command line."""
 
 import json
-import os
 import pathlib
 import shutil
 import subprocess
@@ -19,6 +18,8 @@ from emcli.em.fit import fit
 from emcli.errors import ModelFileError, UsageError
 from emcli.io.modelfile import dumps, model_document, parse_model
 from emcli.models.blr import BayesianLinearRegression
+
+from conftest import assert_bad_input
 
 WEIGHTS = np.array([0.5, -1.0, 2.0, 0.1])
 SCALES = np.array([1.0, 2.0, 0.5, 3.0])
@@ -271,14 +272,7 @@ BAD = {
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(run, name):
     text, args, message = BAD[name]
-    pathlib.Path(name).write_text(text)
-    before = sorted(os.listdir("."))
-    result = run("fit", name, "-m", "blr", *args, "-o", "m.json")
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    assert result.stderr.startswith("emtool: error: ") and result.stderr.count("\n") == 1
-    assert message in result.stderr
-    assert sorted(os.listdir(".")) == before
+    assert_bad_input(run, name, text, ["fit", name, "-m", "blr", *args], message)
 
 
 def test_installed_emtool_fits_from_stdin_and_predicts(tmp_path):

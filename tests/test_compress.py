@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from emcli.vq.container import read
-from emcli.vq.quantise import FitOptions, count_distinct, distinct_coding, encode, fit_codebook
+from emcli.vq.quantise import CODEBOOK, count_distinct, distinct_coding, encode, fit_codebook
 from emcli.vq.search import largest_k_within, smallest_k_meeting
 from emcli.vq.container import theoretical_bits
 
@@ -105,10 +105,10 @@ def test_count_distinct_and_the_lossless_coding():
 
 def test_codebook_fit_on_a_sample_codes_every_row():
     X = scene_pixels()
-    options = FitOptions(sample=5000, seed=7)
-    coding = fit_codebook(X, 8, np.dtype(np.uint8), options, "pixel")
+    spec = CODEBOOK.but(seed=7)
+    coding = fit_codebook(X, 8, np.dtype(np.uint8), spec, 5000, "pixel")
     assert coding.fit["fit_rows"] == 5000 and coding.codes.size == len(X)
-    again = fit_codebook(X, 8, np.dtype(np.uint8), options, "pixel")
+    again = fit_codebook(X, 8, np.dtype(np.uint8), spec, 5000, "pixel")
     np.testing.assert_array_equal(coding.codebook, again.codebook)
     codes, sse = encode(X, coding.codebook)
     np.testing.assert_array_equal(codes, coding.codes)

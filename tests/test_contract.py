@@ -6,13 +6,12 @@ import json
 import numpy as np
 import pytest
 
-from emcli.em.batch import run_batch
 from emcli.em.fit import fit, start_params
 from emcli.errors import ModelFileError
 from emcli.io.modelfile import dumps, model_document, parse_model
 from emcli.models import registry
 
-from conftest import ROOT
+from conftest import ROOT, assert_monotone_batch
 
 CASE_DIR = ROOT / "tests" / "cases"
 
@@ -55,16 +54,7 @@ def test_every_registered_model_has_a_contract_case():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_objective_never_decreases(name):
-    X = data(name)
-    model = make(name)
-    model.prepare(X)
-    rng = np.random.default_rng(5)
-    for method in ("k-means++", "random"):
-        start = start_params(model, X, method, rng, rows=len(X))
-        run = run_batch(model, X, start, rows=97, max_iter=40, tol=0, rng=rng, max_reseeds=0)
-        scores = np.array([row["score"] for row in run.trace])
-        assert run.n_iter == 40
-        assert np.all(np.diff(scores) >= -1e-9 * np.abs(scores[1:])), scores
+    assert_monotone_batch(make(name), data(name), rows=97, seed=5)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -234,12 +224,8 @@ def test_gmm_keeps_the_contract_for_every_covariance_type(covariance):
     X = data("gmm")
     make_gmm = lambda: registry.create("gmm", {"k": 3, "covariance": covariance})
     model = make_gmm()
-    model.prepare(X)
-    rng = np.random.default_rng(5)
-    start = start_params(model, X, "k-means++", rng, rows=len(X))
-    run = run_batch(model, X, start, rows=97, max_iter=40, tol=0, rng=rng, max_reseeds=0)
-    scores = np.array([row["score"] for row in run.trace])
-    assert np.all(np.diff(scores) >= -1e-9 * np.abs(scores[1:]))
+    assert_monotone_batch(model, X, rows=97, seed=5)
+    start = start_params(model, X, "k-means++", np.random.default_rng(5), rows=len(X))
     whole, _ = model.e_step(start, X)
     merged = model.e_step(start, X[:250])[0] + model.e_step(start, X[250:])[0]
     for field in whole:

@@ -14,7 +14,7 @@ from scipy import optimize, stats
 from emcli.em.batch import run_batch
 from emcli.em.ecm import run_ecm, run_ecme
 from emcli.em.fit import fit, start_params
-from emcli.models.gaussian import COVARIANCE_TYPES
+from emcli.models.registry import COVARIANCE_TYPES
 from emcli.models.student import StudentMixture, StudentT
 
 from cases.gmm import COVS, MEANS

@@ -7,7 +7,8 @@ import pytest
 from sklearn.mixture import GaussianMixture as SklearnGMM
 
 from emcli.em.fit import fit, start_params
-from emcli.models.gmm import COVARIANCE_TYPES, GaussianMixture
+from emcli.models.gmm import GaussianMixture
+from emcli.models.registry import COVARIANCE_TYPES
 
 
 def one_step_against_sklearn(X, covariance, k=3, seed=0):

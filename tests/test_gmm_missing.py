@@ -9,7 +9,7 @@ from scipy import optimize
 from scipy.stats import multivariate_normal
 
 from emcli.em.fit import fit
-from emcli.models.gaussian import COVARIANCE_TYPES
+from emcli.models.registry import COVARIANCE_TYPES
 from emcli.models.gmm import GaussianMixture
 from emcli.models.missing import Conditional, patterns
 

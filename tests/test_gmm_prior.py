@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from emcli.em.fit import fit, start_params
-from emcli.models.gaussian import COVARIANCE_TYPES
+from emcli.models.registry import COVARIANCE_TYPES
 from emcli.models.gmm import GaussianMixture, GMMParams
 
 from conftest import FAITHFUL

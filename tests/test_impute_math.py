@@ -7,7 +7,7 @@ from scipy import stats
 
 from emcli.impute.fill import conditional_draws, conditional_means
 from emcli.impute.table import Completion
-from emcli.models.gaussian import COVARIANCE_TYPES
+from emcli.models.registry import COVARIANCE_TYPES
 from emcli.models.gmm import GaussianMixture, GMMParams
 from emcli.models.missing import Conditional, patterns
 

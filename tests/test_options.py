@@ -3,7 +3,6 @@ command that has it; old spellings keep working, with a warning."""
 
 import ast
 import importlib
-import inspect
 from pathlib import Path
 
 import click
@@ -103,3 +102,17 @@ def test_impute_model_file_keeps_its_old_spelling(run, tmp_path, monkeypatch):
     assert old.exit_code == new.exit_code == 0, old.output
     assert "--model is now --model-file" in old.stderr
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+def test_out_of_memory_suggests_chunk_bytes_only_where_the_command_takes_it(run, monkeypatch):
+    assert run("fit", FAITHFUL, "-o", "m.json").exit_code == 0
+
+    def exhausted(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr("emcli.pipeline.fit", exhausted)
+    monkeypatch.setattr("emcli.sampling.sample_table", exhausted)
+    fitting, sampling = run("fit", FAITHFUL, "-o", "n.json"), run("sample", "m.json", "-n", 5)
+    assert fitting.exit_code == sampling.exit_code == 1
+    assert fitting.stderr == "emtool: error: out of memory; try a smaller --chunk-bytes or fewer rows\n"
+    assert sampling.stderr == "emtool: error: out of memory\n"

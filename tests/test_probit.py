@@ -4,7 +4,6 @@ command line with 0/1, true/false and text labels."""
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,8 @@ from emcli.em.fit import fit
 from emcli.errors import ModelFileError, UsageError
 from emcli.io.modelfile import dumps, model_document, parse_model
 from emcli.models.probit import ProbitRegression, inverse_mills
+
+from conftest import assert_bad_input
 
 WEIGHTS = np.array([1.0, -0.5])
 INTERCEPT = 0.3
@@ -313,15 +314,8 @@ BAD = {
 @pytest.mark.parametrize("name", BAD)
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(run, name):
     text, extra, message = BAD[name]
-    pathlib.Path(name).write_text(text)
-    before = sorted(os.listdir("."))
     args = ["--target", "y", *extra] if "--target" not in extra else extra
-    result = run("fit", name, "-m", "probit", *args, "-o", "m.json")
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    assert result.stderr.startswith("emtool: error: ") and result.stderr.count("\n") == 1
-    assert message in result.stderr
-    assert sorted(os.listdir(".")) == before
+    assert_bad_input(run, name, text, ["fit", name, "-m", "probit", *args], message)
 
 
 def test_installed_emtool_pipes_a_probit_fit_into_predict(tmp_path):

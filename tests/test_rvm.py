@@ -3,7 +3,6 @@ features pruned with the linear basis (against scikit-learn's ARDRegression), th
 and the log evidence against direct computations, and the command line."""
 
 import json
-import os
 import pathlib
 
 import numpy as np
@@ -18,6 +17,8 @@ from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.io.modelfile import dumps, model_document, parse_model
 from emcli.models import rvm
 from emcli.models.rvm import RelevanceVectorMachine, deletion_gain
+
+from conftest import assert_bad_input
 
 NOISE_SD = 0.1
 RELEVANT = np.array([1.5, -2.0, 0.7])
@@ -317,11 +318,4 @@ BAD = {
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(run, name):
     text, args, message = BAD[name]
-    pathlib.Path(name).write_text(text)
-    before = sorted(os.listdir("."))
-    result = run("fit", name, "-m", "rvm", *args, "-o", "m.json")
-    assert result.exit_code == 2, result.output
-    assert result.stdout == ""
-    assert result.stderr.startswith("emtool: error: ") and result.stderr.count("\n") == 1
-    assert message in result.stderr
-    assert sorted(os.listdir(".")) == before
+    assert_bad_input(run, name, text, ["fit", name, "-m", "rvm", *args], message)

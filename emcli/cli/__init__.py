@@ -31,6 +31,17 @@ class EmtoolGroup(click.Group):
         module, attr = COMMANDS[name].split(":")
         return getattr(importlib.import_module(module), attr)
 
+    def _memory_hint(self, args: list) -> str:
+        """What may help a command that ran out of memory: a smaller --chunk-bytes where the
+        command takes it."""
+        name = next((arg for arg in args if arg in COMMANDS), None)
+        if name is None:
+            return ""
+        command = self.get_command(None, name)
+        if any(param.name == "chunk_bytes" for param in command.params):
+            return "; try a smaller --chunk-bytes or fewer rows"
+        return ""
+
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         """Run the command; map every failure to one line on stderr and an exit status:
         0 success, 1 the computation failed, 2 bad usage or bad input."""
@@ -58,7 +69,7 @@ class EmtoolGroup(click.Group):
             console.error(str(exc))
             sys.exit(exc.exit_code)
         except MemoryError:
-            console.error("out of memory; try a smaller --chunk-bytes or fewer rows")
+            console.error("out of memory" + self._memory_hint(sys.argv[1:] if args is None else args))
             sys.exit(1)
         except KeyboardInterrupt:
             console.error("interrupted")

@@ -65,7 +65,7 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
     from emcli.io.atomic import check_writable, write_bytes
     from emcli.vq import report
     from emcli.vq.compress import Goal, compress as run
-    from emcli.vq.quantise import FitOptions
+    from emcli.vq.quantise import CODEBOOK
     from emcli.vq.source import load_source
 
     started = time.perf_counter()
@@ -75,9 +75,8 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
         if report_path == output:
             raise UsageError("--report and -o name the same file")
     source = load_source(data, fmt, columns, codebook_dtype)
-    fit = FitOptions(restarts=restarts, seed=seed, max_iter=max_iter, tol=tol, sample=sample,
-                     chunk_bytes=chunk_bytes)
-    done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max), fit, output, started)
+    spec = CODEBOOK.but(restarts=restarts, seed=seed, max_iter=max_iter, tol=tol, chunk_bytes=chunk_bytes)
+    done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max), spec, sample, output, started)
     show(done.warnings, done.notes)
     write_bytes(output, done.payload)
     console.report(report.summary(done.doc, source, done.distinct))

@@ -88,7 +88,7 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
         result = run.impute(plan, os.cpu_count() or 1, advance)
     _write(result, plan, tables, paths, report_path, model_out)
     show(result.warnings, result.notes + summary_lines(result.report))
-    show([message for message in [run.unconverged_refits(result.report, plan.spec)] if message])
+    show(result.refit_warnings(plan.spec))
 
 
 def _plan(ctx, data, values, model_file, draws, long_format, round_integers, clip, need_model):
@@ -108,7 +108,10 @@ def _plan(ctx, data, values, model_file, draws, long_format, round_integers, cli
     k = _components(ctx, values["model_name"], values.pop("k_text"))
     ks = parse_k_range(values.pop("k_range")) if model_file is None and k is None else None
     values["k"] = k or 1
-    request = fit_request(ctx, data, "gmm", values, chosen=frozenset({"k"}))
+    chosen = frozenset({"k"} if options.given(ctx, "k_text") and k is not None else ())
+    request = fit_request(ctx, data, "gmm", values, chosen=chosen, warm_start=ks is None)
+    if request.spec.model != "gmm":
+        raise UsageError(f"--init {values['init']} holds a {request.spec.model} model; impute fits a gmm")
     return Plan(request.spec, request.source, ks, model_file, draws, long_format, round_integers,
                 clip, need_model)
 

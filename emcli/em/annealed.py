@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, require_finite
+from emcli.em.batch import RunResult, require_finite, trace_row
 from emcli.em.chunks import accumulate
 from emcli.em.merged import split_merged
 from emcli.em.protocol import log_prior
@@ -58,8 +58,7 @@ def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
     started = time.perf_counter()
     stats, data_term = tempered_step(model, params, X, rows, temperature, rng)
     score = data_term + log_prior(model, params)
-    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
-              "seconds": time.perf_counter() - started, "event": "init", "temperature": temperature}]
+    trace = [trace_row(0, score, data_term, started, "init", temperature=temperature)]
     converged = False
     for iteration in range(1, max_iter + 1):
         started = time.perf_counter()
@@ -67,9 +66,7 @@ def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
         previous = score
         stats, data_term = tempered_step(model, params, X, rows, temperature, rng)
         score = data_term + log_prior(model, params)
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
-                      "seconds": time.perf_counter() - started, "event": None,
-                      "temperature": temperature})
+        trace.append(trace_row(iteration, score, data_term, started, None, temperature=temperature))
         require_finite(score, f"at iteration {iteration}")
         change = abs(score - previous)
         if temperature == 1.0:

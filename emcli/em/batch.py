@@ -21,6 +21,14 @@ class RunResult:
     trace: list = field(default_factory=list)
 
 
+def trace_row(iteration: int, score: float, data_term: float, started: float, event=None,
+              **extra) -> dict:
+    """A trace row: the iteration, the score and its data term, the seconds since ``started``,
+    the event (None, "init", a re-seeding...), then the algorithm's own columns."""
+    return {"iter": iteration, "score": score, "log_likelihood": data_term,
+            "seconds": time.perf_counter() - started, "event": event, **extra}
+
+
 def require_finite(score: float, where: str) -> None:
     """FloatingPointError when the objective stopped being finite (``where``: "at iteration 7")."""
     if not np.isfinite(score):
@@ -73,8 +81,7 @@ def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: fl
     reseeds_left = max_reseeds
     started = time.perf_counter()
     stats, score, data = evaluate(model, params, X, rows)
-    trace = [{"iter": 0, "score": score, "log_likelihood": data,
-              "seconds": time.perf_counter() - started, "event": "init"}]
+    trace = [trace_row(0, score, data, started, "init")]
     converged = False
     event = None
     for iteration in range(1, max_iter + 1):
@@ -83,8 +90,7 @@ def run_batch(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: fl
         params, reseeds_left, event = reseed_degenerate(model, params, stats, X, rng, reseeds_left)
         previous = score
         stats, score, data = evaluate(model, params, X, rows)
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data,
-                      "seconds": time.perf_counter() - started, "event": event})
+        trace.append(trace_row(iteration, score, data, started, event))
         if settled(score, previous, iteration, tol, n, event):
             converged = True
             break

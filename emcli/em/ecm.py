@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate, reseed_degenerate, settled
+from emcli.em.batch import RunResult, evaluate, reseed_degenerate, settled, trace_row
 
 
 def run_ecm(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
@@ -56,9 +56,8 @@ def _run(model, X: np.ndarray, params, target: str, last_step, *, rows: int, max
     started = time.perf_counter()
     stats, score, data_term = evaluate(model, params, X, rows)
     passes = 1
-    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
-              "seconds": time.perf_counter() - started, "event": "init", "cm": None,
-              "passes": passes, **model.cm_trace(params)}]
+    trace = [trace_row(0, score, data_term, started, "init", cm=None, passes=passes,
+                       **model.cm_trace(params))]
     converged = False
     for iteration in range(1, max_iter + 1):
         started = time.perf_counter()
@@ -69,9 +68,8 @@ def _run(model, X: np.ndarray, params, target: str, last_step, *, rows: int, max
         previous = score
         stats, score, data_term = evaluate(model, params, X, rows)
         passes += 1 + extra_passes
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
-                      "seconds": time.perf_counter() - started, "event": event, "cm": cm,
-                      "passes": passes, **model.cm_trace(params)})
+        trace.append(trace_row(iteration, score, data_term, started, event, cm=cm, passes=passes,
+                               **model.cm_trace(params)))
         if settled(score, previous, iteration, tol, n, event):
             converged = True
             break

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate, require_finite, settled
+from emcli.em.batch import RunResult, evaluate, require_finite, settled, trace_row
 from emcli.em.chunks import accumulate
 from emcli.em.overrelaxed import em_step
 from emcli.errors import UsageError
@@ -48,9 +48,8 @@ def run_gradient(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
     started = time.perf_counter()
     stats, score, data_term = evaluate(model, params, X, rows)
     gradient = model.score_gradient(params, stats) / n
-    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
-              "seconds": time.perf_counter() - started, "event": "init",
-              "gradient_norm": float(np.linalg.norm(gradient))}]
+    trace = [trace_row(0, score, data_term, started, "init",
+                       gradient_norm=float(np.linalg.norm(gradient)))]
     vector = model.to_vector(params)
     first, second = np.zeros_like(vector), np.zeros_like(vector)
     converged = False
@@ -65,9 +64,8 @@ def run_gradient(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
         stats, score, data_term = evaluate(model, params, X, rows)
         require_finite(score, f"at iteration {iteration}")
         gradient = model.score_gradient(params, stats) / n
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
-                      "seconds": time.perf_counter() - started, "event": None,
-                      "gradient_norm": float(np.linalg.norm(gradient))})
+        trace.append(trace_row(iteration, score, data_term, started, None,
+                               gradient_norm=float(np.linalg.norm(gradient))))
         if tol > 0 and abs(score - previous) <= tol * n:
             converged = True
             break
@@ -110,9 +108,8 @@ def run_hybrid(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: f
     started = time.perf_counter()
     stats, score, entropy = posterior_pass(model, params, X, rows)
     passes = 1
-    trace = [{"iter": 0, "score": score, "log_likelihood": score,
-              "seconds": time.perf_counter() - started, "event": "init", "step": None,
-              "entropy": entropy / scale, "alpha": None, "passes": passes}]
+    trace = [trace_row(0, score, score, started, "init", step=None, entropy=entropy / scale, alpha=None,
+                       passes=passes)]
     direction = None
     converged = False
     for iteration in range(1, max_iter + 1):
@@ -135,9 +132,8 @@ def run_hybrid(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: f
             stats, new_score, entropy = posterior_pass(model, params, X, rows)
             passes += 1
         previous, score = score, new_score
-        trace.append({"iter": iteration, "score": score, "log_likelihood": score,
-                      "seconds": time.perf_counter() - started, "event": event, "step": step,
-                      "entropy": normalised, "alpha": alpha, "passes": passes})
+        trace.append(trace_row(iteration, score, score, started, event, step=step, entropy=normalised,
+                               alpha=alpha, passes=passes))
         if settled(score, previous, iteration, tol, n, event):
             converged = True
             break

@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, settled
+from emcli.em.batch import RunResult, settled, trace_row
 from emcli.em.chunks import accumulate
 from emcli.em.protocol import data_term, log_prior
 
@@ -36,8 +36,7 @@ def run_incremental(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
     bounds = [(start, min(start + block_size, n)) for start in range(0, n, block_size)]
     started = time.perf_counter()
     parts, total, score, data = _evaluate_blocks(model, params, X, bounds, rows)
-    trace = [{"iter": 0, "score": score, "log_likelihood": data,
-              "seconds": time.perf_counter() - started, "event": "init", "m_steps": 0}]
+    trace = [trace_row(0, score, data, started, "init", m_steps=0)]
     converged = False
     for iteration in range(1, max_iter + 1):
         started = time.perf_counter()
@@ -49,9 +48,8 @@ def run_incremental(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
         params = model.m_step(total, params)
         previous = score
         parts, total, score, data = _evaluate_blocks(model, params, X, bounds, rows)
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data,
-                      "seconds": time.perf_counter() - started, "event": None,
-                      "m_steps": iteration * (len(bounds) + 1)})
+        trace.append(trace_row(iteration, score, data, started, None,
+                               m_steps=iteration * (len(bounds) + 1)))
         if settled(score, previous, iteration, tol, n):
             converged = True
             break

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate, reseed_degenerate, settled
+from emcli.em.batch import RunResult, evaluate, reseed_degenerate, settled, trace_row
 
 #: Factor by which eta grows after each accepted over-relaxed step (the paper's alpha; it
 #: reports values just above 1 working best, large ones wasting passes on refused steps).
@@ -37,9 +37,7 @@ def run_overrelaxed(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
     started = time.perf_counter()
     stats, score, data_term = evaluate(model, params, X, rows)
     passes = 1
-    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
-              "seconds": time.perf_counter() - started, "event": "init", "eta": 1.0,
-              "accepted": True, "passes": passes}]
+    trace = [trace_row(0, score, data_term, started, "init", eta=1.0, accepted=True, passes=passes)]
     eta = 1.0
     converged = False
     for iteration in range(1, max_iter + 1):
@@ -67,9 +65,8 @@ def run_overrelaxed(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
             accepted = tried == 1.0
             eta = GROWTH if accepted and event is None else 1.0
         previous, stats, score = score, new_stats, new_score
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
-                      "seconds": time.perf_counter() - started, "event": event, "eta": tried,
-                      "accepted": accepted, "passes": passes})
+        trace.append(trace_row(iteration, score, data_term, started, event, eta=tried,
+                               accepted=accepted, passes=passes))
         if settled(score, previous, iteration, tol, n, event):
             converged = True
             break

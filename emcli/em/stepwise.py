@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from emcli.em.batch import RunResult, evaluate, require_finite
+from emcli.em.batch import RunResult, evaluate, require_finite, trace_row
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, accumulate, chunk_rows
 from emcli.em.protocol import Reseeding, has, log_prior
 
@@ -138,9 +138,8 @@ def run_stepwise(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
     n = len(X)
     started = time.perf_counter()
     stats, score, data_term = evaluate(model, params, X, rows)
-    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
-              "seconds": time.perf_counter() - started, "event": "init", "eta": None,
-              "minibatches": 0, "estimated": False, "log_likelihood_per_row": data_term / n}]
+    trace = [trace_row(0, score, data_term, started, "init", eta=None, minibatches=0, estimated=False,
+                       log_likelihood_per_row=data_term / n)]
     online = _Online(model, params, stats * (1.0 / n), kappa=kappa, rows=rows, rng=rng,
                      max_reseeds=max_reseeds)
     converged = False
@@ -156,10 +155,8 @@ def run_stepwise(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
     started = time.perf_counter()
     _, score, data_term = evaluate(model, online.params, X, rows)
     require_finite(score, f"after {done} epochs")
-    trace.append({"iter": done, "score": score, "log_likelihood": data_term,
-                  "seconds": time.perf_counter() - started, "event": "exact, final parameters",
-                  "eta": online.eta, "minibatches": online.k, "estimated": False,
-                  "log_likelihood_per_row": data_term / n})
+    trace.append(trace_row(done, score, data_term, started, "exact, final parameters", eta=online.eta,
+                           minibatches=online.k, estimated=False, log_likelihood_per_row=data_term / n))
     return RunResult(online.params, score, data_term, done, converged, trace)
 
 

@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from emcli.em.batch import RunResult, require_finite
+from emcli.em.batch import RunResult, require_finite, trace_row
 from emcli.em.chunks import accumulate
 from emcli.em.protocol import log_prior
 from emcli.numeric import normalize_log_rows
@@ -37,8 +37,7 @@ def _run(model, X, params, *, rows, max_iter, rng, draws):
     stats, data_term = drawn_step(model, params, X, rows, rng, draws)
     score = data_term + log_prior(model, params)
     best = (score, data_term, params)
-    trace = [{"iter": 0, "score": score, "log_likelihood": data_term,
-              "seconds": time.perf_counter() - started, "event": "init", "draws": draws}]
+    trace = [trace_row(0, score, data_term, started, "init", draws=draws)]
     for iteration in range(1, max_iter + 1):
         started = time.perf_counter()
         params = model.m_step(stats, params)
@@ -47,9 +46,8 @@ def _run(model, X, params, *, rows, max_iter, rng, draws):
         require_finite(score, f"at iteration {iteration}")
         if score > best[0]:
             best = (score, data_term, params)
-        trace.append({"iter": iteration, "score": score, "log_likelihood": data_term,
-                      "seconds": time.perf_counter() - started,
-                      "event": "best so far" if best[2] is params else None, "draws": draws})
+        trace.append(trace_row(iteration, score, data_term, started,
+                               "best so far" if best[2] is params else None, draws=draws))
     # Draws keep the chain moving, so there is no convergence to test: the run spends
     # --max-iter iterations and keeps the best parameters it visited.
     return RunResult(best[2], best[0], best[1], len(trace) - 1, False, trace)

@@ -16,14 +16,15 @@ import numpy as np
 from emcli.errors import DataError, FitError
 from emcli.impute.fill import conditional_draws
 from emcli.pipeline import FitSpec, fit_array
+from emcli.pipeline.run import not_converged
 
 
 def bootstrap_imputations(spec: FitSpec, imputer, fit_rows: np.ndarray, columns: list,
-                          X: np.ndarray, draws: int) -> Iterator[tuple[np.ndarray, dict]]:
+                          X: np.ndarray, draws: int) -> Iterator[tuple[np.ndarray, dict, bool]]:
     """For i = 1..``draws``: the (N, D) ``X`` completed by draws under a refit of ``imputer``'s
     mixture (as ``spec`` runs EM, from the imputer's parameters) to a bootstrap resample of
-    ``fit_rows`` (M, D), and a summary of that refit (imputation, log_likelihood on the
-    resample, n_iter, converged)."""
+    ``fit_rows`` (M, D), a summary of that refit (imputation, log_likelihood on the resample,
+    n_iter, converged), and whether it stopped short of converging (the pipeline's rule)."""
     refit = spec.but(model=imputer.model.name, options=imputer.model.options(), init=imputer.params)
     for i in range(1, draws + 1):
         rng = np.random.default_rng([spec.seed, i])
@@ -37,4 +38,5 @@ def bootstrap_imputations(spec: FitSpec, imputer, fit_rows: np.ndarray, columns:
         run = fitted.outcome.best
         summary = {"imputation": i, "log_likelihood": run.log_likelihood, "n_iter": run.n_iter,
                    "converged": run.converged}
-        yield conditional_draws(fitted.model, fitted.params, X, rng), summary
+        short = not_converged(refit, fitted.outcome, len(resample)) is not None
+        yield conditional_draws(fitted.model, fitted.params, X, rng), summary, short

@@ -39,8 +39,15 @@ class Imputation:
     report: dict
     model_doc: dict | None
     nothing_missing: bool
+    shortfalls: list  # per bootstrap refit, whether it stopped short of converging
     warnings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+
+    def refit_warnings(self, spec: FitSpec) -> list:
+        """One warning for the bootstrap refits that stopped short of converging."""
+        failed = sum(self.shortfalls)
+        return ([f"{failed} of {len(self.shortfalls)} bootstrap refits did not converge in "
+                 f"{spec.max_iter} iterations; raise --max-iter or --tol"] if failed else [])
 
 
 def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
@@ -66,12 +73,11 @@ def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
     if imputer is None and (not nothing_missing or plan.need_model):
         pipeline.check(plan.spec, fit_rows, plan.source, k=1 if plan.ks else None)
         imputer = fit_imputer(plan.spec, fit_rows, plan.source.path, plan.ks, jobs, on_done)
-    summaries = []
+    summaries, shortfalls = [], []
     report = _report(name, rows, completion, empty, imputer, fit_rows, summaries)
-    out = Imputation(_tables(plan, imputer, completion, rows, fit_rows, nothing_missing, summaries, report),
-                     report, imputer.doc if imputer else None, nothing_missing,
-                     list(imputer.warnings) if imputer else [], notes)
-    return out
+    return Imputation(_tables(plan, imputer, completion, rows, fit_rows, nothing_missing, summaries, shortfalls),
+                      report, imputer.doc if imputer else None, nothing_missing, shortfalls,
+                      list(imputer.warnings) if imputer else [], notes)
 
 
 def _report(name, rows, completion, empty, imputer, fit_rows, summaries) -> dict:
@@ -84,32 +90,25 @@ def _report(name, rows, completion, empty, imputer, fit_rows, summaries) -> dict
 
 
 def _tables(plan: Plan, imputer, completion, rows: Rows, fit_rows: Rows, nothing_missing: bool,
-            summaries: list, report: dict) -> Iterator:
+            summaries: list, shortfalls: list) -> Iterator:
     """The completed tables in output order; each bootstrap refit's summary joins
-    ``summaries`` (and so the report) as its table is made."""
+    ``summaries`` (and so the report), and whether it stopped short of converging
+    ``shortfalls``, as its table is made."""
     from emcli.impute.draws import bootstrap_imputations
     from emcli.impute.fill import conditional_means
 
     if nothing_missing:
-        completed = [(rows.X, None)] * (plan.draws or 1)
+        completed = [(rows.X, None, False)] * (plan.draws or 1)
     elif plan.draws:
         completed = bootstrap_imputations(plan.spec, imputer, fit_rows.X, rows.columns, rows.X, plan.draws)
     else:
-        completed = [(conditional_means(imputer.model, imputer.params, rows.X), None)]
+        completed = [(conditional_means(imputer.model, imputer.params, rows.X), None, False)]
     arrays = []
-    for X, summary in completed:
+    for X, summary, short in completed:
         summaries.extend([summary] if summary else [])
+        shortfalls.append(short)
         if not plan.long:
             yield completion.table(X)
         arrays.append(X)
     if plan.long:
         yield completion.long_table(arrays)
-
-
-def unconverged_refits(report: dict, spec: FitSpec) -> str | None:
-    """One warning for the bootstrap refits that stopped at --max-iter."""
-    failed = sum(not row["converged"] for row in report["imputations"])
-    if failed and spec.tol > 0 and spec.max_iter > 0:
-        return (f"{failed} of {len(report['imputations'])} bootstrap refits did not converge in "
-                f"{spec.max_iter} iterations; raise --max-iter or --tol")
-    return None

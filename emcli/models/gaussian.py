@@ -9,11 +9,24 @@ and the same outer products give the weighted second moments in one GEMM.
 
 import numpy as np
 
-from emcli.models.registry import COVARIANCE_TYPES  # noqa: F401  (re-exported for the models)
+from emcli.errors import UsageError
+from emcli.models.registry import COVARIANCE_TYPES
 from emcli.numeric import LOG_2PI, inverse_and_logdet
 
 COVARIANCE_KEY = {"full": "covariances", "tied": "covariance", "diag": "variances",
                   "spherical": "variances"}
+
+
+def checked_options(k, covariance: str, reg_covar) -> tuple[int, str, float]:
+    """(k, covariance, reg_covar) of a Gaussian-shaped mixture, checked (UsageError naming the
+    option otherwise)."""
+    if k < 1:
+        raise UsageError(f"-k must be at least 1, got {k}")
+    if covariance not in COVARIANCE_TYPES:
+        raise UsageError(f"--covariance must be one of {', '.join(COVARIANCE_TYPES)}, got {covariance!r}")
+    if not reg_covar >= 0:
+        raise UsageError(f"reg_covar must be non-negative, got {reg_covar}")
+    return int(k), covariance, float(reg_covar)
 
 
 def cov_shape(covariance: str, k: int, d: int) -> tuple:

@@ -23,7 +23,7 @@ from emcli.em.protocol import Centres, Conditionals, Diagnosing, Missing, Poster
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
-from emcli.models.gaussian import COVARIANCE_KEY, COVARIANCE_TYPES
+from emcli.models.gaussian import COVARIANCE_KEY
 from emcli.models.params import check_shape, check_weights, float_array
 from emcli.numeric import column_moments, normalize_log_rows
 
@@ -55,15 +55,7 @@ class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Cond
         self.prior = prior
         self.prior_params = dict(prior_params or {})
         self.conjugate = None
-        if k < 1:
-            raise UsageError(f"-k must be at least 1, got {k}")
-        if covariance not in COVARIANCE_TYPES:
-            raise UsageError(f"--covariance must be one of {', '.join(COVARIANCE_TYPES)}, got {covariance!r}")
-        if not reg_covar >= 0:
-            raise UsageError(f"reg_covar must be non-negative, got {reg_covar}")
-        self.k = int(k)
-        self.covariance = covariance
-        self.reg_covar = float(reg_covar)
+        self.k, self.covariance, self.reg_covar = gaussian.checked_options(k, covariance, reg_covar)
         self.center = None
         self.floor = None
         self.data_var = None
@@ -228,10 +220,6 @@ class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Cond
 
     def log_joint(self, params: GMMParams, X: np.ndarray) -> np.ndarray:
         """(N, K) log p(x_n, z_n = k) over each row's observed cells."""
-        if self.center is None:
-            # A model read from a file was never prepared on data; any fixed reference point
-            # gives the same densities, and the mean of the means keeps cancellation small.
-            self.center = params.means.mean(axis=0)
         Xc = X - self.center
         missing = np.isnan(Xc)
         log_joint = np.empty((len(X), self.k))
@@ -437,16 +425,22 @@ class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Cond
                 COVARIANCE_KEY[self.covariance]: params.cov.tolist()}
 
     def from_json(self, doc: dict, n_features: int) -> GMMParams:
-        return checked(GMMParams(self.covariance, *read_components(doc, self.covariance, self.k, n_features)))
+        return checked(GMMParams(self.covariance, *read_components(self, doc, n_features)))
 
 
-def read_components(doc: dict, covariance: str, k: int, d: int) -> tuple:
-    """(weights (K,), means (K, D), covariances in ``covariance``'s shape) of a model file's
-    params, their shapes checked."""
+def read_components(model, doc: dict, d: int) -> tuple:
+    """(weights (K,), means (K, D), covariances in ``model.covariance``'s shape) of a model
+    file's params, their shapes checked.  A model read from a file has seen no data: its
+    reference point becomes the mean of the means (any fixed point gives the same densities;
+    this one keeps cancellation small), unless it was prepared on data already."""
+    k, covariance = model.k, model.covariance
     weights = check_weights(doc, "weights", k)
     means = check_shape(float_array(doc, "means"), (k, d), "params.means")
     key = COVARIANCE_KEY[covariance]
-    return weights, means, check_shape(float_array(doc, key), gaussian.cov_shape(covariance, k, d), f"params.{key}")
+    cov = check_shape(float_array(doc, key), gaussian.cov_shape(covariance, k, d), f"params.{key}")
+    if model.center is None:
+        model.center = means.mean(axis=0)
+    return weights, means, cov
 
 
 def checked(params: GMMParams) -> GMMParams:

@@ -47,9 +47,9 @@ from emcli.em.protocol import ConditionalSteps, Posterior, Reseeding, RowOutputs
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
-from emcli.models.gaussian import COVARIANCE_KEY, COVARIANCE_TYPES
+from emcli.models.gaussian import COVARIANCE_KEY
 from emcli.models.gmm import GaussianMixture, GMMParams, checked, read_components
-from emcli.models.params import check_shape, check_weights, float_array
+from emcli.models.params import check_shape, float_array
 from emcli.numeric import column_moments, normalize_log_rows
 
 #: Estimated degrees of freedom stay in this range.  Above 200 a t is a Gaussian for any data
@@ -120,17 +120,9 @@ class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, R
 
     def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6,
                  dof: float | None = None, shared_dof: bool = False):
-        if k < 1:
-            raise UsageError(f"-k must be at least 1, got {k}")
-        if covariance not in COVARIANCE_TYPES:
-            raise UsageError(f"--covariance must be one of {', '.join(COVARIANCE_TYPES)}, got {covariance!r}")
-        if not reg_covar >= 0:
-            raise UsageError(f"reg_covar must be non-negative, got {reg_covar}")
+        self.k, self.covariance, self.reg_covar = gaussian.checked_options(k, covariance, reg_covar)
         if dof is not None and not (dof > 0 and np.isfinite(dof)):
             raise UsageError(f"--dof must be a positive number, got {dof}")
-        self.k = int(k)
-        self.covariance = covariance
-        self.reg_covar = float(reg_covar)
         self.dof = None if dof is None else float(dof)
         self.shared_dof = bool(shared_dof)
         self.center = None
@@ -228,10 +220,6 @@ class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, R
         return self._stats(Xc, second, log_joint, u, shift, params.dof), float(row_ll.sum())
 
     def _centred(self, params: StudentParams, X: np.ndarray):
-        if self.center is None:
-            # A model read from a file was never prepared on data; any fixed reference point
-            # gives the same densities, and the mean of the means keeps cancellation small.
-            self.center = params.means.mean(axis=0)
         Xc = X - self.center
         return self._terms(params, Xc, gaussian.second_features(Xc, self.covariance))
 
@@ -404,7 +392,7 @@ class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, R
                 COVARIANCE_KEY[self.covariance]: params.cov.tolist(), "dof": params.dof.tolist()}
 
     def from_json(self, doc: dict, n_features: int) -> StudentParams:
-        weights, means, cov = read_components(doc, self.covariance, self.k, n_features)
+        weights, means, cov = read_components(self, doc, n_features)
         dof = check_shape(float_array(doc, "dof"), (self.k,), "params.dof")
         if np.any(dof <= 0):
             raise ModelFileError("params.dof: degrees of freedom must be positive")

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from emcli.errors import UsageError
 from emcli.vq import container, report, search
-from emcli.vq.quantise import FitOptions, count_distinct, quantise, unconverged
+from emcli.pipeline import FitSpec
+from emcli.vq.quantise import count_distinct, quantise
 from emcli.vq.source import Source
 
 
@@ -44,17 +45,19 @@ class Compressed:
     notes: list = field(default_factory=list)
 
 
-def compress(source: Source, goal: Goal, options: FitOptions, output: str, started: float) -> Compressed:
-    """Quantise ``source`` as ``goal`` asks, fitting codebooks as ``options`` say."""
+def compress(source: Source, goal: Goal, spec: FitSpec, sample: int | None, output: str,
+             started: float) -> Compressed:
+    """Quantise ``source`` as ``goal`` asks, fitting codebooks as ``spec`` says (on ``sample``
+    of the rows, if given)."""
     goal.check(source)
     (n, d), unit = source.values.shape, source.unit
     notes, warnings = [], []
-    if options.sample is not None and options.sample >= n:
-        notes.append(f"--sample {options.sample} covers all {n} {unit}s; fitting on every one")
+    if sample is not None and sample >= n:
+        notes.append(f"--sample {sample} covers all {n} {unit}s; fitting on every one")
     distinct = count_distinct(source.values)
 
     def code(kk):
-        return quantise(source.values, kk, source.dtype, options, unit, distinct)
+        return quantise(source.values, kk, source.dtype, spec, sample, unit, distinct)
 
     tried, target = [], None
     if goal.k is not None:
@@ -72,7 +75,7 @@ def compress(source: Source, goal: Goal, options: FitOptions, output: str, start
         coding, tried, rose = search.smallest_k_meeting(code, mse, min(goal.k_max, distinct),
                                                         lambda e: report.describe(e, source.peak))
         warnings.extend(rose)
-    warnings.extend(unconverged(coding, options))
+    warnings.extend(coding.warnings)
     packed = container.Quantised(source.kind, source.shape, coding.codebook, coding.codes,
                                  source.mode, source.columns)
     payload = container.encode(packed)

@@ -13,31 +13,24 @@ import numpy as np
 
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES
 from emcli.errors import DataError
+from emcli.pipeline import FitSpec
 
 
-@dataclass
-class FitOptions:
-    """How codebooks are fit: k-means++ starts, as ``emtool fit -m kmeans``; ``sample`` rows
-    (None: all) drawn with ``seed`` to fit on."""
-
-    restarts: int = 1
-    seed: int = 0
-    max_iter: int = 500
-    tol: float = 1e-6
-    sample: int | None = None
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES
+#: how codebooks are fit: k-means from k-means++ starts, as ``emtool fit -m kmeans``
+CODEBOOK = FitSpec("kmeans", init="k-means++")
 
 
 @dataclass
 class Coding:
     """A codebook (K, D) in its stored dtype, the (N,) codes of the rows and their summed
     squared error; ``fit`` describes the k-means fit (empty when every distinct row is its own
-    entry)."""
+    entry) and ``warnings`` are its own (a fit that did not converge)."""
 
     codebook: np.ndarray
     codes: np.ndarray
     sse: float
     fit: dict = field(default_factory=dict)
+    warnings: list = field(default_factory=list)
 
     @property
     def k(self) -> int:
@@ -118,48 +111,38 @@ def sample_rows(n: int, size: int | None, seed: int) -> np.ndarray | None:
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
-def fit_codebook(X: np.ndarray, k: int, dtype: np.dtype, options: FitOptions, unit: str) -> Coding:
-    """k-means with ``k`` centres on the rows X (N, D) (on ``options.sample`` of them if set),
-    the centres stored as ``dtype`` (uint8: rounded and clipped to 0..255), every row coded.
-    ``unit`` names a row in messages ("pixel", "row")."""
-    from emcli.pipeline import FitSpec, fit_array
+def fit_codebook(X: np.ndarray, k: int, dtype: np.dtype, spec: FitSpec, sample: int | None,
+                 unit: str) -> Coding:
+    """k-means (as ``spec`` fits it) with ``k`` centres on the rows X (N, D), or on ``sample``
+    of them drawn with the spec's seed, the centres stored as ``dtype`` (uint8: rounded and
+    clipped to 0..255), every row coded.  ``unit`` names a row in messages ("pixel", "row")."""
+    from emcli.pipeline import fit_array
 
     started = time.perf_counter()
-    chosen = sample_rows(len(X), options.sample, options.seed)
+    chosen = sample_rows(len(X), sample, spec.seed)
     rows = X if chosen is None else X[chosen]
     found = k if chosen is None else count_distinct(rows)
     if found < k:
         raise DataError(f"the --sample of {len(rows)} {unit}s has only {found} distinct values, "
                         f"fewer than K={k}; raise --sample")
-    spec = FitSpec("kmeans", {"k": k}, init="k-means++", restarts=options.restarts,
-                   seed=options.seed, max_iter=options.max_iter, tol=options.tol,
-                   chunk_bytes=options.chunk_bytes)
-    fitted = fit_array(spec, np.ascontiguousarray(rows, dtype=np.float64), [])
+    fitted = fit_array(spec.with_options(k=k), np.ascontiguousarray(rows, dtype=np.float64), [])
     outcome, centres = fitted.outcome, fitted.params
     if dtype == np.uint8:
         codebook = np.clip(np.rint(centres), 0, 255).astype(np.uint8)
     else:
         codebook = centres.astype(dtype)
-    fitted = time.perf_counter()
+    fit_done = time.perf_counter()
     codes, sse = encode(X, codebook)
-    fit_summary = {"fit_rows": len(rows), "restarts": options.restarts, "seed": outcome.seed,
+    fit_summary = {"fit_rows": len(rows), "restarts": spec.restarts, "seed": outcome.seed,
                    "n_iter": outcome.best.n_iter, "converged": outcome.best.converged,
-                   "fit_seconds": fitted - started, "encode_seconds": time.perf_counter() - fitted}
-    return Coding(codebook, codes, sse, fit_summary)
+                   "fit_seconds": fit_done - started, "encode_seconds": time.perf_counter() - fit_done}
+    return Coding(codebook, codes, sse, fit_summary, [f"k-means with K={k}: {w}" for w in fitted.warnings])
 
 
-def quantise(X: np.ndarray, k: int, dtype: np.dtype, options: FitOptions, unit: str,
-             distinct: int) -> Coding:
-    """The coding of the rows X (N, D) with ``k`` entries, or with one entry per distinct row
-    when there are only ``distinct`` <= k of them."""
+def quantise(X: np.ndarray, k: int, dtype: np.dtype, spec: FitSpec, sample: int | None,
+             unit: str, distinct: int) -> Coding:
+    """The coding of the rows X (N, D) with ``k`` entries (see ``fit_codebook``), or with one
+    entry per distinct row when there are only ``distinct`` <= k of them."""
     if distinct <= k:
         return distinct_coding(X, dtype)
-    return fit_codebook(X, k, dtype, options, unit)
-
-
-def unconverged(coding: Coding, options: FitOptions) -> list:
-    """The warning, if any, for a chosen codebook whose k-means fit stopped at --max-iter."""
-    if coding.fit and not coding.fit["converged"] and options.max_iter > 0 and options.tol > 0:
-        return [f"k-means with K={coding.k} did not converge in {options.max_iter} iterations; "
-                "raise --max-iter or --tol"]
-    return []
+    return fit_codebook(X, k, dtype, spec, sample, unit)
