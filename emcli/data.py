@@ -1,12 +1,14 @@
 """Turning a table into the rows a model is fit to or applied to."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
 
 from emcli.errors import DataError
-from emcli.io.tables import first_missing, numeric_columns, numeric_matrix, read_table
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def display_name(path: str) -> str:
@@ -18,7 +20,7 @@ class Rows:
     """A table and the (N, D) float64 rows taken from it (NaN for missing cells); ``table`` is
     None for rows that come from another fit's rows (a fold, a resample)."""
 
-    table: pa.Table
+    table: "pa.Table | None"
     columns: list
     X: np.ndarray
     levels: list | None = None  # per column, for categorical data; the two labels of a binary target
@@ -30,6 +32,8 @@ def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "num
               levels: list | None = None, unseen: str = "error") -> Rows:
     """Read ``path`` and encode its columns for a model whose data are of ``kind``: "numeric",
     "binary" (0/1) or "categorical" (level codes; ``levels`` given when predicting)."""
+    from emcli.io.tables import numeric_matrix, read_table
+
     table = read_table(path, fmt)
     name = display_name(path)
     if kind == "binary":
@@ -48,6 +52,8 @@ def load_regression_rows(path: str, fmt: str | None, columns: list | None, targe
     """Features (every numeric column but the target unless ``columns`` chooses) and the target
     as the last column of X, complete in every cell.  A "binary" target (two labels: 0/1,
     true/false or two values of any kind) is coded 0/1, with its labels in ``Rows.levels``."""
+    from emcli.io.tables import numeric_columns, numeric_matrix, read_table
+
     table = read_table(path, fmt)
     name = display_name(path)
     if target not in table.column_names:
@@ -72,6 +78,8 @@ def load_regression_rows(path: str, fmt: str | None, columns: list | None, targe
 
 def require_complete(X: np.ndarray, columns: list, path: str, model_name: str) -> None:
     """DataError naming the first missing cell, for models that cannot use incomplete rows."""
+    from emcli.io.tables import first_missing
+
     where = first_missing(X, columns)
     if where is not None:
         column, row = where

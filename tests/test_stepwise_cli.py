@@ -41,7 +41,6 @@ def no_tables(monkeypatch):
         raise AssertionError("the file was read as a table")
 
     monkeypatch.setattr(emcli.io.tables, "read_table", refuse)
-    monkeypatch.setattr("emcli.data.read_table", refuse)
     monkeypatch.setattr(emcli.io.stream, "PARQUET_BATCH_ROWS", 500)
 
 

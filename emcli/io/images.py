@@ -13,8 +13,8 @@ import numpy as np
 
 from emcli import console
 from emcli.errors import DataError, UsageError
-from emcli.vq.container import IMAGE_MODES
 
+IMAGE_MODES = ("L", "LA", "RGB", "RGBA")  # Pillow modes of 8-bit channels, one letter each
 _CONVERT = {"1": "L", "PA": "RGBA", "La": "LA", "RGBa": "RGBA"}
 _WIDE = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 _LOSSY = ("JPEG", "MPO")

@@ -11,8 +11,17 @@ compress's codebooks):
 Nothing here prints: commands decide what reaches the terminal.
 """
 
-from emcli.pipeline.rows import FileRows, check, load, load_for_predict, read
-from emcli.pipeline.run import Fitted, fit, fit_array
-from emcli.pipeline.spec import FitSpec, Source
+#: what the package offers, by the module that holds it; imported on first use, so that a
+#: command that needs only a FitSpec (compress on an image) does not load the table readers
+_EXPORTS = {"FitSpec": "spec", "Source": "spec", "FileRows": "rows", "check": "rows", "load": "rows",
+            "load_for_predict": "rows", "read": "rows", "Fitted": "run", "fit": "run",
+            "fit_array": "run"}
+__all__ = sorted(_EXPORTS)
 
-__all__ = ["FileRows", "check", "FitSpec", "Fitted", "Source", "fit", "fit_array", "load", "load_for_predict", "read"]
+
+def __getattr__(name: str):
+    import importlib
+
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'emcli.pipeline' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"emcli.pipeline.{_EXPORTS[name]}"), name)

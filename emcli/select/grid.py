@@ -181,11 +181,15 @@ def _fit_one(args):
     return fit_cell(*args)
 
 
-def _one_thread_each():
+def _one_thread_each(model_name: str):
     """Worker start-up: one BLAS / OpenMP thread per process, since the processes already fill
-    the cores (two threads each made a 2-core grid slower than one process)."""
+    the cores (two threads each made a 2-core grid slower than one process).  The model's
+    module is imported first, so that the limit reaches the BLAS it loads (scipy's own
+    OpenBLAS, loaded later, would run two threads per worker: a 2-core grid took 4.0 s, not
+    2.0)."""
     from threadpoolctl import threadpool_limits
 
+    registry.spec(model_name).load()
     threadpool_limits(1)
 
 
@@ -205,8 +209,9 @@ def run_grid(spec: FitSpec, cells: list, rows: Rows, jobs: int, on_done=None,
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    spec.entry.load()  # imported once here rather than in every forked worker
     with ProcessPoolExecutor(max_workers=min(jobs, len(cells)), mp_context=context,
-                             initializer=_one_thread_each) as pool:
+                             initializer=_one_thread_each, initargs=(spec.model,)) as pool:
         results = []
         for result in pool.map(_fit_one, work):
             results.append(result)

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from emcli.errors import DataError
+from emcli.io.images import IMAGE_MODES
 
 MAGIC = b"\x89EMQ\r\n\x1a\n"
 VERSION = 1
 _PREFIX = struct.Struct("<8sHI")  # magic, version, header length
 _CHECKSUM = struct.Struct("<I")
 CODEBOOK_DTYPES = ("uint8", "float32", "float64")
-IMAGE_MODES = ("L", "LA", "RGB", "RGBA")  # Pillow modes of 8-bit channels, one letter each
 _CHUNK = 1 << 16  # codes packed per step, a multiple of 8 so that every step fills whole bytes
 
 
