@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from emcli.em.batch import run_batch
 from emcli.em.fit import fit, start_params
 from emcli.errors import ModelFileError
 from emcli.io.modelfile import dumps, model_document, parse_model
@@ -235,3 +236,33 @@ def test_gmm_keeps_the_contract_for_every_covariance_type(covariance):
     doc = model_document(model, ["a", "b"], unchunked, n_samples=len(X))
     loaded, params, _ = parse_model(dumps(doc), "m.json")
     assert loaded.to_json(params) == model.to_json(unchunked.best.params)
+
+
+def _state(model) -> dict:
+    """The model object's attributes, arrays as bytes, for comparing before and after; a memo
+    of work done for some parameters (named ``_cache``, as k-medoids' assignment) is not state."""
+    return {key: (value.tobytes() if isinstance(value, np.ndarray) else repr(value))
+            for key, value in vars(model).items() if not key.startswith("_cache")}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_data_derived_state_is_set_once(name):
+    """A model takes its settings from the data in ``prepare`` (a fit) or ``from_json`` (a
+    model file) and nowhere else: running EM, predicting and sampling leave it as it was."""
+    from emcli.em.protocol import Sampling, has
+    from emcli.predict import predict_columns
+
+    X = data(name)
+    model = make(name)
+    model.prepare(X)
+    prepared = _state(model)
+    start = start_params(model, X, "k-means++", np.random.default_rng(0), rows=len(X))
+    run_batch(model, X, start, rows=97, max_iter=5, tol=0, rng=np.random.default_rng(0), max_reseeds=2)
+    assert _state(model) == prepared
+    doc = model_document(model, columns(name, X), fit(make(name), X), n_samples=len(X))
+    loaded, loaded_params, _ = parse_model(dumps(doc), "m.json")
+    read = _state(loaded)
+    predict_columns(loaded, loaded_params, features(name, X), logpdf="logpdf" in registry.spec(name).outputs)
+    if has(loaded, Sampling):
+        loaded.sample(loaded_params, 10, np.random.default_rng(0))
+    assert _state(loaded) == read

@@ -92,3 +92,18 @@ def test_a_constant_column_is_named(run, tmp_path, no_tables):
     result = run("fit", path, "-k", 3, "--algorithm", "stepwise", *OPTIONS, "-o", "m.json")
     assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "column 'b' is constant" in result.output
+
+
+@pytest.mark.parametrize("model", ["kmeans", "gmm"])
+def test_a_warm_start_streams_too(run, tmp_path, no_tables, model):
+    """--init MODEL.json with stepwise EM streams the file as a fresh start does (a kmeans
+    warm start once took the model's labels method for categorical levels and read the whole
+    table)."""
+    X = draw_mixture(np.random.default_rng(3), WEIGHTS, MEANS, COVS, 1500)[0]
+    path = write(tmp_path / "data.parquet", X)
+    first = run("fit", path, "-m", model, "-k", 3, "--algorithm", "stepwise", *OPTIONS, "-o", "m.json")
+    assert first.exit_code == 0, first.output
+    again = run("fit", path, "--init", "m.json", "--algorithm", "stepwise", *OPTIONS, "-o", "again.json")
+    assert again.exit_code == 0, again.output
+    doc = json.load(open("again.json"))
+    assert doc["model"] == model and doc["fit"]["algorithm"] == "stepwise"
