@@ -116,3 +116,16 @@ def test_out_of_memory_suggests_chunk_bytes_only_where_the_command_takes_it(run,
     assert fitting.exit_code == sampling.exit_code == 1
     assert fitting.stderr == "emtool: error: out of memory; try a smaller --chunk-bytes or fewer rows\n"
     assert sampling.stderr == "emtool: error: out of memory\n"
+
+
+@pytest.mark.parametrize("command", ["fit", "select-k", "impute"])
+@pytest.mark.parametrize("args, message", [
+    (["--metric", "cityblock"], "model gmm does not take --metric"),
+    (["--target", "waiting"], "model gmm does not take --target (it is not a regression model)"),
+    (["--algorithm", "ecm"], "model gmm does not take --algorithm ecm"),
+    (["--kappa", "0.8"], "--kappa applies to another --algorithm than batch"),
+])
+def test_every_command_that_fits_refuses_a_fit_option_the_same_way(run, command, args, message):
+    result = run(command, FAITHFUL, *args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("emtool: error: ") and message in result.stderr

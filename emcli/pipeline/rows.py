@@ -49,12 +49,18 @@ def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | 
     _check_request(spec, source)
     if may_stream and streams(spec, source):
         return FileRows(source)
-    return check(spec, read(spec, source, levels), source, k=k, keep_empty=keep_empty)
+    return check(spec, _read(spec, source, levels), source, k=k, keep_empty=keep_empty)
 
 
 def read(spec: FitSpec, source: Source, levels: list | None = None) -> Rows:
-    """The rows of ``source`` coded for ``spec``'s model, not yet checked for a fit: a
-    regression's features then its target (complete), or the columns the model reads."""
+    """The rows of ``source`` coded for ``spec``'s model, not yet checked for a fit (``check``
+    does that): a regression's features then its target (complete), or the columns the model
+    reads.  The request itself is checked (a target only for a regression...)."""
+    _check_request(spec, source)
+    return _read(spec, source, levels)
+
+
+def _read(spec: FitSpec, source: Source, levels: list | None) -> Rows:
     entry = spec.entry
     if entry.target_kind:
         return load_regression_rows(source.path, source.fmt, source.columns, source.target,
