@@ -129,3 +129,20 @@ def test_every_command_that_fits_refuses_a_fit_option_the_same_way(run, command,
     result = run(command, FAITHFUL, *args)
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("emtool: error: ") and message in result.stderr
+
+
+def test_a_format_error_names_the_option_that_sets_it(run):
+    assert run("fit", FAITHFUL, "-o", "m.json").exit_code == 0
+    output = run("predict", "m.json", FAITHFUL, "-o", "out.xyz")
+    assert output.exit_code == 2 and "use --output-format csv, tsv or parquet" in output.stderr
+    data = run("fit", "data.xyz")
+    assert data.exit_code == 2 and "use --input-format csv, tsv or parquet" in data.stderr
+
+
+def test_models_json_lists_each_models_capabilities(run):
+    import json
+
+    from emcli.models.registry import MODELS
+
+    listed = {row["name"]: row["capabilities"] for row in json.loads(run("models", "--json").stdout)}
+    assert listed == {name: list(spec.capabilities) for name, spec in MODELS.items()}

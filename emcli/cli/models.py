@@ -23,7 +23,8 @@ def models(as_json):
         rows = [{"name": s.name, "kind": s.kind, "summary": s.summary, "when": s.when,
                  "needs": s.needs, "options": s.flags(), "outputs": list(s.outputs),
                  "missing_values": s.missing, "sample": s.generative,
-                 "algorithms": list(s.algorithms)} for s in MODELS.values()]
+                 "algorithms": list(s.algorithms), "capabilities": list(s.capabilities)}
+                for s in MODELS.values()]
         click.echo(json.dumps(rows, indent=1))
         return
     width = max(len(name) for name in MODELS) + 2
