@@ -25,6 +25,8 @@ EXCEPTIONS = {
     "-k",
     # each command's --report is its own JSON document
     "--report",
+    # impute fills from a Gaussian: mvn (one multivariate normal, its default) or gmm
+    "-m",
 }
 
 

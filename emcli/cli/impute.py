@@ -20,7 +20,7 @@ def _old_model_flag(value: str):
 
 @options.command(aliases={**options.OLD_INPUT_FORMAT, "--method": "--model", "--model": _old_model_flag})
 @click.argument("data")
-@options.model_name
+@options.gaussian_model
 @click.option("-k", "k_text", default="1", show_default=True, metavar="K|auto",
               help="-m gmm: number of components, or 'auto': the K in --k-range with the lowest BIC.")
 @options.k_range
@@ -120,9 +120,7 @@ def _components(ctx, model: str, k_text: str) -> int | None:
     """The number of components from -m and -k; None for -k auto."""
     from emcli.errors import UsageError
 
-    if model not in ("mvn", "gmm"):
-        raise UsageError(f"impute fills from a Gaussian mixture: -m mvn or -m gmm, not {model}")
-    if model == "mvn" or not options.given(ctx, "model_name"):
+    if model == "mvn":
         if k_text != "1":
             raise UsageError("-m mvn is one multivariate normal; use -m gmm -k K for a mixture")
         for name in ("covariance", "k_range"):

@@ -144,6 +144,10 @@ verbosity = _stack(
 
 model_name = click.option("-m", "--model", "model_name", default="gmm", show_default=True,
                           help="Model to fit (see 'emtool models').")
+#: impute fills from a Gaussian mixture: one multivariate normal (mvn) or -k components (gmm)
+gaussian_model = click.option("-m", "--model", "model_name", type=click.Choice(["mvn", "gmm"]),
+                              default="mvn", show_default=True,
+                              help="mvn: one multivariate normal; gmm: a mixture of -k Gaussians (clustered data).")
 components = click.option("-k", type=click.IntRange(min=1), default=1, show_default=True,
                           help="Number of components.")
 covariance = click.option("--covariance", type=click.Choice(COVARIANCE_TYPES), default="full",
