@@ -29,6 +29,13 @@ class ModelFileError(EmtoolError):
     exit_code = 2
 
 
+class PipeClosed(EmtoolError):
+    """The reader of standard output went away (``emtool ... | head``): status 141, as a
+    process killed by SIGPIPE, and no message, as other Unix tools."""
+
+    exit_code = 141
+
+
 class FitError(EmtoolError):
     """The fit could not produce a model (for example every restart failed)."""
 

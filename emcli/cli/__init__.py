@@ -46,7 +46,7 @@ class EmtoolGroup(click.Group):
         """Run the command; map every failure to one line on stderr and an exit status:
         0 success, 1 the computation failed, 2 bad usage or bad input."""
         from emcli import console
-        from emcli.errors import EmtoolError
+        from emcli.errors import EmtoolError, PipeClosed
 
         try:
             status = click.Group.main(self, args=args, prog_name=prog_name or "emtool",
@@ -63,6 +63,8 @@ class EmtoolGroup(click.Group):
         except click.ClickException as exc:
             console.error(exc.format_message().replace("\n", " "))
             sys.exit(exc.exit_code)
+        except PipeClosed as exc:
+            sys.exit(exc.exit_code)
         except EmtoolError as exc:
             if console.verbose():
                 traceback.print_exc()
@@ -76,6 +78,14 @@ class EmtoolGroup(click.Group):
             sys.exit(130)
         except BrokenPipeError:
             sys.exit(141)
+        except OSError as exc:
+            # a write that failed (a full disk, a file-size limit, a closed stdout): the output
+            # is absent (files are renamed into place only when complete), say why in one line
+            if console.verbose():
+                traceback.print_exc()
+            where = exc.filename if exc.filename not in (None, "<stdout>") else "standard output"
+            console.error(f"cannot write {where}: {exc.strerror or exc}")
+            sys.exit(1)
         console.flush()
         sys.exit(status if isinstance(status, int) else 0)
 

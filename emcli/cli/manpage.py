@@ -29,8 +29,9 @@ PROG = "emtool"
 # The statuses EmtoolGroup.main maps every outcome to.
 EXIT_STATUS = (
     ("0", "Success."),
-    ("1", "The computation failed."),
+    ("1", "The computation failed, or an output could not be written (a full disk, a file-size limit)."),
     ("2", "Bad usage or bad input."),
+    ("141", "Standard output was closed before everything was written (as a process ended by SIGPIPE)."),
 )
 
 # Characters roff would not print as typed.  Every hyphen becomes \- because the help text is

@@ -82,7 +82,7 @@ def _write(selection, output, table_path, plot_path, table_format) -> None:
     import sys
 
     from emcli.cli.table import render_rows
-    from emcli.io.atomic import write_bytes
+    from emcli.io.atomic import STDOUT, write_bytes
     from emcli.io.modelfile import write_model
 
     table = selection.table
@@ -97,4 +97,4 @@ def _write(selection, output, table_path, plot_path, table_format) -> None:
         drawn = [c for c in ("bic", "aic", "icl", "cv", "gap", "reconstruction", "inertia")
                  if any(row.get(c) is not None for row in table)]
         plot_criteria(table, drawn, selection.best, plot_path, higher_is_better=HIGHER_IS_BETTER)
-    sys.stdout.write(render_rows(table, table_format or ("table" if sys.stdout.isatty() else "csv")))
+    write_bytes(STDOUT, render_rows(table, table_format or ("table" if sys.stdout.isatty() else "csv")).encode())

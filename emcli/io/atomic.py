@@ -2,12 +2,13 @@
 command leaves nothing behind."""
 
 import contextlib
+import errno
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 
-from emcli.errors import UsageError
+from emcli.errors import PipeClosed, UsageError
 
 STDOUT = "-"
 
@@ -49,11 +50,36 @@ def atomic_path(path: str) -> Iterator[str]:
         raise
 
 
+def write_stdout(payload: bytes) -> None:
+    """Write all of ``payload`` to standard output, checking every write: a short write (a
+    full disk, a file-size limit) is an OSError naming standard output, never a cut file that
+    looks complete."""
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        fd = None  # a stream without a descriptor (a test runner's capture)
+    view = memoryview(payload)
+    try:
+        while view:
+            written = os.write(fd, view) if fd is not None else sys.stdout.buffer.write(view)
+            if not written:
+                raise OSError(errno.EIO, "short write", "<stdout>")
+            view = view[written:]
+        if fd is None:
+            sys.stdout.buffer.flush()
+    except BrokenPipeError:
+        # Nothing more can reach the reader; point stdout at /dev/null so that Python's own
+        # flush at exit does not fail again.
+        if fd is not None:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), fd)
+        raise PipeClosed("standard output was closed") from None
+
+
 def write_bytes(path: str, payload: bytes) -> None:
     """Write a finished payload to ``path`` atomically, or to stdout when ``path`` is ``-``."""
     if path == STDOUT:
-        sys.stdout.buffer.write(payload)
-        sys.stdout.buffer.flush()
+        write_stdout(payload)
         return
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         handle.write(payload)
