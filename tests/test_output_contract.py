@@ -57,3 +57,41 @@ def test_a_closed_pipe_is_status_141_and_silent(model):
     process.stdout.close()
     assert process.wait() == 141
     assert process.stderr.read() == b""
+
+
+# -- outputs never replace inputs, nor each other (issue 13, item 2) ---------------------------
+
+CLASHES = [
+    (["fit", "in.csv", "-k", "2", "-o", "in.csv"], "-o in.csv is the input in.csv"),
+    (["fit", "in.csv", "--trace", "in.csv"], "--trace in.csv is the input in.csv"),
+    (["fit", "in.csv", "--trace", "t.json", "-o", "t.json"], "-o and --trace both name t.json"),
+    (["fit", "in.csv", "--init", "m.json", "-o", "m.json"], "-o m.json is the input m.json"),
+    (["fit", "in.csv", "-o", "link.csv"], "-o link.csv is the input in.csv"),
+    (["fit", "in.csv", "-o", "hard.csv"], "-o hard.csv is the input in.csv"),
+    (["predict", "m.json", "in.csv", "-o", "in.csv"], "-o in.csv is the input in.csv"),
+    (["predict", "m.json", "in.csv", "-o", "m.json"], "-o m.json is the input m.json"),
+    (["sample", "m.json", "-n", "5", "-o", "m.json"], "-o m.json is the input m.json"),
+    (["compress", "in.csv", "-k", "4", "-o", "in.csv"], "-o in.csv is the input in.csv"),
+    (["compress", "in.csv", "-k", "4", "-o", "c.emq", "--report", "c.emq"], "-o and --report both name c.emq"),
+    (["select-k", "in.csv", "--k-range", "1:2", "--table", "in.csv"], "--table in.csv is the input in.csv"),
+    (["select-k", "in.csv", "--k-range", "1:2", "-o", "b.json", "--plot", "b.json"], "-o and --plot both name b.json"),
+    (["impute", "in.csv", "--report", "in.csv"], "--report in.csv is the input in.csv"),
+    (["impute", "in.csv", "--model-out", "o.csv", "-o", "o.csv"], "-o and --model-out both name o.csv"),
+    (["impute", "in.csv", "--model-file", "m.json", "-o", "m.json"], "-o m.json is the input m.json"),
+    (["decompress", "c.emq", "-o", "c.emq"], "-o c.emq is the input c.emq"),
+]
+
+
+@pytest.mark.parametrize("args, message", CLASHES, ids=[" ".join(a) for a, _ in CLASHES])
+def test_an_output_that_is_an_input_or_another_output_is_refused(run, tmp_path, args, message):
+    (tmp_path / "in.csv").write_bytes(FAITHFUL.read_bytes())
+    (tmp_path / "link.csv").symlink_to(tmp_path / "in.csv")
+    os.link(tmp_path / "in.csv", tmp_path / "hard.csv")
+    assert run("fit", "in.csv", "-k", "2", "-o", "m.json").exit_code == 0
+    assert run("compress", "in.csv", "-k", "4", "-o", "c.emq").exit_code == 0
+    before = {path.name: path.read_bytes() for path in tmp_path.iterdir()}
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr == f"emtool: error: {message}; " + (
+        "write the output elsewhere\n" if "is the input" in message else "give each output its own file\n")
+    assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before

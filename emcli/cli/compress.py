@@ -61,19 +61,14 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
 
     from emcli import console
     from emcli.cli.report import show
-    from emcli.errors import UsageError
-    from emcli.io.atomic import check_writable, write_bytes
+    from emcli.io.atomic import check_outputs, write_bytes
     from emcli.vq import report
     from emcli.vq.compress import Goal, compress as run
     from emcli.vq.quantise import CODEBOOK
     from emcli.vq.source import load_source
 
     started = time.perf_counter()
-    check_writable(output)
-    if report_path:
-        check_writable(report_path)
-        if report_path == output:
-            raise UsageError("--report and -o name the same file")
+    check_outputs([("-o", output), ("--report", report_path)], [data])
     source = load_source(data, fmt, columns, codebook_dtype)
     spec = CODEBOOK.but(restarts=restarts, seed=seed, max_iter=max_iter, tol=tol, chunk_bytes=chunk_bytes)
     done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max), spec, sample, output, started)

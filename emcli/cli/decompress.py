@@ -30,11 +30,11 @@ def decompress(path, output):
 
     from emcli import console
     from emcli.errors import UsageError
-    from emcli.io.atomic import STDOUT, check_writable
+    from emcli.io.atomic import STDOUT, check_outputs
     from emcli.io.formats import table_format
     from emcli.vq.container import read
 
-    check_writable(output)
+    check_outputs([("-o", output)], [path])
     quantised = read(path)
     if quantised.kind == "image":
         from emcli.io.images import image_format, write_image

@@ -34,12 +34,10 @@ def fit(ctx, data, model_name, output, trace_path, **values):
     from emcli import pipeline
     from emcli.cli.fitspec import fit_request
     from emcli.cli.report import fit_progress, show, summary
-    from emcli.io.atomic import check_writable, write_bytes
+    from emcli.io.atomic import check_outputs, write_bytes
     from emcli.io.modelfile import trace_csv, write_model
 
-    for path in (output, trace_path):
-        if path:
-            check_writable(path)
+    check_outputs([("-o", output), ("--trace", trace_path)], [data, values["init"]])
     request = fit_request(ctx, data, model_name, values)
     show(notes=request.notes)
     rows = pipeline.load(request.spec, request.source, levels=request.levels, may_stream=True)

@@ -83,7 +83,8 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
     plan = _plan(ctx, data, values, model_file, draws, long_format, round_integers, clip,
                  bool(model_out or report_path))
     tables = _output_paths(output, draws, long_format)
-    paths = _checked_outputs(tables, report_path, model_out, output_format)
+    paths = _checked_outputs(tables, report_path, model_out, output_format,
+                             [data, model_file, values["init"]])
     with console.progress(len(plan.ks or ()), "choosing K") as advance:
         result = run.impute(plan, os.cpu_count() or 1, advance)
     _write(result, plan, tables, paths, report_path, model_out)
@@ -158,16 +159,15 @@ def _output_paths(output: str, draws: int | None, long_format: bool) -> list:
     return [output]
 
 
-def _checked_outputs(tables: list, report_path, model_out, output_format) -> dict:
-    """Every output checked writable before any work: {"format": table format, "files": the
-    regular files to write atomically}."""
-    from emcli.io.atomic import STDOUT, check_writable
+def _checked_outputs(tables: list, report_path, model_out, output_format, inputs: list) -> dict:
+    """Every output checked before any work (writable, not an input, not named twice):
+    {"format": table format, "files": the regular files to write atomically}."""
+    from emcli.io.atomic import STDOUT, check_outputs
     from emcli.io.formats import table_format
 
+    check_outputs([*(("-o", path) for path in tables), ("--report", report_path),
+                   ("--model-out", model_out)], inputs)
     fmt = table_format(tables[0], output_format, flag="--output-format")
-    for path in (*tables, report_path, model_out):
-        if path:
-            check_writable(path)
     return {"format": fmt, "files": [p for p in (*tables, report_path, model_out) if p and p != STDOUT]}
 
 

@@ -32,13 +32,13 @@ def predict(model_file, data, proba, logpdf, unseen, fmt, chunk_bytes, output, o
       emtool predict faithful.json sample_data/faithful.csv --proba --logpdf -o labelled.csv
     """
     from emcli import pipeline
-    from emcli.io.atomic import check_writable
+    from emcli.io.atomic import check_outputs
     from emcli.io.formats import table_format
     from emcli.io.modelfile import read_model
     from emcli.io.tables import append_columns, write_table
     from emcli.predict import predict_columns
 
-    check_writable(output)
+    check_outputs([("-o", output)], [model_file, data])
     output_format = table_format(output, output_format, flag="--output-format")
     model, params, doc = read_model(model_file)
     rows = pipeline.load_for_predict(model, doc["columns"], pipeline.Source(data, fmt), unseen)

@@ -26,13 +26,13 @@ def sample(model_file, n_rows, seed, output, output_format):
     """
     import numpy as np
 
-    from emcli.io.atomic import check_writable
+    from emcli.io.atomic import check_outputs
     from emcli.io.formats import table_format
     from emcli.io.modelfile import read_model
     from emcli.io.tables import write_table
     from emcli.sampling import sample_table
 
-    check_writable(output)
+    check_outputs([("-o", output)], [model_file])
     output_format = table_format(output, output_format, flag="--output-format")
     model, params, doc = read_model(model_file)
     table = sample_table(model, params, doc["columns"], n_rows, np.random.default_rng(seed))

@@ -56,12 +56,10 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
 
     from emcli import console, pipeline
     from emcli.cli.fitspec import fit_request
-    from emcli.io.atomic import check_writable
+    from emcli.io.atomic import check_outputs
     from emcli.select import grid, run
 
-    for path in (output, table_path, plot_path):
-        if path:
-            check_writable(path)
+    check_outputs([("-o", output), ("--table", table_path), ("--plot", plot_path)], [data])
     grid.check_criterion(model_name, criterion)
     cells = run.grid(grid.parse_k_range(k_range), grid.covariance_types(model_name, covariance))
     chosen = frozenset({"covariance"} if covariance is not None else ())

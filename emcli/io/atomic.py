@@ -26,6 +26,35 @@ def check_writable(path: str) -> None:
         raise UsageError(f"cannot write {path}: directory {directory} is not writable")
 
 
+def _same_file(a: str, b: str) -> bool:
+    """Whether the paths ``a`` and ``b`` name one file: the same path once symbolic links are
+    resolved, or one file under two names (a hard link)."""
+    if os.path.realpath(a) == os.path.realpath(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_outputs(outputs: list, inputs: list) -> None:
+    """Fail before any work when an output cannot be created, would replace a file the run reads,
+    or is named twice.  ``outputs``: (flag, path) pairs, ``inputs``: the paths the run reads;
+    None and '-' (standard input or output) are skipped."""
+    named = []
+    for flag, path in outputs:
+        if not path or path == STDOUT:
+            continue
+        check_writable(path)
+        for source in inputs:
+            if source and source != STDOUT and _same_file(path, source):
+                raise UsageError(f"{flag} {path} is the input {source}; write the output elsewhere")
+        for other_flag, other in named:
+            if _same_file(path, other):
+                raise UsageError(f"{other_flag} and {flag} both name {path}; give each output its own file")
+        named.append((flag, path))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
