@@ -95,3 +95,47 @@ def test_an_output_that_is_an_input_or_another_output_is_refused(run, tmp_path, 
     assert result.stderr == f"emtool: error: {message}; " + (
         "write the output elsewhere\n" if "is the input" in message else "give each output its own file\n")
     assert {path.name: path.read_bytes() for path in tmp_path.iterdir()} == before
+
+
+# -- special files are written, never replaced; links are followed (issue 13, item 3) -----------
+
+
+def stat_is_regular(path) -> bool:
+    import stat
+
+    return stat.S_ISREG(os.stat(path).st_mode)
+
+
+def test_a_link_to_a_device_stays_a_link_to_the_device(run, tmp_path, model):
+    (tmp_path / "null").symlink_to("/dev/null")
+    for args in (["predict", str(model), str(FAITHFUL)], ["fit", str(FAITHFUL)], ["sample", str(model), "-n", "5"]):
+        result = run(*args, "-o", "null")
+        assert result.exit_code == 0, result.output
+        assert os.readlink(tmp_path / "null") == "/dev/null"
+    assert not stat_is_regular("/dev/null")
+
+
+def test_a_link_to_a_regular_file_is_followed_and_kept(run, tmp_path, model):
+    (tmp_path / "real.json").write_text("old")
+    (tmp_path / "link.json").symlink_to("real.json")
+    result = run("fit", str(FAITHFUL), "-k", "3", "-o", "link.json")
+    assert result.exit_code == 0, result.output
+    assert os.readlink(tmp_path / "link.json") == "real.json"
+    assert '"k": 3' in (tmp_path / "real.json").read_text()
+
+
+def test_a_fifo_is_written_directly(tmp_path, model):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    done = subprocess.run([EMTOOL, "predict", str(model), str(FAITHFUL), "-o", str(fifo)],
+                          capture_output=True, text=True, timeout=60)
+    reader.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert received[0].decode().splitlines()[0] == "eruptions,waiting,cluster"
+    assert len(received[0].decode().splitlines()) == 273
+    assert not stat_is_regular(fifo)

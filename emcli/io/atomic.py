@@ -1,9 +1,15 @@
 """Write-to-temporary-then-rename, so that a reader never sees a half-written file and a failed
-command leaves nothing behind."""
+command leaves nothing behind.
+
+Only regular files are replaced that way.  A symbolic link is followed (the file it names is
+replaced, the link stays); a pipe, a device or a socket is written directly, since renaming
+onto it would put a regular file in its place (``-o /dev/null`` run as root would replace
+/dev/null)."""
 
 import contextlib
 import errno
 import os
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -13,11 +19,26 @@ from emcli.errors import PipeClosed, UsageError
 STDOUT = "-"
 
 
+def is_special(path: str) -> bool:
+    """Whether ``path`` exists and is not a regular file once links are followed (a pipe, a
+    character device, a socket): it is written directly, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def check_writable(path: str) -> None:
     """Fail before any work is done when ``path`` cannot be created."""
     if path == STDOUT:
         return
-    directory = os.path.dirname(os.path.abspath(path))
+    if is_special(path):
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"cannot write {path}: permission denied")
+        return
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise UsageError(f"cannot write {path}: directory {directory} does not exist")
     if os.path.isdir(path):
@@ -46,6 +67,8 @@ def check_outputs(outputs: list, inputs: list) -> None:
         if not path or path == STDOUT:
             continue
         check_writable(path)
+        if is_special(path):
+            continue  # written directly: nothing is replaced (two outputs to /dev/null are fine)
         for source in inputs:
             if source and source != STDOUT and _same_file(path, source):
                 raise UsageError(f"{flag} {path} is the input {source}; write the output elsewhere")
@@ -64,9 +87,14 @@ def _umask() -> int:
 @contextlib.contextmanager
 def atomic_path(path: str) -> Iterator[str]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` if the block succeeds,
-    delete it if the block raises."""
+    delete it if the block raises.  A special file is yielded itself, to be written directly;
+    a symbolic link is followed, so the file it names is replaced."""
     check_writable(path)
-    directory = os.path.dirname(os.path.abspath(path))
+    if is_special(path):
+        yield path
+        return
+    path = os.path.realpath(path)
+    directory = os.path.dirname(path)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     os.close(fd)
     try:

@@ -10,6 +10,17 @@ _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet
 _COMPRESSION = (".gz", ".bz2", ".zst", ".lz4")
 
 
+def _special(path: str) -> bool:
+    """Whether ``path`` is a pipe, a device or a socket (not a regular file or a directory)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
 def table_format(path: str, override: str | None = None, flag: str = "--input-format") -> str:
     """The format of ``path``: ``override`` if given, else by extension; ``-`` is CSV.  ``flag``
     names the option that sets it, for the message when the extension does not tell."""
@@ -22,6 +33,8 @@ def table_format(path: str, override: str | None = None, flag: str = "--input-fo
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
     ext = os.path.splitext(stem)[1].lower()
+    if ext not in _EXTENSIONS and _special(path):
+        return "csv"  # a pipe or a device (/dev/stdout, <(...)): CSV, as '-'
     if ext not in _EXTENSIONS:
         raise UsageError(
             f"cannot tell the format of {path} from its extension; use {flag} csv, tsv or parquet"
