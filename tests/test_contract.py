@@ -218,6 +218,7 @@ def test_every_algorithm_fits_every_model_that_declares_it(name, algorithm):
     assert other.best.score >= batch.best.score - 0.01 * len(X)
     doc = model_document(make(name), columns(name, X), other, n_samples=len(X))
     assert doc["fit"]["algorithm"] == algorithm
+    parse_model(dumps(doc), "m.json")  # the tool reads every model it writes
 
 
 @pytest.mark.parametrize("covariance", registry.COVARIANCE_TYPES)

@@ -26,7 +26,7 @@ def _old_model_flag(value: str):
 @options.k_range
 @options.covariance
 @options.fit_options
-@click.option("--draws", type=click.IntRange(min=1), metavar="M",
+@click.option("--draws", type=click.IntRange(min=1, max=options.MAX_COUNT), metavar="M",
               help="Multiple imputation: M completed tables, each refit to a bootstrap resample "
                    "and drawn from the conditional distribution.")
 @click.option("--long", "long_format", is_flag=True,

@@ -11,6 +11,8 @@ Old spellings still work as ``EmtoolCommand(aliases=...)``: rewritten to the new
 parsing, with a warning, and hidden from --help.
 """
 
+import math
+
 import click
 
 from emcli.io.formats import FORMATS
@@ -27,6 +29,23 @@ MODEL_OPTIONS = ("k", "covariance", "reg_covar", "prior", "prior_params", "dof",
                  "metric", "intercept", "basis", "gamma", "threshold", "prior_scale", "target")
 
 
+#: the largest counts a run may ask for: beyond them a command would run for days or run out of
+#: memory before saying so (restarts, draws, iterations, passes, grid cells)
+MAX_COUNT = 10_000
+MAX_ITERATIONS = 1_000_000
+
+
+class Finite(click.FloatRange):
+    """A float range that refuses nan and infinities, which compare false with every bound and
+    would pass a plain range, then fail deep in a fit or while writing its JSON."""
+
+    def convert(self, value, param, ctx):
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return value
+
+
 class ByteSize(click.ParamType):
     """A size in bytes: 4194304, 4M, 512K, 1G."""
 
@@ -39,7 +58,7 @@ class ByteSize(click.ParamType):
         unit = text[-1:] if text[-1:] in _UNITS else ""
         try:
             size = int(float(text[: len(text) - len(unit)]) * _UNITS[unit])
-        except ValueError:
+        except (ValueError, OverflowError):
             self.fail(f"{value!r} is not a size such as 4M or 512K", param, ctx)
         if size < 1:
             self.fail(f"{value!r} must be positive", param, ctx)
@@ -122,6 +141,8 @@ def prior_params(ctx, param, values):
             out[name.strip()] = float(text)
         except ValueError:
             raise click.BadParameter(f"{item!r}: {text!r} is not a number") from None
+        if not math.isfinite(out[name.strip()]):
+            raise click.BadParameter(f"{item!r}: {text!r} is not a finite number")
     return out
 
 
@@ -156,14 +177,14 @@ k_range = click.option("--k-range", default="1:9", show_default=True, metavar="L
                        help="Numbers of components to try: a range (inclusive) or a list.")
 
 model_options = _stack(
-    click.option("--reg-covar", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+    click.option("--reg-covar", type=Finite(min=0), default=1e-6, show_default=True,
                  help="Covariance floor, relative to each column's variance (gmm, student, tmix)."),
     click.option("--prior", type=click.Choice(["none", "default"]), default="none", show_default=True,
                  help="'default': MAP with the model's weak conjugate prior (gmm, bernoulli, categorical)."),
     click.option("--prior-param", "prior_params", multiple=True, callback=prior_params,
                  metavar="NAME=VALUE",
                  help="Set one prior hyperparameter (repeatable); implies --prior default."),
-    click.option("--dof", type=click.FloatRange(min=0, min_open=True),
+    click.option("--dof", type=Finite(min=0, min_open=True),
                  help="Fix the degrees of freedom (student, tmix); by default they are estimated."),
     click.option("--shared-dof", is_flag=True, help="One degrees of freedom for every component (tmix)."),
     click.option("--metric", default="euclidean", show_default=True,
@@ -173,11 +194,11 @@ model_options = _stack(
                  help="Do not add an intercept to the regression's features."),
     click.option("--basis", type=click.Choice(["linear", "rbf"]), default="linear", show_default=True,
                  help="rvm: the features themselves, or an RBF kernel on the training rows."),
-    click.option("--gamma", type=click.FloatRange(min=0, min_open=True),
+    click.option("--gamma", type=Finite(min=0, min_open=True),
                  help="rvm --basis rbf: kernel width, exp(-gamma |x - x'|^2) (default 1 / number of features)."),
-    click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=1e6, show_default=True,
+    click.option("--threshold", type=Finite(min=0, min_open=True), default=1e6, show_default=True,
                  help="rvm: prune a weight whose precision exceeds this multiple of the smallest."),
-    click.option("--prior-scale", type=click.FloatRange(min=0, min_open=True), default=10.0,
+    click.option("--prior-scale", type=Finite(min=0, min_open=True), default=10.0,
                  show_default=True,
                  help="probit: standard deviation tau of the N(0, tau^2 I) prior on the weights."),
 )
@@ -205,20 +226,20 @@ start_options = _stack(
                       "overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models')."),
     click.option("--block-size", type=click.IntRange(min=1), default=1000, show_default=True,
                  help="incremental: rows per block."),
-    click.option("--anneal-start", type=click.FloatRange(min=1), default=3.0, show_default=True,
+    click.option("--anneal-start", type=Finite(min=1), default=3.0, show_default=True,
                  help="annealed: starting temperature."),
-    click.option("--anneal-rate", type=click.FloatRange(min=0, max=1, min_open=True, max_open=True),
+    click.option("--anneal-rate", type=Finite(min=0, max=1, min_open=True, max_open=True),
                  default=0.9, show_default=True,
                  help="annealed: factor lowering the temperature once EM settles at the current one."),
-    click.option("--mc-samples", type=click.IntRange(min=1), default=10, show_default=True,
+    click.option("--mc-samples", type=click.IntRange(min=1, max=MAX_COUNT), default=10, show_default=True,
                  help="mcem: posterior draws per row and iteration."),
     click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
                  help="stepwise: rows per minibatch."),
-    click.option("--kappa", type=click.FloatRange(min=0.5, max=1, min_open=True), default=0.7,
+    click.option("--kappa", type=Finite(min=0.5, max=1, min_open=True), default=0.7,
                  show_default=True, help="stepwise: step sizes (k + 2)^-kappa, kappa in (0.5, 1]."),
-    click.option("--epochs", type=click.IntRange(min=1), default=1, show_default=True,
+    click.option("--epochs", type=click.IntRange(min=1, max=MAX_ITERATIONS), default=1, show_default=True,
                  help="stepwise: passes over the input."),
-    click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=0.01,
+    click.option("--learning-rate", type=Finite(min=0, min_open=True), default=0.01,
                  show_default=True, help="gradient: Adam's step size."),
 )
 
@@ -228,12 +249,12 @@ seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_defaul
 chunk_bytes = click.option("--chunk-bytes", type=ByteSize(), default="4M", show_default=True,
                            help="Scratch memory per E-step chunk of rows.")
 run_options = _stack(
-    click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
+    click.option("--restarts", type=click.IntRange(min=1, max=MAX_COUNT), default=1, show_default=True,
                  help="Independent starts; the best objective wins."),
     seed,
-    click.option("--max-iter", type=click.IntRange(min=0), default=500, show_default=True,
+    click.option("--max-iter", type=click.IntRange(min=0, max=MAX_ITERATIONS), default=500, show_default=True,
                  help="Most EM iterations per start."),
-    click.option("--tol", type=click.FloatRange(min=0), default=1e-6, show_default=True,
+    click.option("--tol", type=Finite(min=0), default=1e-6, show_default=True,
                  help="Stop when the mean per-row objective changes less; 0 runs --max-iter."),
     chunk_bytes,
 )

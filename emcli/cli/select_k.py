@@ -20,7 +20,8 @@ CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of th
 @click.option("--criterion", default="bic", show_default=True, help=CRITERION_HELP)
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True,
               help="cv, reconstruction: folds of the data.")
-@click.option("--reference-draws", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--reference-draws", type=click.IntRange(min=1, max=options.MAX_COUNT), default=10,
+              show_default=True,
               help="gap: uniform reference sets per cell.")
 @options.fit_options
 @click.option("--jobs", type=click.IntRange(min=1),

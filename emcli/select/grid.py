@@ -20,6 +20,8 @@ from emcli.pipeline import FitSpec, fit_array
 LIKELIHOOD_CRITERIA = ("bic", "aic", "icl", "cv")
 CRITERIA = LIKELIHOOD_CRITERIA + ("gap", "reconstruction")
 HIGHER_IS_BETTER = frozenset({"cv", "gap"})
+#: the most values --k-range may hold (each is one fit per covariance type, or more)
+MAX_CELLS = 1000
 #: extra columns each criterion adds to the table
 EXTRA_COLUMNS = {"cv": ("cv",), "gap": ("gap", "gap_se"), "reconstruction": ("reconstruction",)}
 
@@ -37,9 +39,11 @@ def parse_k_range(text: str) -> list:
     try:
         if ":" in text:
             low, high = (int(part) for part in text.split(":"))
-            ks = list(range(low, high + 1))
             if low > high:
                 raise UsageError(f"--k-range {text} is reversed; write {high}:{low}")
+            if high - low >= MAX_CELLS:
+                raise UsageError(f"--k-range {text} holds {high - low + 1} values; at most {MAX_CELLS}")
+            ks = list(range(low, high + 1))
         else:
             ks = sorted({int(part) for part in text.split(",")})
     except ValueError:
