@@ -121,6 +121,10 @@ def parse_model(text: str, name: str):
         doc = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelFileError(f"{name} is not an emtool model file (not JSON: {exc})") from None
+    except RecursionError:
+        raise ModelFileError(f"{name} is not an emtool model file (JSON nested too deeply)") from None
+    except ValueError:  # an integer of more digits than Python converts
+        raise ModelFileError(f"{name} is not an emtool model file (a number too long to read)") from None
     model, params = parse_document(doc, name)
     return model, params, doc
 
@@ -150,6 +154,8 @@ def parse_document(doc, name: str):
             model = registry.create(model_name, options)
         except EmtoolError as exc:
             raise ModelFileError(f"options: {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ModelFileError(f"options: not options of {model_name} ({exc})") from None
         params = model.from_json(params_doc, len(columns))
     except ModelFileError as exc:
         raise ModelFileError(f"{name}: {exc}") from None

@@ -42,7 +42,11 @@ def read_table(path: str, fmt: str | None = None) -> pa.Table:
         raise DataError(f"{name}: {message}") from None
     except OSError as exc:
         raise DataError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    names = table.column_names
+    try:
+        names = table.column_names
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{name}: a column name is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); "
+                        "save the file as UTF-8") from None
     duplicated = sorted({c for c in names if names.count(c) > 1})
     if duplicated:
         raise DataError(f"{name}: column name {duplicated[0]!r} appears more than once")

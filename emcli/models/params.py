@@ -13,6 +13,8 @@ def float_array(doc: dict, key: str) -> np.ndarray:
         value = np.asarray(doc[key], dtype=np.float64)
     except (TypeError, ValueError):
         raise ModelFileError(f"params.{key}: not an array of numbers") from None
+    except OverflowError:
+        raise ModelFileError(f"params.{key}: holds a number beyond the range of a float") from None
     if not np.all(np.isfinite(value)):
         raise ModelFileError(f"params.{key}: holds a non-finite number")
     return value
