@@ -17,6 +17,9 @@ from collections.abc import Iterator
 from emcli.errors import PipeClosed, UsageError
 
 STDOUT = "-"
+#: whether this invocation has begun putting an output in place (emcli.cli.signals then lets it
+#: finish rather than stop half way)
+state = {"committed": False}
 
 
 def is_special(path: str) -> bool:
@@ -100,6 +103,7 @@ def atomic_path(path: str) -> Iterator[str]:
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())
+        state["committed"] = True
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -111,6 +115,7 @@ def write_stdout(payload: bytes) -> None:
     """Write all of ``payload`` to standard output, checking every write: a short write (a
     full disk, a file-size limit) is an OSError naming standard output, never a cut file that
     looks complete."""
+    state["committed"] = True
     sys.stdout.flush()
     try:
         fd = sys.stdout.fileno()
