@@ -36,6 +36,16 @@ class PipeClosed(EmtoolError):
     exit_code = 141
 
 
+class Stopped(BaseException):
+    """A signal (SIGINT, SIGTERM, SIGHUP) arrived before any output was in place; see
+    emcli.cli.signals.  A BaseException, as KeyboardInterrupt, so that no ``except Exception``
+    keeps the command going."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
 class FitError(EmtoolError):
     """The fit could not produce a model (for example every restart failed)."""
 

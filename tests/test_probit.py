@@ -306,7 +306,7 @@ BAD = {
     "three.csv": ("x,y\n1,a\n2,b\n3,c\n4,a\n", [], "target 'y' has 3 distinct values ('a', 'b', 'c'); it needs exactly two"),
     "missing.csv": ("x,y\n1,0\n2,\n3,1\n", [], "target 'y' row 2 is missing"),
     "feature.csv": ("x,y\n1,0\n2,1\n3,0\n", ["--columns", "x,y"], "column 'y' is both the target and a feature"),
-    "scale.csv": ("x,y\n1,0\n2,1\n3,0\n", ["--prior-scale", "inf"], "--prior-scale must be a positive finite number"),
+    "scale.csv": ("x,y\n1,0\n2,1\n3,0\n", ["--prior-scale", "inf"], "--prior-scale': inf is not a finite number"),
     "notarget.csv": ("x,y\n1,0\n2,1\n3,0\n", ["--target", "z"], "has no target column 'z'"),
 }
 

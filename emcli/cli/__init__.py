@@ -46,17 +46,21 @@ class EmtoolGroup(click.Group):
         """Run the command; map every failure to one line on stderr and an exit status:
         0 success, 1 the computation (or a write) failed, 2 bad usage or bad input, 128 + N a
         signal N before any output was in place, 141 standard output closed early."""
+        from emcli import console
         from emcli.cli import signals
+        from emcli.errors import Stopped
 
         previous = signals.install()
         try:
             self._run(args, prog_name, **extra)
+        except Stopped as exc:  # whenever it arrives, also before _run's own handling begins
+            console.error(signals.message(exc))
+            sys.exit(128 + exc.signum)
         finally:
             signals.restore(previous)
 
     def _run(self, args, prog_name, **extra):
         from emcli import console
-        from emcli.cli.signals import Stopped
         from emcli.errors import EmtoolError, PipeClosed
 
         try:
@@ -87,9 +91,6 @@ class EmtoolGroup(click.Group):
         except KeyboardInterrupt:
             console.error("interrupted")
             sys.exit(130)
-        except Stopped as exc:
-            console.error(exc.message)
-            sys.exit(128 + exc.signum)
         except BrokenPipeError:
             sys.exit(141)
         except OSError as exc:

@@ -1,37 +1,40 @@
 """Interrupts and terminations (SIGINT, SIGTERM, SIGHUP).  Before any output is in place one
 stops the command: the temporary files are removed on the way out and nothing is written, exit
 128 + the signal's number.  Once the first output is being put in place (a rename, a write to
-standard output) the command finishes instead, so that its outputs are all there or none."""
+standard output) the command finishes instead, so that its outputs are all there or none.
+
+The signal is also remembered (emcli.stopping): a library that swallows the exception (pyarrow
+importing pandas does) only delays the stop to the next E-step chunk, and no output is put in
+place once a signal has arrived."""
 
 import signal
+
+from emcli.errors import Stopped
 
 NAMES = {"SIGINT": "interrupted", "SIGTERM": "terminated", "SIGHUP": "hung up"}
 
 
-class Stopped(BaseException):
-    """A signal arrived before any output was in place."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-    @property
-    def message(self) -> str:
-        return NAMES.get(signal.Signals(self.signum).name, "stopped")
+def message(stopped: Stopped) -> str:
+    """The one line for a command stopped by a signal."""
+    return NAMES.get(signal.Signals(stopped.signum).name, "stopped")
 
 
 def _handler(signum, frame):
+    from emcli import stopping
     from emcli.io import atomic
 
     if not atomic.state["committed"]:
+        stopping.request(signum)
         raise Stopped(signum)
 
 
 def install() -> dict:
     """Handle the signals for this invocation; returns the handlers to ``restore``."""
+    from emcli import stopping
     from emcli.io import atomic
 
     atomic.state["committed"] = False
+    stopping.reset()
     previous = {}
     for name in NAMES:
         number = getattr(signal, name, None)

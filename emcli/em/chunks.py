@@ -4,6 +4,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from emcli import stopping
+
 DEFAULT_CHUNK_BYTES = 4 * 2**20
 
 
@@ -22,6 +24,7 @@ def accumulate(step, X: np.ndarray, rows: int):
     """Sum ``step(chunk)`` -> (Stats, score) over the chunks of ``X``, in row order."""
     total_stats, total_score = None, 0.0
     for block in chunks(X, rows):
+        stopping.check()
         stats, score = step(block)
         total_stats = stats if total_stats is None else total_stats + stats
         total_score += score

@@ -14,12 +14,19 @@ import sys
 import tempfile
 from collections.abc import Iterator
 
+from emcli import stopping
 from emcli.errors import PipeClosed, UsageError
 
 STDOUT = "-"
 #: whether this invocation has begun putting an output in place (emcli.cli.signals then lets it
 #: finish rather than stop half way)
 state = {"committed": False}
+
+
+def _commit() -> None:
+    """Mark the start of putting an output in place, unless a signal has asked to stop."""
+    stopping.check()
+    state["committed"] = True
 
 
 def is_special(path: str) -> bool:
@@ -103,7 +110,7 @@ def atomic_path(path: str) -> Iterator[str]:
     try:
         yield tmp
         os.chmod(tmp, 0o666 & ~_umask())
-        state["committed"] = True
+        _commit()
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -115,7 +122,7 @@ def write_stdout(payload: bytes) -> None:
     """Write all of ``payload`` to standard output, checking every write: a short write (a
     full disk, a file-size limit) is an OSError naming standard output, never a cut file that
     looks complete."""
-    state["committed"] = True
+    _commit()
     sys.stdout.flush()
     try:
         fd = sys.stdout.fileno()
