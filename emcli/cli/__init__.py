@@ -57,7 +57,7 @@ class EmtoolGroup(click.Group):
             console.error(signals.message(exc))
             sys.exit(128 + exc.signum)
         finally:
-            signals.restore(previous)
+            signals.finish(previous)
 
     def _run(self, args, prog_name, **extra):
         from emcli import console
@@ -126,4 +126,9 @@ def cli(quiet, verbose):
 
 
 def main():
+    from emcli.cli import signals
+
+    # Handled for the life of the process, not only the command's: a signal after the command
+    # is done must not kill it on its way out with another status than the command's.
+    signals.install()
     cli.main(prog_name="emtool")

@@ -43,6 +43,11 @@ def install() -> dict:
     return previous
 
 
-def restore(previous: dict) -> None:
+def finish(previous: dict) -> None:
+    """The command is done: later signals are ignored by our handler (the outputs are in place
+    or the error is said), and the handlers before ``install`` come back."""
+    from emcli.io import atomic
+
+    atomic.state["committed"] = True
     for number, handler in previous.items():
         signal.signal(number, handler)
