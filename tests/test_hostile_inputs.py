@@ -51,3 +51,41 @@ def test_a_hostile_model_file_is_one_line(run, tmp_path, name, command):
     assert result.stderr.startswith(f"emtool: error: {name}") and result.stderr.count("\n") == 1
     assert message in result.stderr
     assert not (tmp_path / "out.csv").exists()
+
+
+def _emq(header: bytes, body: bytes = b"") -> bytes:
+    import struct
+    import zlib
+
+    from emcli.vq import container
+
+    payload = container.MAGIC + struct.pack("<HI", container.VERSION, len(header)) + header + body
+    return payload + struct.pack("<I", zlib.crc32(payload))
+
+
+def test_an_emq_header_nested_too_deeply_is_one_line(run, tmp_path):
+    (tmp_path / "deep.emq").write_bytes(_emq(b"[" * 100000 + b"]" * 100000))
+    result = run("decompress", "deep.emq", "-o", "out.csv")
+    assert result.exit_code == 2 and result.stderr == "emtool: error: deep.emq has an invalid header\n"
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_emq_with_two_columns_of_one_name_is_refused(run, tmp_path):
+    """It used to decode into a table with one of the two columns silently dropped."""
+    import numpy as np
+
+    from emcli.vq import container
+
+    packed = container.Quantised("table", (3,), np.array([[1.0, 2.0]]), np.zeros(3, dtype=np.uint8),
+                                 None, ["a", "a"])
+    (tmp_path / "dup.emq").write_bytes(container.encode(packed))
+    result = run("decompress", "dup.emq", "-o", "out.csv")
+    assert result.exit_code == 2 and result.stderr == "emtool: error: dup.emq has an invalid header\n"
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_plot_that_is_not_named_png_is_refused_before_any_work(run, tmp_path):
+    result = run("select-k", FAITHFUL, "--k-range", "1:2", "--plot", "p.txt")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("emtool: error: --plot p.txt: the plot is a PNG image")
+    assert list(tmp_path.iterdir()) == []

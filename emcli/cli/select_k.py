@@ -59,8 +59,10 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     from emcli.cli.fitspec import fit_request
     from emcli.io.atomic import check_outputs
     from emcli.select import grid, run
+    from emcli.select.plot import check_path as check_plot_path
 
     check_outputs([("-o", output), ("--table", table_path), ("--plot", plot_path)], [data])
+    check_plot_path(plot_path)
     grid.check_criterion(model_name, criterion)
     cells = run.grid(grid.parse_k_range(k_range), grid.covariance_types(model_name, covariance))
     chosen = frozenset({"covariance"} if covariance is not None else ())

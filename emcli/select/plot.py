@@ -9,6 +9,13 @@ PANEL_INCHES = (4.0, 3.5)
 DPI = 100
 
 
+def check_path(path: str | None) -> None:
+    """UsageError for a --plot path that does not end in .png (the image is a PNG; a .txt
+    would hold one without saying so)."""
+    if path is not None and not path.lower().endswith(".png"):
+        raise UsageError(f"--plot {path}: the plot is a PNG image; give a file name ending in .png")
+
+
 def plot_criteria(rows: list, criteria: list, best: int | None, path: str,
                   higher_is_better: frozenset = HIGHER_IS_BETTER) -> None:
     """Write a PNG to ``path`` (atomically) with one panel per name in ``criteria``.

@@ -168,7 +168,7 @@ def _parse_header(raw: bytes) -> dict | None:
     """The header's fields, checked; None if ``raw`` is not a valid header."""
     try:
         header = json.loads(raw.decode())
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return None
     if not isinstance(header, dict):
         return None
@@ -179,7 +179,7 @@ def _parse_header(raw: bytes) -> dict | None:
     if kind == "image" and header.get("mode") in IMAGE_MODES and _sizes_list(shape, 2):
         return header
     if (kind == "table" and _sizes_list(shape, 1) and isinstance(columns, list) and columns
-            and all(isinstance(c, str) for c in columns)):
+            and all(isinstance(c, str) for c in columns) and len(set(columns)) == len(columns)):
         return header
     return None
 
