@@ -9,13 +9,13 @@ onto it would put a regular file in its place (``-o /dev/null`` run as root woul
 import contextlib
 import errno
 import os
-import stat
 import sys
 import tempfile
 from collections.abc import Iterator
 
 from emcli import stopping
 from emcli.errors import PipeClosed, UsageError
+from emcli.io.formats import is_special
 
 STDOUT = "-"
 #: whether this invocation has begun putting an output in place (emcli.cli.signals then lets it
@@ -27,16 +27,6 @@ def _commit() -> None:
     """Mark the start of putting an output in place, unless a signal has asked to stop."""
     stopping.check()
     state["committed"] = True
-
-
-def is_special(path: str) -> bool:
-    """Whether ``path`` exists and is not a regular file once links are followed (a pipe, a
-    character device, a socket): it is written directly, never replaced."""
-    try:
-        mode = os.stat(path).st_mode
-    except OSError:
-        return False
-    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def check_writable(path: str) -> None:

@@ -10,8 +10,10 @@ _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".parquet": "parquet
 _COMPRESSION = (".gz", ".bz2", ".zst", ".lz4")
 
 
-def _special(path: str) -> bool:
-    """Whether ``path`` is a pipe, a device or a socket (not a regular file or a directory)."""
+def is_special(path: str) -> bool:
+    """Whether ``path`` exists and is not a regular file or a directory once links are followed
+    (a pipe, a character device, a socket): written directly, never replaced, and CSV when its
+    name has no extension."""
     import stat
 
     try:
@@ -33,7 +35,7 @@ def table_format(path: str, override: str | None = None, flag: str = "--input-fo
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
     ext = os.path.splitext(stem)[1].lower()
-    if ext not in _EXTENSIONS and _special(path):
+    if ext not in _EXTENSIONS and is_special(path):
         return "csv"  # a pipe or a device (/dev/stdout, <(...)): CSV, as '-'
     if ext not in _EXTENSIONS:
         raise UsageError(
