@@ -131,4 +131,7 @@ def main():
     # Handled for the life of the process, not only the command's: a signal after the command
     # is done must not kill it on its way out with another status than the command's.
     signals.install()
-    cli.main(prog_name="emtool")
+    try:
+        cli.main(prog_name="emtool")
+    finally:
+        signals.block()

@@ -43,6 +43,14 @@ def install() -> dict:
     return previous
 
 
+def block() -> None:
+    """The process is leaving: hold the signals back, since the interpreter's shutdown puts the
+    default handlers back and a SIGTERM then would end it with status -15 after its work is done."""
+    numbers = {getattr(signal, name) for name in NAMES if hasattr(signal, name)}
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, numbers)
+
+
 def finish(previous: dict) -> None:
     """The command is done: later signals are ignored by our handler (the outputs are in place
     or the error is said), and the handlers before ``install`` come back."""
