@@ -44,11 +44,13 @@ def install() -> dict:
 
 
 def block() -> None:
-    """The process is leaving: hold the signals back, since the interpreter's shutdown puts the
-    default handlers back and a SIGTERM then would end it with status -15 after its work is done."""
-    numbers = {getattr(signal, name) for name in NAMES if hasattr(signal, name)}
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_BLOCK, numbers)
+    """The process is leaving: ignore the signals.  The interpreter's shutdown puts the default
+    handler back for every signal with a Python handler (not for one ignored), and a SIGTERM
+    then, delivered to any of the process's threads, ended it with status -15 after its work."""
+    for name in NAMES:
+        number = getattr(signal, name, None)
+        if number is not None:
+            signal.signal(number, signal.SIG_IGN)
 
 
 def finish(previous: dict) -> None:
