@@ -3,10 +3,13 @@ stdin and stdout. Tables stay pyarrow Tables so that columns the model does not 
 with their types; the columns a model uses become one float64 array.
 """
 
+import contextlib
 import io
+import itertools
 import os
 import re
 import sys
+from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -227,6 +230,15 @@ def _plain_text(table: pa.Table, delimiter: str) -> bool:
     return True
 
 
+def _csv_options(names: list, delimiter: str, plain_text: bool, header: bool = True):
+    from pyarrow import csv
+
+    plain = not any(ch in name for name in names for ch in (delimiter, '"', "\n", "\r"))
+    return csv.WriteOptions(include_header=header, delimiter=delimiter,
+                            quoting_header="none" if plain else "needed",
+                            quoting_style="none" if plain_text else "needed")
+
+
 def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
     """Write ``table`` to ``path`` (``-`` is stdout) atomically, in the format of its extension."""
     fmt = table_format(path, fmt)
@@ -244,10 +256,7 @@ def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
     from pyarrow import csv
 
     delimiter = "\t" if fmt == "tsv" else ","
-    plain = not any(ch in name for name in table.column_names for ch in (delimiter, '"', "\n", "\r"))
-    options = csv.WriteOptions(include_header=True, delimiter=delimiter,
-                               quoting_header="none" if plain else "needed",
-                               quoting_style="none" if _plain_text(table, delimiter) else "needed")
+    options = _csv_options(table.column_names, delimiter, _plain_text(table, delimiter))
     if path == STDOUT:
         sink = io.BytesIO()
         csv.write_csv(table, sink, options)
@@ -255,3 +264,38 @@ def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
         return
     with atomic_path(path) as tmp:
         csv.write_csv(table, tmp, options)
+
+
+def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: str) -> None:
+    """Write numeric ``batches`` of ``schema`` to ``path`` (``-`` is CSV on stdout) as they
+    come, so that the whole table is never in memory: atomically to a file, batch by batch
+    (each write checked) to standard output; Parquet on stdout is built whole first."""
+    fmt = table_format(path)
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        sink = io.BytesIO() if path == STDOUT else None
+        with contextlib.ExitStack() as stack:
+            target = sink if sink is not None else stack.enter_context(atomic_path(path))
+            with pq.ParquetWriter(target, schema) as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
+        if sink is not None:
+            write_bytes(path, sink.getvalue())
+        return
+    from pyarrow import csv
+
+    delimiter = "\t" if fmt == "tsv" else ","
+    options = _csv_options(schema.names, delimiter, plain_text=True)
+    if path == STDOUT:
+        parts = itertools.chain([(schema.empty_table(), options)],
+                                ((batch, _csv_options(schema.names, delimiter, True, header=False))
+                                 for batch in batches))
+        for part, part_options in parts:
+            sink = io.BytesIO()
+            csv.write_csv(part, sink, part_options)
+            write_bytes(path, sink.getvalue())
+        return
+    with atomic_path(path) as tmp, csv.CSVWriter(tmp, schema, write_options=options) as writer:
+        for batch in batches:
+            writer.write_batch(batch)

@@ -21,6 +21,7 @@ import math
 import struct
 import sys
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,9 +70,20 @@ class Quantised:
                    codebook_dtype=self.codebook.dtype.name)
         return out
 
+    @property
+    def decoded_bytes(self) -> int:
+        """Bytes of the decoded values: N rows of D values of the codebook's dtype."""
+        return decoded_bytes(self.header())
+
     def values(self) -> np.ndarray:
         """(N, D) the decoded rows, codebook[codes]."""
         return self.codebook[self.codes]
+
+    def blocks(self, rows: int) -> Iterator[np.ndarray]:
+        """The decoded rows, ``rows`` at a time: (at most rows, D) arrays, so that a table is
+        written without holding all of it."""
+        for start in range(0, len(self.codes), rows):
+            yield self.codebook[self.codes[start : start + rows]]
 
 
 def pack_codes(codes: np.ndarray, bits: int) -> bytes:
@@ -114,11 +126,12 @@ def encode(q: Quantised) -> bytes:
     return body + _CHECKSUM.pack(zlib.crc32(body))
 
 
-def read(path: str) -> Quantised:
+def read(path: str, max_output: int | None = None) -> Quantised:
     """Read and check a ``.emq`` file (``-``: standard input); DataError naming the file for
-    anything else: another kind of file, another version, a truncated or corrupted file."""
+    anything else: another kind of file, another version, a truncated or corrupted file, or
+    one that decodes to more than ``max_output`` bytes."""
     if path == "-":
-        return decode(sys.stdin.buffer.read(), "standard input")
+        return decode(sys.stdin.buffer.read(), "standard input", max_output)
     try:
         with open(path, "rb") as handle:
             payload = handle.read()
@@ -128,11 +141,15 @@ def read(path: str) -> Quantised:
         raise DataError(f"{path}: is a directory, not a .emq file") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    return decode(payload, path)
+    return decode(payload, path, max_output)
 
 
-def decode(payload: bytes, name: str) -> Quantised:
-    """The Quantised that ``encode`` wrote as ``payload``; ``name`` is for messages."""
+def decode(payload: bytes, name: str, max_output: int | None = None) -> Quantised:
+    """The Quantised that ``encode`` wrote as ``payload``; ``name`` is for messages.
+
+    The decoded size is checked against ``max_output`` before any of it is built: codes of
+    ceil(log2 K) bits bound the rows by the file's size, but a one-entry codebook's codes take
+    no bits, so a file of a hundred bytes may claim any number of rows."""
     if len(payload) < _PREFIX.size + _CHECKSUM.size or payload[:8] != MAGIC:
         raise DataError(f"{name} is not a .emq file (written by 'emtool compress')")
     _, version, header_length = _PREFIX.unpack_from(payload)
@@ -151,6 +168,9 @@ def decode(payload: bytes, name: str) -> Quantised:
         raise DataError(f"{name} has an invalid header")
     if len(payload) > expected:
         raise DataError(f"{name} has {len(payload) - expected} bytes after its end")
+    if max_output is not None and decoded_bytes(header) > max_output:
+        raise DataError(f"{name} decodes to {_shape_text(header)}, {decoded_bytes(header):,} bytes, more "
+                        f"than --max-output ({max_output:,} bytes); raise --max-output to decode it")
     codebook_bytes, code_bytes = _section_sizes(header)
     k, dtype = header["k"], np.dtype(header["codebook_dtype"])
     codebook = np.frombuffer(payload, dtype=dtype.newbyteorder("<"), count=k * _width(header),
@@ -187,6 +207,18 @@ def _parse_header(raw: bytes) -> dict | None:
 def _width(header: dict) -> int:
     """D, the values per codebook entry: one per channel (a mode's letters) or per column."""
     return len(header["mode"]) if header["kind"] == "image" else len(header["columns"])
+
+
+def decoded_bytes(header: dict) -> int:
+    """Bytes of the values a header describes: N x D values of its codebook's dtype."""
+    return math.prod(header["shape"]) * _width(header) * np.dtype(header["codebook_dtype"]).itemsize
+
+
+def _shape_text(header: dict) -> str:
+    if header["kind"] == "image":
+        height, width = header["shape"]
+        return f"a {width} x {height} {header['mode']} image"
+    return f"{header['shape'][0]:,} rows x {len(header['columns'])} columns"
 
 
 def _section_sizes(header: dict) -> tuple[int, int]:

@@ -1,11 +1,13 @@
 """Tables as rows to quantise: the chosen numeric columns of a CSV, TSV or Parquet file, and the
 decoded rows written back under the same column names."""
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 
 from emcli.data import load_rows, require_complete
-from emcli.io.tables import write_table
+from emcli.io.tables import write_batches
 
 
 def read_rows(path: str, fmt: str | None, columns: list | None) -> tuple[list, np.ndarray, int]:
@@ -18,7 +20,8 @@ def read_rows(path: str, fmt: str | None, columns: list | None) -> tuple[list, n
     return rows.columns, rows.X, row_bits
 
 
-def write_rows(path: str, columns: list, values: np.ndarray) -> None:
-    """Write the (N, D) decoded rows, in the codebook's dtype, as a table with ``columns``
-    (CSV, TSV or Parquet by the extension of ``path``; ``-`` is CSV on stdout)."""
-    write_table(pa.table({name: values[:, j] for j, name in enumerate(columns)}), path)
+def write_rows(path: str, columns: list, blocks: Iterator[np.ndarray], dtype: np.dtype) -> None:
+    """Write decoded rows, given as (rows, D) ``blocks`` of ``dtype``, as a table with ``columns``
+    (CSV, TSV or Parquet by the extension of ``path``; ``-`` is CSV on stdout), block by block."""
+    schema = pa.schema([(name, pa.from_numpy_dtype(dtype)) for name in columns])
+    write_batches(schema, (pa.record_batch(list(block.T), schema=schema) for block in blocks), path)
