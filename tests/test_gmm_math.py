@@ -114,3 +114,23 @@ def test_empty_component_is_reseeded():
     assert "re-seeded component 1 (empty)" in run.trace[1]["event"]
     assert run.params.weights[1] > 0.05
 
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied"])
+def test_the_m_step_writes_exactly_symmetric_covariances(covariance):
+    """Issue 13, item 8: a fit wrote a covariance whose triangles differed, which predict then
+    refused.  Whatever the rounding of the scatter, the M-step's matrices are symmetric bit for bit."""
+    from emcli.models import gaussian
+    from emcli.models.gaussian_prior import ConjugatePrior
+
+    rng = np.random.default_rng(0)
+    k, d = 3, 4
+    spread = rng.normal(size=(k, d, d) if covariance == "full" else (d, d))
+    spread = spread @ np.swapaxes(spread, -1, -2) + rng.normal(scale=1e-9, size=spread.shape)
+    n_k, mc = np.array([10.0, 20.0, 30.0]), rng.normal(size=(k, d))
+    _, cov = gaussian.floored_estimate(n_k, np.ones(k, bool), mc, spread, covariance,
+                                       np.full(d, 1e-6), np.zeros(d), None)
+    assert np.array_equal(cov, np.swapaxes(cov, -1, -2))
+    prior = ConjugatePrior(covariance, k, np.zeros(d), np.ones(d), {})
+    _, cov = prior.posterior_mode(n_k, mc, spread)
+    assert np.array_equal(cov, np.swapaxes(cov, -1, -2))

@@ -144,12 +144,20 @@ def scatter(wsum: np.ndarray, s1: np.ndarray, s2: np.ndarray, covariance: str):
         out = unpack(s2, d) - wsum[:, None, None] * means[:, :, None] * means[:, None, :]
     elif covariance == "tied":
         out = s2 - (wsum[:, None] * means).T @ means
-        out = 0.5 * (out + out.T)
     elif covariance == "diag":
         out = s2 - wsum[:, None] * means * means
     else:
         out = (s2 - wsum * np.einsum("ki,ki->k", means, means)) / d
     return means, out
+
+
+def symmetrised(cov: np.ndarray, covariance: str) -> np.ndarray:
+    """``cov`` with each full or tied matrix made exactly symmetric, (S + S') / 2: a matrix
+    product's rounding may leave its triangles a few ulps apart, and a model file must hold
+    covariances that read back as symmetric."""
+    if covariance in ("full", "tied"):
+        return 0.5 * (cov + np.swapaxes(cov, -1, -2))
+    return cov
 
 
 def add_floor(cov: np.ndarray, floor: np.ndarray, covariance: str) -> np.ndarray:
@@ -215,7 +223,7 @@ def floored_estimate(n_k: np.ndarray, alive: np.ndarray, centred_means: np.ndarr
         cov = spread / n_k.sum()
     else:
         cov = spread / np.where(alive, n_k, 1.0).reshape((-1,) + (1,) * (spread.ndim - 1))
-    cov = add_floor(cov, floor, covariance)
+    cov = symmetrised(add_floor(cov, floor, covariance), covariance)
     means = centred_means + center
     if not alive.all():
         means[~alive] = previous.means[~alive]

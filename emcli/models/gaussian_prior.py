@@ -12,6 +12,7 @@ import numpy as np
 from scipy.special import gammaln, multigammaln
 
 from emcli.errors import UsageError
+from emcli.models.gaussian import symmetrised
 from emcli.numeric import LOG_2PI
 
 HYPERPARAMETERS = ("kappa", "nu", "scale")
@@ -51,10 +52,10 @@ class ConjugatePrior:
         shrink = kappa * n_k / (kappa + n_k) if kappa > 0 else np.zeros_like(n_k)
         if self.covariance == "full":
             spread = self.lam + scatter + shrink[:, None, None] * offset[:, :, None] * offset[:, None, :]
-            return means, spread / (self.nu + n_k + d + 2)[:, None, None]
+            return means, symmetrised(spread, "full") / (self.nu + n_k + d + 2)[:, None, None]
         if self.covariance == "tied":
             spread = self.lam + scatter + (shrink[:, None] * offset).T @ offset
-            return means, spread / (self.nu + n_k.sum() + d + 1 + self.k)
+            return means, symmetrised(spread, "tied") / (self.nu + n_k.sum() + d + 1 + self.k)
         if self.covariance == "diag":
             spread = self.lam + scatter + shrink[:, None] * offset * offset
             return means, spread / (self.nu + n_k + 3)[:, None]
