@@ -121,9 +121,34 @@ def require_rows(X: np.ndarray, k: int, path: str, model_name: str, min_rows: in
         raise DataError(f"{display_name(path)} has {len(X)} row{'s' if len(X) != 1 else ''}, fewer than {why}")
 
 
+def require_float_range(X: np.ndarray, columns: list, path: str) -> None:
+    """DataError naming the first column whose variance overflows: values beyond about 1e154
+    (or spread over more than that), whose squares no float holds, so that no fit in these
+    units can compute its objective."""
+    from emcli.numeric import column_moments
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, variances = column_moments(X)
+    wide = np.flatnonzero(~np.isfinite(variances))
+    if wide.size:
+        j = int(wide[0])
+        raise DataError(f"{display_name(path)}: column {columns[j]!r} holds values too large to fit "
+                        f"(up to {np.nanmax(np.abs(X[:, j])):g}): their squares are beyond the range of "
+                        "a float; rescale the column (divide it by a power of ten)")
+
+
 def require_variation(X: np.ndarray, columns: list, path: str, model_name: str) -> None:
-    """DataError naming the first constant column, for models whose density needs spread."""
+    """DataError naming the first constant column, for models whose density needs spread, or
+    the first whose spread is so small that its variance underflows to zero (1e-308, say)."""
     spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
+    from emcli.numeric import column_moments
+
+    _, variances = column_moments(X)
+    tiny = np.flatnonzero((spread > 0) & (variances == 0))
+    if tiny.size:
+        raise DataError(f"{display_name(path)}: column {columns[int(tiny[0])]!r} varies by only "
+                        f"{spread[tiny[0]]:g}, too little for its variance to be a float; rescale "
+                        "the column (multiply it by a power of ten)")
     constant = np.flatnonzero(spread == 0)
     if constant.size:
         column = columns[int(constant[0])]

@@ -9,16 +9,22 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 def normalize_log_rows(log_joint: np.ndarray) -> np.ndarray:
     """Turn log p(x_n, z_n = k) into responsibilities, in place, and return log p(x_n).
 
-    ``log_joint``: (N, K), overwritten with p(z_n = k | x_n); rows always sum to one, also for rows
-    so far from every component that every entry underflows.  Returns the (N,) row log-likelihoods.
+    ``log_joint``: (N, K), overwritten with p(z_n = k | x_n); rows always sum to one.  A row
+    whose every entry is -inf (so far from every component that no density is a float) gets
+    equal responsibilities and log p(x_n) = -inf, never 0 / 0.  Returns the (N,) row
+    log-likelihoods.
     """
     top = log_joint.max(axis=1)
-    top[~np.isfinite(top)] = 0.0
+    lost = np.isneginf(top)
+    top[lost] = 0.0
     log_joint -= top[:, None]
+    log_joint[lost] = 0.0
     np.exp(log_joint, out=log_joint)
     total = log_joint.sum(axis=1)
     log_joint /= total[:, None]
-    return top + np.log(total)
+    row_ll = top + np.log(total)
+    row_ll[lost] = -np.inf
+    return row_ll
 
 
 def cholesky_lower(matrix: np.ndarray, what: str = "covariance") -> np.ndarray:

@@ -3,7 +3,7 @@
 import numpy as np
 import pyarrow as pa
 
-from emcli.errors import UsageError
+from emcli.errors import DataError, UsageError
 from emcli.models import registry
 
 
@@ -14,6 +14,11 @@ def sample_table(model, params, columns: list, n: int, rng: np.random.Generator)
     if not spec.has("sampling"):
         raise UsageError(f"{model.name} is not a generative model; it cannot sample")
     X, components = model.sample(params, n, rng)
+    lost = np.flatnonzero(~np.isfinite(X).all(axis=1))
+    if lost.size:
+        # a draw beyond float range (a variance near the limit); never written as inf or nan
+        raise DataError(f"draw {int(lost[0]) + 1} of {n} is beyond the range of a float: the model's "
+                        "scales are too large to sample from")
     table = {}
     for j, name in enumerate(columns):
         if spec.data == "binary":

@@ -4,6 +4,7 @@
 import importlib
 import sys
 import traceback
+import warnings
 
 import click
 
@@ -123,6 +124,10 @@ def cli(quiet, verbose):
     from emcli import console
 
     console.configure(quiet=quiet, verbose=verbose)
+    if not verbose:
+        # NumPy's floating-point warnings (overflow, 0/0) are not messages for a user: every
+        # result that reaches an output is checked for finiteness, and -v still shows them
+        warnings.filterwarnings("ignore", category=RuntimeWarning)
 
 
 def main():

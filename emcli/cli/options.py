@@ -184,7 +184,7 @@ model_options = _stack(
     click.option("--prior-param", "prior_params", multiple=True, callback=prior_params,
                  metavar="NAME=VALUE",
                  help="Set one prior hyperparameter (repeatable); implies --prior default."),
-    click.option("--dof", type=Finite(min=0, min_open=True),
+    click.option("--dof", type=Finite(min=0.1, max=1e6),
                  help="Fix the degrees of freedom (student, tmix); by default they are estimated."),
     click.option("--shared-dof", is_flag=True, help="One degrees of freedom for every component (tmix)."),
     click.option("--metric", default="euclidean", show_default=True,

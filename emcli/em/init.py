@@ -37,8 +37,14 @@ def _squared_distances(X: np.ndarray, origin: np.ndarray, sq_norms: np.ndarray,
     return dist
 
 
-def _too_few_distinct(found: int, k: int) -> DataError:
-    return DataError(f"the data has only {found} distinct rows, fewer than the {k} components asked for")
+def _too_few_distinct(found: int, k: int, X: np.ndarray | None = None) -> DataError:
+    """The error for ``found`` distinct rows where ``k`` are needed; with ``X``, rows that are
+    distinct but whose squared distances underflowed to zero are told apart."""
+    if X is not None and len(np.unique(X, axis=0)) > found:
+        return DataError("the rows are too close together for their squared distances to be floats "
+                         "(they underflow to zero); rescale the columns (multiply them by a power of ten)")
+    return DataError(f"the data has only {found} distinct row{'s' if found != 1 else ''}, fewer than the "
+                     f"{k} components asked for")
 
 
 def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator,
@@ -64,7 +70,7 @@ def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator,
             cap = np.inf  # most rows sit on the centres already: draw among the others
         cumulative = np.cumsum(np.minimum(closest, cap))
         if cumulative[-1] <= 0.0:
-            raise _too_few_distinct(len(chosen), k)
+            raise _too_few_distinct(len(chosen), k, X)
         candidates = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
         candidates = np.minimum(candidates, n - 1)
         dist = _squared_distances(X, origin, sq_norms, X[candidates])

@@ -52,6 +52,10 @@ class Completion:
     def _column(self, original: pa.ChunkedArray, values: np.ndarray, hidden: np.ndarray,
                 name: str) -> pa.ChunkedArray:
         kind = original.type
+        lost = np.flatnonzero(hidden & ~np.isfinite(values))
+        if lost.size:
+            raise DataError(f"{self.name}: column {name!r} row {int(lost[0]) + 1}: no finite value to "
+                            "fill (the row's observed cells are beyond what the model's numbers can carry)")
         if pa.types.is_integer(kind) and not self.round_integers:
             kind = pa.float64()
             original = pc.cast(original, kind, safe=False)

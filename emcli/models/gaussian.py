@@ -104,6 +104,63 @@ def mahalanobis(Xc: np.ndarray, second, mc: np.ndarray, precision: np.ndarray,
     return quad
 
 
+def as_full(matrices: np.ndarray, covariance: str, k: int, d: int) -> np.ndarray:
+    """(K, D, D) matrices from covariances or precisions in the shape of ``covariance``."""
+    if covariance == "full":
+        return matrices
+    if covariance == "tied":
+        return np.broadcast_to(matrices, (k, d, d))
+    variances = matrices if covariance == "diag" else matrices[:, None] * np.ones(d)
+    return variances[:, None, :] * np.eye(d)
+
+
+def far_rows(quad: np.ndarray) -> np.ndarray:
+    """(N,) rows whose squared distances (N, K) overflowed (inf, or nan from inf - inf): rows
+    more than about 1e154 standard deviations from the means."""
+    return ~np.isfinite(quad).all(axis=1)
+
+
+def far_distances(Xc: np.ndarray, mc: np.ndarray, precision: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Squared Mahalanobis distances of far rows, without overflow where it can be avoided.
+
+    ``Xc`` (N, D) centred rows, ``mc`` (K, D) centred means, ``precision`` (K, D, D).  Returns
+    (N, K) excesses q_nk - q_nr over each row's nearest component r, all finite or +inf, and
+    (N,) q_nr (inf when it is beyond float range).  Each row is scaled by s = max |x|, and
+    q_k - q_r = s^2 (a_k - a_r) - 2 s (b_k - b_r) + (c_k - c_r) with a = z'Pz, b = z'Pm,
+    c = m'Pm, z = x / s: every bracket is formed before it is multiplied up, so that equal
+    precisions (a tied covariance, k-means) still order the components by the linear term,
+    the exact limit of the posterior as the row moves away."""
+    scale = np.abs(Xc).max(axis=1)
+    scale[scale == 0] = 1.0
+    z = Xc / scale[:, None]
+    pm = np.einsum("kij,kj->ki", precision, mc)
+    a = np.einsum("ni,kij,nj->nk", z, precision, z)
+    b = z @ pm.T
+    c = np.einsum("ki,ki->k", mc, pm)
+    s, rows = scale[:, None], np.arange(len(Xc))
+
+    def excess_over(ref: np.ndarray) -> np.ndarray:
+        return s * (s * (a - a[rows, ref][:, None]) - 2.0 * (b - b[rows, ref][:, None])) + (c - c[ref][:, None])
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        ref = np.argmin(excess_over(np.argmin(a, axis=1)), axis=1)
+        excess = excess_over(ref)
+        nearest = scale * (scale * a[rows, ref] - 2.0 * b[rows, ref]) + c[ref]
+    excess = np.where(np.isnan(excess), np.inf, np.maximum(excess, 0.0))
+    return excess, np.where(np.isnan(nearest), np.inf, np.maximum(nearest, 0.0))
+
+
+def far_log_distances(Xc: np.ndarray, mc: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """(N, K) log squared Mahalanobis distances of far rows ``Xc`` (N, D) to the centred means
+    ``mc`` (K, D) under ``precision`` (K, D, D), finite for every finite row: log q = 2 log s +
+    log (z - m/s)' P (z - m/s) with s = max |x| and z = x / s."""
+    scale = np.abs(Xc).max(axis=1)
+    scale[scale == 0] = 1.0
+    w = (Xc / scale[:, None])[:, None, :] - mc[None] / scale[:, None, None]
+    with np.errstate(divide="ignore"):
+        return 2.0 * np.log(scale)[:, None] + np.log(np.einsum("nki,kij,nkj->nk", w, precision, w))
+
+
 def log_gaussian(maha: np.ndarray, logdet: np.ndarray, d: int) -> np.ndarray:
     """(N, K) log N(x | m_k, S_k) from squared Mahalanobis distances, in place."""
     maha *= -0.5

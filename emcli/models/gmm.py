@@ -24,7 +24,7 @@ from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
 from emcli.models.gaussian import COVARIANCE_KEY
-from emcli.models.params import check_shape, check_weights, float_array
+from emcli.models.params import check_location, check_shape, check_weights, float_array
 from emcli.numeric import column_moments, normalize_log_rows
 
 
@@ -120,8 +120,12 @@ class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Cond
         """(N, K) log p(x_n, z_n = k) for centred rows ``Xc`` (N, D) and their
         ``gaussian.second_features``."""
         precision, logdet = params.precision
-        maha = gaussian.mahalanobis(Xc, second, params.means - self.center, precision,
-                                    self.covariance)
+        mc = params.means - self.center
+        maha = gaussian.mahalanobis(Xc, second, mc, precision, self.covariance)
+        far = gaussian.far_rows(maha)
+        if far.any():
+            excess, nearest = gaussian.far_distances(Xc[far], mc, self._component_covs(params, precision))
+            maha[far] = excess + nearest[:, None]
         log_joint = gaussian.log_gaussian(maha, logdet, Xc.shape[1])
         with np.errstate(divide="ignore"):
             log_joint += np.log(params.weights)
@@ -158,14 +162,8 @@ class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Cond
     def _component_covs(self, params: GMMParams, matrices: np.ndarray | None = None) -> np.ndarray:
         """(K, D, D) covariance matrices whatever the covariance type; or the same of
         ``matrices`` in the shape of the covariances (the precisions)."""
-        k, d = params.means.shape
-        matrices = params.cov if matrices is None else matrices
-        if self.covariance == "full":
-            return matrices
-        if self.covariance == "tied":
-            return np.broadcast_to(matrices, (k, d, d))
-        variances = matrices if self.covariance == "diag" else matrices[:, None] * np.ones(d)
-        return variances[:, None, :] * np.eye(d)
+        return gaussian.as_full(params.cov if matrices is None else matrices, self.covariance,
+                                *params.means.shape)
 
     def _conditionals(self, params: GMMParams, Xc: np.ndarray, observed: np.ndarray,
                       origin=None) -> list:
@@ -244,9 +242,23 @@ class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Cond
         return stats
 
     def responsibilities(self, params: GMMParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, K) posterior probabilities of the components and (N,) log densities."""
+        """(N, K) posterior probabilities of the components and (N,) log densities.
+
+        A complete row so far from every component that its log density is beyond float range
+        has log density -inf and the posterior of the limit as the row moves away along its
+        direction (``gaussian.far_distances``), rather than one of 0 / 0."""
         log_joint = self.log_joint(params, X)
-        return log_joint, normalize_log_rows(log_joint)
+        logpdf = normalize_log_rows(log_joint)
+        lost = np.isneginf(logpdf) & ~np.isnan(X).any(axis=1)
+        if lost.any():
+            precision, logdet = params.precision
+            excess, _ = gaussian.far_distances(X[lost] - self.center, params.means - self.center,
+                                               self._component_covs(params, precision))
+            with np.errstate(divide="ignore"):
+                relative = -0.5 * excess + 0.5 * logdet + np.log(params.weights)
+            normalize_log_rows(relative)
+            log_joint[lost] = relative
+        return log_joint, logpdf
 
     # -- M-step ------------------------------------------------------------------------------------
 
@@ -435,7 +447,7 @@ def read_components(model, doc: dict, d: int) -> tuple:
     this one keeps cancellation small), unless it was prepared on data already."""
     k, covariance = model.k, model.covariance
     weights = check_weights(doc, "weights", k)
-    means = check_shape(float_array(doc, "means"), (k, d), "params.means")
+    means = check_location(check_shape(float_array(doc, "means"), (k, d), "params.means"), "params.means")
     key = COVARIANCE_KEY[covariance]
     cov = check_shape(float_array(doc, key), gaussian.cov_shape(covariance, k, d), f"params.{key}")
     if model.center is None:
@@ -449,7 +461,9 @@ def checked(params: GMMParams) -> GMMParams:
     if params.covariance in ("full", "tied") and not np.allclose(params.cov, np.swapaxes(params.cov, -1, -2)):
         raise ModelFileError(f"params.{key}: not symmetric")
     try:
-        params.precision
+        precision, logdet = params.precision
     except np.linalg.LinAlgError as exc:
         raise ModelFileError(f"params.{key}: {exc}") from None
+    if not (np.all(np.isfinite(precision)) and np.all(np.isfinite(logdet))):
+        raise ModelFileError(f"params.{key}: a variance so small that its inverse is beyond float range")
     return params

@@ -7,7 +7,11 @@ import numpy as np
 from emcli.em.protocol import Centres, HardLabels, Reseeding, Seeded, Streaming
 from emcli.em.stats import Stats
 from emcli.errors import UsageError
-from emcli.models.params import check_shape, float_array
+from emcli.models.gaussian import far_distances
+from emcli.models.params import check_location, check_shape, float_array
+
+#: beyond this magnitude a squared distance may overflow: such rows are compared exactly
+_FAR = 1e150
 
 
 class KMeans(Seeded, Reseeding, HardLabels, Centres, Streaming):
@@ -46,8 +50,14 @@ class KMeans(Seeded, Reseeding, HardLabels, Centres, Streaming):
         return labels, inertia, Stats(n=counts, s1=sums)
 
     def labels(self, centres: np.ndarray, X: np.ndarray) -> np.ndarray:
-        """(N,) index of each row's nearest centre (the first on ties)."""
-        return self._assign(centres, X, with_sums=False)[0]
+        """(N,) index of each row's nearest centre (the first on ties).  Rows whose squared
+        distances would overflow are ordered exactly by ``gaussian.far_distances``."""
+        labels = self._assign(centres, X, with_sums=False)[0]
+        far = np.abs(X).max(axis=1, initial=0.0) > _FAR
+        if far.any():
+            identity = np.broadcast_to(np.eye(X.shape[1]), (len(centres),) + (X.shape[1],) * 2)
+            labels[far] = np.argmin(far_distances(X[far], centres, identity)[0], axis=1)
+        return labels
 
     def assign_stats(self, centres: np.ndarray, X: np.ndarray) -> Stats:
         return self._assign(centres, X, with_sums=True)[2]
@@ -82,4 +92,5 @@ class KMeans(Seeded, Reseeding, HardLabels, Centres, Streaming):
         return {"centres": centres.tolist()}
 
     def from_json(self, doc: dict, n_features: int) -> np.ndarray:
-        return check_shape(float_array(doc, "centres"), (self.k, n_features), "params.centres")
+        centres = check_shape(float_array(doc, "centres"), (self.k, n_features), "params.centres")
+        return check_location(centres, "params.centres")

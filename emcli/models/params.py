@@ -26,6 +26,19 @@ def check_shape(value: np.ndarray, shape: tuple, field: str) -> np.ndarray:
     return value
 
 
+#: the largest location (mean, centre, medoid) a model may hold: distances to it are squared,
+#: and beyond this their squares leave float range (fit refuses data of such magnitude too)
+MAX_LOCATION = 1e150
+
+
+def check_location(value: np.ndarray, field: str) -> np.ndarray:
+    """``value`` unless a coordinate's magnitude exceeds MAX_LOCATION."""
+    if value.size and np.abs(value).max() > MAX_LOCATION:
+        raise ModelFileError(f"{field}: holds {np.abs(value).max():g}, beyond what the model's "
+                             f"arithmetic can carry (at most {MAX_LOCATION:g} in magnitude)")
+    return value
+
+
 def check_weights(doc: dict, key: str, k: int) -> np.ndarray:
     """Mixing weights: K non-negative numbers summing to one."""
     weights = check_shape(float_array(doc, key), (k,), f"params.{key}")

@@ -58,6 +58,10 @@ from emcli.numeric import column_moments, normalize_log_rows
 #: 0.5 leaves room for the sampling spread of Cauchy data (nu = 1) while keeping away from
 #: nu -> 0, where a component sitting on a few tied rows gains likelihood without bound.
 DOF_RANGE = (0.5, 200.0)
+#: the degrees of freedom a user may fix or a model file hold: beyond 1e6 a Student-t is a
+#: Gaussian to every digit and its log-gamma terms lose all precision; below 0.1 its
+#: draws reach beyond float range (P(|t| > 1e300) is about 1e300 ** -nu)
+DOF_LIMITS = (0.1, 1e6)
 
 #: Degrees of freedom of a fresh component when they are estimated: between heavy tails and
 #: Gaussian ones.  Fits hardly depend on it: starts from 5 to 100 give the same clusterings
@@ -121,8 +125,8 @@ class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, R
     def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6,
                  dof: float | None = None, shared_dof: bool = False):
         self.k, self.covariance, self.reg_covar = gaussian.checked_options(k, covariance, reg_covar)
-        if dof is not None and not (dof > 0 and np.isfinite(dof)):
-            raise UsageError(f"--dof must be a positive number, got {dof}")
+        if dof is not None and not DOF_LIMITS[0] <= dof <= DOF_LIMITS[1]:
+            raise UsageError(f"--dof must be between {DOF_LIMITS[0]:g} and {DOF_LIMITS[1]:g}, got {dof}")
         self.dof = None if dof is None else float(dof)
         self.shared_dof = bool(shared_dof)
         self.center = None
@@ -187,11 +191,19 @@ class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, R
         arrays: log p(x_n, z_n = k), the weights u_nk and log(1 + delta_nk / nu_k)."""
         precision, logdet = params.precision
         d = Xc.shape[1]
-        ratio = gaussian.mahalanobis(Xc, second, params.means - self.center, precision,
-                                     self.covariance)
+        mc = params.means - self.center
+        ratio = gaussian.mahalanobis(Xc, second, mc, precision, self.covariance)
         ratio /= params.dof
         # log1p keeps the density exact for large nu, where delta / nu is small
         shift = np.log1p(ratio)
+        far = gaussian.far_rows(ratio)
+        if far.any():
+            # log(1 + q / nu) for distances beyond float range, from log q
+            log_ratio = gaussian.far_log_distances(Xc[far], mc, gaussian.as_full(precision, self.covariance, *mc.shape))
+            log_ratio -= np.log(params.dof)
+            shift[far] = np.logaddexp(0.0, log_ratio)
+            with np.errstate(over="ignore"):
+                ratio[far] = np.exp(log_ratio)
         log_joint = log_student(shift, logdet, params.dof, d)
         with np.errstate(divide="ignore"):
             log_joint += np.log(params.weights)
@@ -394,8 +406,9 @@ class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, R
     def from_json(self, doc: dict, n_features: int) -> StudentParams:
         weights, means, cov = read_components(self, doc, n_features)
         dof = check_shape(float_array(doc, "dof"), (self.k,), "params.dof")
-        if np.any(dof <= 0):
-            raise ModelFileError("params.dof: degrees of freedom must be positive")
+        if np.any((dof < DOF_LIMITS[0]) | (dof > DOF_LIMITS[1])):
+            raise ModelFileError(f"params.dof: degrees of freedom must be between {DOF_LIMITS[0]:g} "
+                                 f"and {DOF_LIMITS[1]:g}")
         if self.dof is not None and np.any(dof != self.dof):
             raise ModelFileError(f"params.dof: differs from the fixed dof {self.dof:g} of the options")
         if self.shared_dof and np.any(dof != dof[0]):

@@ -8,7 +8,7 @@ import numpy as np
 
 from emcli.data import (Rows, empty_rows, load_regression_rows, load_rows, require_complete,
                         require_no_empty_rows, require_observed_columns, require_rows,
-                        require_variation)
+                        require_float_range, require_variation)
 from emcli.errors import UsageError
 from emcli.models import registry
 from emcli.pipeline.spec import FitSpec, Source
@@ -89,6 +89,7 @@ def check(spec: FitSpec, rows: Rows, source: Source, *, k: int | None = None,
         else:
             require_no_empty_rows(rows.X, path)
     require_rows(fit_rows, spec.k if k is None else k, path, spec.model, entry.min_rows)
+    require_float_range(fit_rows, rows.columns, path)
     if entry.needs_variation:
         require_variation(fit_rows, rows.columns, path, spec.model)
     return rows
