@@ -9,7 +9,9 @@ from emcli.cli import options
 @click.argument("model_file", metavar="MODEL.json")
 @click.argument("data")
 @click.option("--proba", is_flag=True, help="Append p_0..p_{K-1}, each row's component probabilities.")
-@click.option("--logpdf", is_flag=True, help="Append logpdf, each row's log density under the model.")
+@click.option("--logpdf", is_flag=True, help="Append logpdf, each row's log density under the model (-inf for a row so far "
+                   "from every component, beyond 1e154 standard deviations, that it is below float "
+                   "range; its probabilities are then those of the limit along its direction).")
 @click.option("--unseen", type=click.Choice(["error", "missing"]), default="error", show_default=True,
               help="A level the model never saw (categorical): an error, or a missing cell.")
 @options.input_format
