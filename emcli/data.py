@@ -101,10 +101,8 @@ def empty_rows(X: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.isnan(X).all(axis=1))
 
 
-def require_no_empty_rows(X: np.ndarray, path: str,
-                          remedy: str = "drop them or pass --skip-empty-rows") -> None:
-    """DataError naming the rows with every chosen cell missing; ``remedy`` ends the message
-    (commands without --skip-empty-rows give their own)."""
+def require_no_empty_rows(X: np.ndarray, path: str, remedy: str = "drop them") -> None:
+    """DataError naming the rows with every chosen cell missing; ``remedy`` ends the message."""
     empty = empty_rows(X)
     if empty.size:
         listed = ", ".join(str(r + 1) for r in empty[:3]) + (f" and {empty.size - 3} more" if empty.size > 3 else "")

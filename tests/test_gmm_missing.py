@@ -145,8 +145,26 @@ def test_fit_predict_and_empty_rows_from_the_command_line(run):
     assert out.exit_code == 0
     rows = out.stdout.splitlines()[1:]
     assert len(rows) == 300 and all("nan" not in r.lower() for r in rows)
-    refused = run("fit", "empty.csv", "-k", 3, "-o", "e.json")
-    assert refused.exit_code == 2 and "row 5 has every chosen column missing" in refused.stderr
-    skipped = run("fit", "empty.csv", "-k", 3, "--skip-empty-rows", "-o", "e.json")
-    assert skipped.exit_code == 0
+    # a row with no observed cell adds nothing to the likelihood: skipped, with a note under -v
+    skipped = run("-v", "fit", "empty.csv", "-k", 3, "-o", "e.json")
+    assert skipped.exit_code == 0 and "skipped 1 row with every chosen column missing" in skipped.stderr
     assert json.loads(pathlib.Path("e.json").read_text())["fit"]["n_samples"] == 300
+    # the flag that used to ask for it is still taken, and does the same
+    assert run("fit", "empty.csv", "-k", 3, "--skip-empty-rows", "-o", "e2.json").exit_code == 0
+    again = json.loads(pathlib.Path("e2.json").read_text())
+    assert again["params"] == json.loads(pathlib.Path("e.json").read_text())["params"]
+
+
+def test_fit_skips_rows_with_nothing_observed_and_predict_names_them(run, tmp_path):
+    """Issue 13, item 15: fit refused the rows impute accepted; they carry no information, so a
+    fit skips them (the observed-data likelihood is the same) and predict, which must label
+    every row it writes, names them."""
+    pathlib.Path("e.csv").write_text("a,b\n1,2\n,\n3,5\n4,4\n2,1\n")
+    pathlib.Path("full.csv").write_text("a,b\n1,2\n3,5\n4,4\n2,1\n")
+    assert run("fit", "e.csv", "-o", "e.json").exit_code == 0
+    assert run("fit", "full.csv", "-o", "f.json").exit_code == 0
+    skipped, full = (json.loads(pathlib.Path(p).read_text())["fit"] for p in ("e.json", "f.json"))
+    assert skipped["log_likelihood"] == full["log_likelihood"] and skipped["n_samples"] == 4
+    result = run("predict", "e.json", "e.csv")
+    assert result.exit_code == 2
+    assert result.stderr == "emtool: error: e.csv: row 2 has every chosen column missing; drop them\n"

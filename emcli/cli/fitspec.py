@@ -53,7 +53,7 @@ def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
                    init=init, restarts=values["restarts"], seed=values["seed"],
                    max_iter=values["max_iter"], tol=values["tol"], chunk_bytes=values["chunk_bytes"],
                    algorithm=values["algorithm"], driver_options=_driver_options(ctx, model, values))
-    source = Source(data, values["fmt"], values["columns"], values["target"], values["skip_empty_rows"])
+    source = Source(data, values["fmt"], values["columns"], values["target"])
     if warm is None:
         return FitRequest(spec, source)
     return _warm(FitRequest(spec, source), init, warm, values, given_options)
@@ -91,7 +91,7 @@ def _warm(request: FitRequest, path: str, warm: tuple, values: dict, given_optio
     notes = (["a warm start from --init MODEL.json runs once; --restarts ignored"]
              if request.spec.restarts > 1 else [])
     spec = request.spec.but(options=dict(doc["options"]), init=params)
-    source = Source(source.path, source.fmt, list(doc["columns"]), doc["target"], source.skip_empty_rows)
+    source = Source(source.path, source.fmt, list(doc["columns"]), doc["target"])
     return FitRequest(spec, source, fitted.levels if has(fitted, Levelled) else None, notes)
 
 

@@ -212,8 +212,9 @@ output_format = click.option("--output-format", type=click.Choice(FORMATS),
 data_options = _stack(
     columns,
     input_format,
-    click.option("--skip-empty-rows", is_flag=True,
-                 help="Drop rows whose every chosen cell is missing instead of failing."),
+    # rows with every chosen cell missing are always skipped now (with a note): the flag that
+    # used to ask for it is still accepted, and does nothing
+    click.option("--skip-empty-rows", is_flag=True, hidden=True, expose_value=False),
 )
 
 start_options = _stack(
@@ -237,8 +238,9 @@ start_options = _stack(
                  help="stepwise: rows per minibatch."),
     click.option("--kappa", type=Finite(min=0.5, max=1, min_open=True), default=0.7,
                  show_default=True, help="stepwise: step sizes (k + 2)^-kappa, kappa in (0.5, 1]."),
-    click.option("--epochs", type=click.IntRange(min=1, max=MAX_ITERATIONS), default=1, show_default=True,
-                 help="stepwise: passes over the input."),
+    click.option("--epochs", type=click.IntRange(min=1, max=MAX_ITERATIONS),
+                 help="stepwise: passes over the input [default: until the running log-likelihood "
+                      "per row moves less than --tol over a pass, at most --max-iter passes]."),
     click.option("--learning-rate", type=Finite(min=0, min_open=True), default=0.01,
                  show_default=True, help="gradient: Adam's step size."),
 )

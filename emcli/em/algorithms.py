@@ -26,7 +26,7 @@ class Algorithm:
     needs: tuple          # capabilities (see the module docstring)
     options: tuple        # driver options, as fit's option names
     summary: str
-    converges: bool = True  # False: no convergence warning (it runs --max-iter or --epochs)
+    converges: bool = True  # False: no convergence warning (it runs --max-iter)
 
 
 ALGORITHMS = {
@@ -44,8 +44,7 @@ ALGORITHMS = {
         Algorithm("mcem", "emcli.em.stochastic:run_mcem", ("posterior",), ("mc_samples",),
                   "Wei & Tanner: Monte Carlo E-step averaging --mc-samples draws", converges=False),
         Algorithm("stepwise", "emcli.em.stepwise:run_stepwise", (), ("batch_size", "kappa", "epochs"),
-                  "online EM: minibatch statistics blended with step sizes (k + 2)^-kappa",
-                  converges=False),
+                  "online EM: minibatch statistics blended with step sizes (k + 2)^-kappa"),
         Algorithm("overrelaxed", "emcli.em.overrelaxed:run_overrelaxed", ("vector",), (),
                   "Salakhutdinov & Roweis: theta + eta (M(theta) - theta), eta adapted"),
         Algorithm("gradient", "emcli.em.gradient:run_gradient", ("vector",), ("learning_rate",),

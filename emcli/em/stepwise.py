@@ -126,8 +126,9 @@ def _converged(trace: list, tol: float) -> bool:
 
 def run_stepwise(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
                  rng: np.random.Generator, max_reseeds: int, batch_size: int = 1000,
-                 kappa: float = 0.7, epochs: int = 1) -> RunResult:
-    """Stepwise EM over the (N, D) rows ``X``: ``epochs`` passes (at most ``max_iter``) of
+                 kappa: float = 0.7, epochs: int | None = None) -> RunResult:
+    """Stepwise EM over the (N, D) rows ``X``: ``epochs`` passes (None: until converged; at
+    most ``max_iter`` either way) of
     minibatches of ``batch_size`` rows, shuffled once per pass with ``rng``; each minibatch's
     E-step in chunks of ``rows``.  Stops early when the running log-likelihood per row moves by
     at most ``tol`` over an epoch.
@@ -144,7 +145,7 @@ def run_stepwise(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
                      max_reseeds=max_reseeds)
     converged = False
     done = 0
-    for epoch in range(1, min(epochs, max_iter) + 1):
+    for epoch in range(1, min(epochs or max_iter, max_iter) + 1):
         started = time.perf_counter()
         seen, term, events = online.epoch(shuffled_minibatches(X, batch_size, rng), n)
         trace.append(online.row(epoch, n, seen, term, time.perf_counter() - started, events))

@@ -8,7 +8,7 @@ empties or collapses anyway is re-seeded at a random row (an event in the trace)
 which keeps every covariance well conditioned when rows are few or columns many.  Missing
 cells are hidden values: each row contributes through its observed cells, and the E-step
 completes the rest with their conditional means and covariances; a row with every cell
-missing is an error unless --skip-empty-rows.
+missing adds nothing to the likelihood, and a fit skips it with a note.
 
 The E-step is a few GEMMs per chunk (see emcli.models.gaussian), on rows centred on a fixed
 reference point so that second moments do not cancel on data far from the origin.

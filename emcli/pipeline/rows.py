@@ -24,15 +24,12 @@ class FileRows:
 
 def _check_request(spec: FitSpec, source: Source) -> None:
     """UsageError for options the model cannot take with this data: a target for a model that
-    predicts none (or none for one that does), dropping empty rows for a model that needs
-    complete rows."""
+    predicts none (or none for one that does)."""
     entry = spec.entry
     if entry.target_kind and source.target is None:
         raise UsageError(f"model {spec.model} needs --target COLUMN, the column to predict")
     if not entry.target_kind and source.target is not None:
         raise UsageError(f"model {spec.model} does not take --target (it is not a regression model)")
-    if source.skip_empty_rows and not entry.missing:
-        raise UsageError(f"model {spec.model} does not take --skip-empty-rows (it needs complete rows)")
 
 
 def streams(spec: FitSpec, source: Source) -> bool:
@@ -42,14 +39,14 @@ def streams(spec: FitSpec, source: Source) -> bool:
 
 
 def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | None = None,
-         keep_empty: bool = False, may_stream: bool = False) -> Rows | FileRows:
+         may_stream: bool = False) -> Rows | FileRows:
     """The rows of ``source`` to fit ``spec``'s model to, checked (see ``check``); a FileRows when
     ``may_stream`` and the fit streams them.  ``k``: the fewest components to be fit (default:
     the spec's); ``levels``: a warm start's coding of categorical columns."""
     _check_request(spec, source)
     if may_stream and streams(spec, source):
         return FileRows(source)
-    return check(spec, _read(spec, source, levels), source, k=k, keep_empty=keep_empty)
+    return check(spec, _read(spec, source, levels), source, k=k)
 
 
 def read(spec: FitSpec, source: Source, levels: list | None = None) -> Rows:
@@ -68,30 +65,24 @@ def _read(spec: FitSpec, source: Source, levels: list | None) -> Rows:
     return load_rows(source.path, source.fmt, source.columns, entry.data, levels=levels)
 
 
-def check(spec: FitSpec, rows: Rows, source: Source, *, k: int | None = None,
-          keep_empty: bool = False) -> Rows:
+def check(spec: FitSpec, rows: Rows, source: Source, *, k: int | None = None) -> Rows:
     """``rows`` checked for a fit of ``spec``'s model: no missing cell for a model that needs
-    complete rows; otherwise every column observed somewhere and no row without an observed
-    cell (such rows dropped with ``source.skip_empty_rows``, kept with ``keep_empty``, the
-    checks below then made on the others); enough rows for ``k`` components and the model; no
+    complete rows; otherwise every column observed somewhere, and rows without an observed
+    cell dropped (they add nothing to the observed-data likelihood; ``dropped`` counts them);
+    enough rows for ``k`` components and the model; values whose squares are floats; no
     constant column for a model that needs spread."""
     entry, path = spec.entry, source.path
-    fit_rows = rows.X
     if not entry.missing:
         require_complete(rows.X, rows.columns, path, spec.model)
     else:
         require_observed_columns(rows.X, rows.columns, path)
         empty = empty_rows(rows.X)
-        if empty.size and (source.skip_empty_rows or keep_empty):
-            fit_rows = np.delete(rows.X, empty, axis=0)
-            if source.skip_empty_rows:
-                rows = dataclasses.replace(rows, X=fit_rows, dropped=int(empty.size))
-        else:
-            require_no_empty_rows(rows.X, path)
-    require_rows(fit_rows, spec.k if k is None else k, path, spec.model, entry.min_rows)
-    require_float_range(fit_rows, rows.columns, path)
+        if empty.size:
+            rows = dataclasses.replace(rows, X=np.delete(rows.X, empty, axis=0), dropped=int(empty.size))
+    require_rows(rows.X, spec.k if k is None else k, path, spec.model, entry.min_rows)
+    require_float_range(rows.X, rows.columns, path)
     if entry.needs_variation:
-        require_variation(fit_rows, rows.columns, path, spec.model)
+        require_variation(rows.X, rows.columns, path, spec.model)
     return rows
 
 
@@ -105,5 +96,5 @@ def load_for_predict(model, columns: list, source: Source, unseen: str = "error"
     if entry.target_kind or not entry.missing:
         require_complete(rows.X, rows.columns, source.path, model.name)
     else:
-        require_no_empty_rows(rows.X, source.path, "drop them")
+        require_no_empty_rows(rows.X, source.path)
     return rows

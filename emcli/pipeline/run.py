@@ -39,7 +39,8 @@ def not_converged(spec: FitSpec, outcome: FitOutcome, n_rows: int) -> str | None
     was not meant to (--tol 0, --max-iter 0, an algorithm that runs a fixed budget)."""
     from emcli.em.algorithms import algorithm
 
-    if outcome.best.converged or spec.max_iter == 0 or spec.tol == 0 or not algorithm(spec.algorithm).converges:
+    budgeted = not algorithm(spec.algorithm).converges or spec.driver_options.get("epochs") is not None
+    if outcome.best.converged or spec.max_iter == 0 or spec.tol == 0 or budgeted:
         return None
     trace = outcome.best.trace
     change = abs(trace[-1]["score"] - trace[-2]["score"]) / n_rows if len(trace) > 1 else float("nan")
@@ -70,7 +71,8 @@ def fit(spec: FitSpec, rows: Rows | FileRows, *, on_restart=None) -> Fitted:
                          seconds=time.perf_counter() - started)
     fitted = Fitted(model, outcome.best.params, doc, outcome)
     if dropped:
-        fitted.notes.append(f"skipping {dropped} rows with every chosen column missing")
+        fitted.notes.append(f"skipped {dropped} row{'s' if dropped != 1 else ''} with every chosen column "
+                            "missing (they add nothing to the likelihood)")
     if has(model, Diagnosing):
         fitted.warnings.extend(model.diagnose(fitted.params, n_rows))
     if has(model, Describing):

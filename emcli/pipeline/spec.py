@@ -56,10 +56,9 @@ class FitSpec:
 class Source:
     """Where the rows come from: a table ``path`` ('-' for stdin) in ``fmt`` (None: by
     extension), its ``columns`` (None: every column the model reads), a regression's
-    ``target`` column, and whether rows with every chosen cell missing are dropped."""
+    ``target`` column."""
 
     path: str
     fmt: str | None = None
     columns: list | None = None
     target: str | None = None
-    skip_empty_rows: bool = False

@@ -3,7 +3,7 @@ never the whole table, with the checks of ``rows.check`` made block by block."""
 
 import numpy as np
 
-from emcli.data import empty_rows, require_complete, require_no_empty_rows, require_variation
+from emcli.data import empty_rows, require_complete, require_variation
 from emcli.errors import DataError
 from emcli.pipeline.spec import FitSpec, Source
 
@@ -11,7 +11,7 @@ from emcli.pipeline.spec import FitSpec, Source
 class CheckedSource:
     """The blocks of a file as a batch source for stepwise EM, checked block by block (rows
     counted from the start of the file): missing cells for a model that cannot use them, rows
-    with every cell missing (dropped with ``skip_empty_rows``), and, for a model that needs
+    with every cell missing (dropped), and, for a model that needs
     variation, constant columns within the first minibatch, which sets the data scale
     (``model.prepare``).  ``rows_fit`` and ``dropped`` count the rows of the first pass."""
 
@@ -33,7 +33,7 @@ class CheckedSource:
             except DataError as exc:
                 raise DataError(shift_row(str(exc), offset)) from None
             offset += len(block)
-            if self.source.skip_empty_rows:
+            if self.spec.entry.missing:
                 empty = empty_rows(block)
                 dropped += empty.size
                 block = np.delete(block, empty, axis=0) if empty.size else block
@@ -51,8 +51,6 @@ class CheckedSource:
     def _check(self, block: np.ndarray) -> None:
         if not self.spec.entry.missing:
             require_complete(block, self.columns, self.source.path, self.spec.model)
-        elif not self.source.skip_empty_rows:
-            require_no_empty_rows(block, self.source.path)
 
     def _check_first(self, pieces: list) -> None:
         if self.spec.entry.needs_variation and pieces:
@@ -74,7 +72,7 @@ def fit_stream(spec: FitSpec, model, source: Source, on_restart=None):
 
     def run(rng):
         return fit_source(model, blocks, rng=rng, init=init, batch_size=options["batch_size"],
-                          kappa=options["kappa"], epochs=min(options["epochs"], spec.max_iter),
+                          kappa=options["kappa"], epochs=min(options["epochs"] or spec.max_iter, spec.max_iter),
                           tol=spec.tol, chunk_bytes=spec.chunk_bytes)
 
     outcome = best_of(run, 1 if spec.warm else spec.restarts, spec.seed, "stepwise", on_restart)
