@@ -20,7 +20,7 @@ def test_faithful_picks_tied_three_like_mclust(run):
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert len(rows) == 36
-    best = [row for row in rows if row["best"] == "*"]
+    best = [row for row in rows if row["best"] is True]
     assert len(best) == 1 and (best[0]["covariance"], best[0]["k"]) == ("tied", 3)
     assert best[0]["bic"] == pytest.approx(2314.30, abs=0.01)
     assert best[0]["bic"] == min(row["bic"] for row in rows if row["bic"] is not None)
@@ -109,7 +109,7 @@ def test_gap_and_reconstruction_for_kmeans_and_the_plot(run):
                  "--format", "json", "--plot", "gap.png", "--jobs", 1)
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert [row["k"] for row in rows if row["best"] == "*"] == [3]
+    assert [row["k"] for row in rows if row["best"] is True] == [3]
     assert set(rows[0]) >= {"inertia", "gap", "gap_se"} and "bic" not in rows[0]
     from PIL import Image
 
@@ -128,7 +128,7 @@ def test_gap_is_allowed_for_gmm_and_cv_does_not_depend_on_jobs(run):
     # fold's k=3 fit may stop in a poorer optimum and k=4 wins by 0.003 per row
     cv = [run("select-k", BLOBS, "--k-range", "1:5", "--covariance", "full", "--criterion", "cv",
               "--format", "json", "--jobs", jobs, "--restarts", 3) for jobs in (1, 2)]
-    picks = [[row["k"] for row in json.loads(r.stdout) if row["best"] == "*"] for r in cv]
+    picks = [[row["k"] for row in json.loads(r.stdout) if row["best"] is True] for r in cv]
     assert picks == [[3], [3]]
     curves = [[row["cv"] for row in json.loads(r.stdout)] for r in cv]
     assert curves[0] == curves[1]
@@ -144,7 +144,7 @@ def test_experts_are_searched_with_their_target(run):
                  "--format", "json", "--jobs", 1, "-o", "best.json")
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
-    assert [row["k"] for row in rows if row["best"] == "*"] == [3]
+    assert [row["k"] for row in rows if row["best"] is True] == [3]
     assert json.loads(pathlib.Path("best.json").read_text())["target"] == "y"
 
 
@@ -155,7 +155,7 @@ def test_a_prior_makes_every_cell_a_map_fit(run):
     best = json.loads(pathlib.Path("best.json").read_text())
     assert best["options"]["prior"] == "default" and best["options"]["prior_params"]["kappa"] == 0.1
     assert "log_posterior" in best["fit"]
-    row = next(r for r in json.loads(result.stdout) if r["best"] == "*")
+    row = next(r for r in json.loads(result.stdout) if r["best"] is True)
     assert row["log_likelihood"] == best["fit"]["log_likelihood"]
     fitted = run("fit", FAITHFUL, "-k", best["options"]["k"], "--prior-param", "kappa=0.1", "--restarts", 3,
                  "-o", "fit.json")
@@ -163,3 +163,30 @@ def test_a_prior_makes_every_cell_a_map_fit(run):
     assert json.loads(pathlib.Path("fit.json").read_text())["params"] == best["params"]
     refused = run("select-k", FAITHFUL, "-m", "tmix", "--k-range", "1:3", "--prior", "default")
     assert refused.exit_code == 2 and "model tmix does not take --prior" in refused.stderr
+
+
+def test_the_table_is_typed_for_scripts(run):
+    """Issue 13, item 14: ``best`` is a boolean (true in exactly one row), ``error`` and an
+    absent covariance are null in JSON and empty in CSV, booleans are true/false in CSV."""
+    result = run("select-k", BLOBS, "-m", "kmeans", "--k-range", "1:3", "--criterion", "gap",
+                 "--output-format", "json", "--table", "t.csv")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [row["best"] for row in rows].count(True) == 1
+    assert all(isinstance(row["best"], bool) and isinstance(row["converged"], bool) for row in rows)
+    assert all(row["error"] is None and row["covariance"] is None for row in rows)
+    import csv
+
+    table = list(csv.DictReader(open("t.csv")))
+    assert {row["best"] for row in table} == {"true", "false"}
+    assert {row["converged"] for row in table} == {"true"}
+    assert {row["error"] for row in table} == {""} and {row["covariance"] for row in table} == {""}
+
+
+def test_a_trace_csv_writes_booleans_as_true_false(run):
+    result = run("fit", FAITHFUL, "-k", 2, "--algorithm", "stepwise", "--trace", "t.csv", "-o", "m.json")
+    assert result.exit_code == 0, result.output
+    import csv
+
+    assert {row["estimated"] for row in csv.DictReader(open("t.csv"))} == {"true"}
+    assert "True" not in open("t.csv").read()

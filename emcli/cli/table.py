@@ -1,21 +1,18 @@
 """Tables of result rows (lists of flat dicts) as CSV, JSON or a rich table for a terminal."""
 
-import csv
 import io
 import json
 
 
 def render_rows(rows: list, fmt: str) -> str:
-    """``rows`` as CSV (floats in full precision), JSON (one array of objects) or, for "table",
-    an aligned rich table."""
+    """``rows`` as CSV (``io.records``), JSON (one array of objects, booleans true/false, absent
+    values null) or, for "table", an aligned rich table."""
     if fmt == "json":
         return json.dumps(rows, indent=1, allow_nan=False) + "\n"
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
-        return out.getvalue()
+        from emcli.io.records import records_csv
+
+        return records_csv(rows)
     from rich.console import Console
     from rich.table import Table
 
@@ -23,8 +20,17 @@ def render_rows(rows: list, fmt: str) -> str:
     for name in rows[0]:
         table.add_column(name, justify="right" if name not in ("model", "covariance", "error") else "left")
     for row in rows:
-        table.add_row(*("" if v is None else f"{v:.2f}" if isinstance(v, float) else str(v)
-                        for v in row.values()))
+        table.add_row(*(_shown(name, value) for name, value in row.items()))
     out = io.StringIO()
     Console(file=out, width=160).print(table)
     return out.getvalue()
+
+
+def _shown(name: str, value) -> str:
+    """A cell as a person reads it: the chosen row's ``best`` as '*', other booleans yes/no,
+    floats to two decimals, nothing for an absent value."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return ("*" if value else "") if name == "best" else ("yes" if value else "no")
+    return f"{value:.2f}" if isinstance(value, float) else str(value)

@@ -88,20 +88,9 @@ def write_model(path: str, doc: dict) -> None:
 
 def trace_csv(doc: dict) -> bytes:
     """The best restart's trace as CSV: iter, the objective's fields, seconds, event."""
-    keys = list(doc["fit"]["trace"][0])
-    lines = [",".join(keys)]
-    for row in doc["fit"]["trace"]:
-        cells = []
-        for key in keys:
-            value = row.get(key)
-            if value is None:
-                cells.append("")
-            elif isinstance(value, str):
-                cells.append('"' + value.replace('"', '""') + '"')
-            else:
-                cells.append(repr(value))
-        lines.append(",".join(cells))
-    return ("\n".join(lines) + "\n").encode()
+    from emcli.io.records import records_csv
+
+    return records_csv(doc["fit"]["trace"]).encode()
 
 
 def _require(doc: dict, key: str, kind, where: str = ""):

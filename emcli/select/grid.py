@@ -161,7 +161,7 @@ def fit_cell(spec: FitSpec, cell: Cell, rows: Rows, scoring: Scoring = Scoring()
     covariance fit to ``rows`` (their ``levels`` and ``target`` kept in the model file).  A fit
     that fails, or rests on a degenerate component, is a row with its reason in ``error``."""
     row = dict.fromkeys(table_columns(spec.model, scoring.criterion))
-    row.update(model=spec.model, covariance=cell.covariance or "", k=cell.k, converged=False, error="")
+    row.update(model=spec.model, covariance=cell.covariance, k=cell.k, converged=False, error=None)
     started = time.perf_counter()
     spec = cell_spec(spec, cell)
     try:

@@ -11,7 +11,7 @@ from emcli.select.grid import Cell, Scoring, best_index, run_grid
 
 @dataclass
 class Selection:
-    """Every cell's table row (the chosen one marked '*' in ``best``) and model document (None
+    """Every cell's table row (the chosen one with ``best`` true) and model document (None
     for a cell that failed), and the index of the chosen cell."""
 
     table: list
@@ -43,7 +43,7 @@ def select(spec: FitSpec, rows: Rows, cells: list, scoring: Scoring, jobs: int,
     table = [row for row, _ in results]
     best = best_index(table, scoring.criterion)
     for i, row in enumerate(table):
-        row["best"] = "*" if i == best else ""
+        row["best"] = i == best
     if best is None:
         raise FitError(f"every cell failed; the first: {table[0]['error']}")
     return Selection(table, [doc for _, doc in results], best)
