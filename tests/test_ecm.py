@@ -126,7 +126,9 @@ def test_chunk_size_and_seed_do_not_matter(algorithm):
             for rows in (7, 10_000, 10_000)]
     np.testing.assert_array_equal(fits[1].params.dof, fits[2].params.dof)
     np.testing.assert_array_equal(fits[1].params.means, fits[2].params.means)
-    np.testing.assert_allclose(fits[0].params.dof, fits[1].params.dof, rtol=1e-7)
+    # other chunks sum in another order; the likelihood is flat in nu, so its maximiser moves by
+    # a little more than the rounding of the sums (1.4e-7 relative here)
+    np.testing.assert_allclose(fits[0].params.dof, fits[1].params.dof, rtol=1e-6)
     assert fits[0].log_likelihood == pytest.approx(fits[1].log_likelihood, rel=1e-10)
 
 
