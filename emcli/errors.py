@@ -46,6 +46,13 @@ class Stopped(BaseException):
         self.signum = signum
 
 
+class Unsound(EmtoolError):
+    """--strict: the fit finished but is not to be trusted (it did not converge, or a component
+    is degenerate).  Status 3, so that a script tells it from bad input (2) and failure (1)."""
+
+    exit_code = 3
+
+
 class FitError(EmtoolError):
     """The fit could not produce a model (for example every restart failed)."""
 

@@ -33,18 +33,18 @@ def test_faithful_picks_tied_three_like_mclust(run):
 def test_degenerate_cells_are_rows_with_their_reason(faithful):
     """diag k=5 on faithful puts a component on the repeated waiting time 83: a spike whose
     likelihood only the floor bounds; it must not win."""
-    row, doc = fit_cell(FitSpec("gmm", restarts=3), Cell(5, "diag"),
+    row, doc, _ = fit_cell(FitSpec("gmm", restarts=3), Cell(5, "diag"),
                         Rows(None, ["eruptions", "waiting"], faithful))
     assert doc is None and row["bic"] is None
     assert row["error"].startswith("degenerate: component")
-    too_many, _ = fit_cell(FitSpec("gmm"), Cell(300, "full"), Rows(None, ["a", "b"], faithful))
+    too_many, _, _ = fit_cell(FitSpec("gmm"), Cell(300, "full"), Rows(None, ["a", "b"], faithful))
     assert "300 components but only 272 rows" in too_many["error"]
 
 
 def test_icl_adds_twice_the_entropy(faithful):
-    row, _ = fit_cell(FitSpec("gmm"), Cell(1, "full"), Rows(None, ["a", "b"], faithful))
+    row, _, _ = fit_cell(FitSpec("gmm"), Cell(1, "full"), Rows(None, ["a", "b"], faithful))
     assert row["icl"] == pytest.approx(row["bic"])  # one component: no uncertainty
-    row, _ = fit_cell(FitSpec("gmm", restarts=3), Cell(3, "tied"), Rows(None, ["a", "b"], faithful))
+    row, _, _ = fit_cell(FitSpec("gmm", restarts=3), Cell(3, "tied"), Rows(None, ["a", "b"], faithful))
     assert row["icl"] > row["bic"]
 
 
@@ -54,9 +54,9 @@ def test_results_do_not_depend_on_jobs():
     spec, rows = FitSpec("gmm", restarts=2, seed=3), Rows(None, ["x", "y"], X)
     one = run_grid(spec, cells, rows, jobs=1)
     two = run_grid(spec, cells, rows, jobs=2)
-    strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row, _ in rows]
+    strip = lambda rows: [{k: v for k, v in row.items() if k != "seconds"} for row, _, _ in rows]
     assert strip(one) == strip(two)
-    assert best_index([row for row, _ in one], "bic") == best_index([row for row, _ in two], "bic")
+    assert best_index([row for row, _, _ in one], "bic") == best_index([row for row, _, _ in two], "bic")
 
 
 def test_bic_recovers_the_true_number_of_components():
@@ -67,7 +67,7 @@ def test_bic_recovers_the_true_number_of_components():
         for d in (2, 5, 10):
             means = rng.normal(scale=6.0, size=(3, d))
             X = means[rng.integers(3, size=600)] + rng.normal(size=(600, d))
-            rows = [row for row, _ in run_grid(FitSpec("gmm", restarts=2), [Cell(k, "full") for k in range(1, 6)],
+            rows = [row for row, _, _ in run_grid(FitSpec("gmm", restarts=2), [Cell(k, "full") for k in range(1, 6)],
                                                Rows(None, [f"c{j}" for j in range(d)], X), jobs=1)]
             hits += rows[best_index(rows, "bic")]["k"] == 3
     assert hits >= 13  # of 15

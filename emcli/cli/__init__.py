@@ -45,8 +45,9 @@ class EmtoolGroup(click.Group):
 
     def main(self, args=None, prog_name=None, standalone_mode=True, **extra):
         """Run the command; map every failure to one line on stderr and an exit status:
-        0 success, 1 the computation (or a write) failed, 2 bad usage or bad input, 128 + N a
-        signal N before any output was in place, 141 standard output closed early."""
+        0 success, 1 the computation (or a write) failed, 2 bad usage or bad input, 3 an unsound
+        fit under --strict, 128 + N a signal N before any output was in place, 141 standard
+        output closed early."""
         from emcli import console
         from emcli.cli import signals
         from emcli.errors import Stopped

@@ -23,7 +23,8 @@ def fit(ctx, data, model_name, output, trace_path, **values):
     Uses every column the model can read unless --columns chooses (numeric columns for most
     models; for regression models, every numeric column but the --target). Writes one JSON model file: the parameters, the log-likelihood (inertia for
     kmeans), BIC and AIC, one summary per restart and the best restart's per-iteration trace.
-    A warning goes to stderr when the best restart did not converge.
+    A warning goes to stderr when the best restart did not converge or a component is
+    degenerate; with --strict that is an error of exit status 3 and nothing is written.
 
     \b
     Examples:
@@ -33,7 +34,7 @@ def fit(ctx, data, model_name, output, trace_path, **values):
     """
     from emcli import pipeline
     from emcli.cli.fitspec import fit_request
-    from emcli.cli.report import fit_progress, show, summary
+    from emcli.cli.report import fit_progress, require_sound, show, summary
     from emcli.io.atomic import check_outputs, write_bytes
     from emcli.io.modelfile import trace_csv, write_model
 
@@ -43,6 +44,7 @@ def fit(ctx, data, model_name, output, trace_path, **values):
     rows = pipeline.load(request.spec, request.source, levels=request.levels, may_stream=True)
     with fit_progress(request.spec) as advance:
         fitted = pipeline.fit(request.spec, rows, on_restart=advance)
+    require_sound(values["strict"], fitted.warnings)
     show(fitted.warnings, fitted.notes)
     if trace_path:
         write_bytes(trace_path, trace_csv(fitted.doc))

@@ -76,7 +76,7 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
     import os
 
     from emcli import console
-    from emcli.cli.report import show
+    from emcli.cli.report import require_sound, show
     from emcli.impute import run
     from emcli.impute.report import summary_lines
 
@@ -87,6 +87,7 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
                              [data, model_file, values["init"]])
     with console.progress(len(plan.ks or ()), "choosing K") as advance:
         result = run.impute(plan, os.cpu_count() or 1, advance)
+    require_sound(values["strict"], result.warnings + result.refit_warnings(plan.spec))
     _write(result, plan, tables, paths, report_path, model_out)
     show(result.warnings, result.notes + summary_lines(result.report))
     show(result.refit_warnings(plan.spec))

@@ -31,6 +31,7 @@ EXIT_STATUS = (
     ("0", "Success."),
     ("1", "The computation failed, or an output could not be written (a full disk, a file-size limit)."),
     ("2", "Bad usage or bad input."),
+    ("3", "With --strict: the fit did not converge or has a degenerate component; nothing was written."),
     ("141", "Standard output was closed before everything was written (as a process ended by SIGPIPE)."),
 )
 

@@ -259,6 +259,9 @@ run_options = _stack(
     click.option("--tol", type=Finite(min=0), default=1e-6, show_default=True,
                  help="Stop when the mean per-row objective changes less; 0 runs --max-iter."),
     chunk_bytes,
+    click.option("--strict", is_flag=True,
+                 help="Exit 3, writing nothing, when the fit did not converge or has a degenerate "
+                      "component: its warnings become the error (shown even with -q)."),
 )
 
 #: every option of a fit but the choice of model and K

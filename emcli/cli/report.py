@@ -29,3 +29,12 @@ def summary(doc: dict) -> str:
             score = f"log-posterior {fit['log_posterior']:.4f}, " + score
     return (f"{doc['model']}: {score}, {fit['n_iter']} iterations, "
             f"{'converged' if fit['converged'] else 'not converged'}")
+
+
+def require_sound(strict: bool, warnings: list) -> None:
+    """With --strict, the fit's warnings (non-convergence, a degenerate component) as the error
+    of status 3, before anything is written."""
+    if strict and warnings:
+        from emcli.errors import Unsound
+
+        raise Unsound("; ".join(warnings) + " (--strict)")

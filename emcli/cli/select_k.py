@@ -57,6 +57,7 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
 
     from emcli import console, pipeline
     from emcli.cli.fitspec import fit_request
+    from emcli.cli.report import require_sound, show
     from emcli.io.atomic import check_outputs
     from emcli.select import grid, run
     from emcli.select.plot import check_path as check_plot_path
@@ -72,7 +73,9 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     run.check_data(rows, data, [cell.k for cell in cells], scoring)
     with console.progress(len(cells), f"select-k {model_name}") as advance:
         selection = run.select(request.spec, rows, cells, scoring, jobs or os.cpu_count() or 1, advance)
+    require_sound(values["strict"], selection.warnings)
     _write(selection, output, table_path, plot_path, table_format)
+    show(selection.warnings)
     best = selection.chosen
     cov = f" {best['covariance']}" if best["covariance"] else ""
     console.note(f"best by {criterion}: {model_name}{cov} with k={best['k']} ({criterion} {best[criterion]:.2f})")

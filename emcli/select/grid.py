@@ -157,9 +157,10 @@ def _scores(spec: FitSpec, rows: Rows, fitted, scoring: Scoring) -> dict:
 
 
 def fit_cell(spec: FitSpec, cell: Cell, rows: Rows, scoring: Scoring = Scoring()):
-    """(table row, model document or None) for one grid point: ``spec`` with the cell's k and
-    covariance fit to ``rows`` (their ``levels`` and ``target`` kept in the model file).  A fit
-    that fails, or rests on a degenerate component, is a row with its reason in ``error``."""
+    """(table row, model document or None, the fit's warnings) for one grid point: ``spec``
+    with the cell's k and covariance fit to ``rows`` (their ``levels`` and ``target`` kept in
+    the model file).  A fit that fails, or rests on a degenerate component, is a row with its
+    reason in ``error``."""
     row = dict.fromkeys(table_columns(spec.model, scoring.criterion))
     row.update(model=spec.model, covariance=cell.covariance, k=cell.k, converged=False, error=None)
     started = time.perf_counter()
@@ -173,12 +174,12 @@ def fit_cell(spec: FitSpec, cell: Cell, rows: Rows, scoring: Scoring = Scoring()
             raise _degenerate(flat)
         row.update(_scores(spec, rows, fitted, scoring))
         row.update(converged=fitted.converged, seconds=time.perf_counter() - started)
-        return row, fitted.doc
+        return row, fitted.doc, fitted.warnings
     except (EmtoolError, np.linalg.LinAlgError, FloatingPointError) as exc:
         keep = ("model", "covariance", "k", "converged", "error")
         row.update({key: None for key in row if key not in keep})
         row.update(seconds=time.perf_counter() - started, error=str(exc))
-        return row, None
+        return row, None, []
 
 
 def _fit_one(args):
@@ -199,7 +200,7 @@ def _one_thread_each(model_name: str):
 
 def run_grid(spec: FitSpec, cells: list, rows: Rows, jobs: int, on_done=None,
              scoring: Scoring = Scoring()) -> list:
-    """Every cell's (row, document), in grid order.  Cells run in ``jobs`` processes; each cell
+    """Every cell's (row, document, warnings), in grid order.  Cells run in ``jobs`` processes; each cell
     is seeded by itself, so the results do not depend on ``jobs``."""
     rows = Rows(None, rows.columns, rows.X, rows.levels, rows.target)  # the table stays here
     work = [(spec, cell, rows, scoring) for cell in cells]

@@ -12,11 +12,12 @@ from emcli.select.grid import Cell, Scoring, best_index, run_grid
 @dataclass
 class Selection:
     """Every cell's table row (the chosen one with ``best`` true) and model document (None
-    for a cell that failed), and the index of the chosen cell."""
+    for a cell that failed), the index of the chosen cell and its fit's warnings."""
 
     table: list
     docs: list
     best: int
+    warnings: list
 
     @property
     def chosen(self) -> dict:
@@ -40,13 +41,13 @@ def select(spec: FitSpec, rows: Rows, cells: list, scoring: Scoring, jobs: int,
     """Fit ``spec`` in every cell of the grid to ``rows`` and choose by ``scoring``; FitError
     when every cell failed."""
     results = run_grid(spec, cells, rows, jobs, on_done=on_done, scoring=scoring)
-    table = [row for row, _ in results]
+    table = [row for row, _, _ in results]
     best = best_index(table, scoring.criterion)
     for i, row in enumerate(table):
         row["best"] = i == best
     if best is None:
         raise FitError(f"every cell failed; the first: {table[0]['error']}")
-    return Selection(table, [doc for _, doc in results], best)
+    return Selection(table, [doc for _, doc, _ in results], best, results[best][2])
 
 
 def grid(ks: list, covariances: list) -> list:
