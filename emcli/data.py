@@ -1,6 +1,6 @@
 """Turning a table into the rows a model is fit to or applied to."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,29 +26,65 @@ class Rows:
     levels: list | None = None  # per column, for categorical data; the two labels of a binary target
     target: str | None = None   # regression: X holds the features, then the target as last column
     dropped: int = 0            # rows left out for having every chosen cell missing
+    warnings: list = field(default_factory=list)  # about the columns chosen by default
+
+
+#: below this many rows, distinct integers in every row are no sign of an identifier
+_ID_MIN_ROWS = 10
+
+
+def _choosable(table: "pa.Table", exclude: list | None, name: str) -> "pa.Table":
+    """``table`` without the ``exclude``d columns, to choose the default columns from; a
+    DataError names an excluded column the table does not have."""
+    if not exclude:
+        return table
+    unknown = [c for c in exclude if c not in table.column_names]
+    if unknown:
+        raise DataError(f"{name} has no column {unknown[0]!r} to --exclude "
+                        f"(it has: {', '.join(table.column_names)})")
+    return table.drop_columns(exclude)
+
+
+def _id_like(table: "pa.Table", columns: list) -> list:
+    """Warnings for integer columns holding a different value in every row: identifiers, most
+    likely, which a model would take for a feature."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows < _ID_MIN_ROWS:
+        return []
+    return [f"column {c!r} holds a different integer in every row, as an identifier does; if it is "
+            f"one, leave it out with --exclude {c}" for c in columns
+            if pa.types.is_integer(table.column(c).type)
+            and pc.count_distinct(table.column(c)).as_py() == table.num_rows]
 
 
 def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "numeric",
-              levels: list | None = None, unseen: str = "error") -> Rows:
+              levels: list | None = None, unseen: str = "error", exclude: list | None = None) -> Rows:
     """Read ``path`` and encode its columns for a model whose data are of ``kind``: "numeric",
-    "binary" (0/1) or "categorical" (level codes; ``levels`` given when predicting)."""
+    "binary" (0/1) or "categorical" (level codes; ``levels`` given when predicting).  Without
+    ``columns``, every column of the kind but those in ``exclude``."""
     from emcli.io.tables import numeric_matrix, read_table
 
     table = read_table(path, fmt)
     name = display_name(path)
+    choosable = _choosable(table, exclude, name)
     if kind == "binary":
         from emcli.io.encode import binary_matrix
 
-        return Rows(table, *binary_matrix(table, columns, name))
+        return Rows(table, *binary_matrix(choosable, columns, name))
     if kind == "categorical":
         from emcli.io.encode import categorical_matrix
 
-        return Rows(table, *categorical_matrix(table, columns, name, levels, unseen))
-    return Rows(table, *numeric_matrix(table, columns, name))
+        return Rows(table, *categorical_matrix(choosable, columns, name, levels, unseen))
+    rows = Rows(table, *numeric_matrix(choosable, columns, name))
+    if columns is None:
+        rows.warnings.extend(_id_like(table, rows.columns))
+    return rows
 
 
 def load_regression_rows(path: str, fmt: str | None, columns: list | None, target: str,
-                         kind: str, labels: list | None = None) -> Rows:
+                         kind: str, labels: list | None = None, exclude: list | None = None) -> Rows:
     """Features (every numeric column but the target unless ``columns`` chooses) and the target
     as the last column of X, complete in every cell.  A "binary" target (two labels: 0/1,
     true/false or two values of any kind) is coded 0/1, with its labels in ``Rows.levels``."""
@@ -60,8 +96,9 @@ def load_regression_rows(path: str, fmt: str | None, columns: list | None, targe
         raise DataError(f"{name} has no target column {target!r} (it has: {', '.join(table.column_names)})")
     if columns is not None and target in columns:
         raise DataError(f"column {target!r} is both the target and a feature; leave it out of --columns")
-    if columns is None:
-        columns = [c for c in numeric_columns(table, name) if c != target]
+    chosen_by_default = columns is None
+    if chosen_by_default:
+        columns = [c for c in numeric_columns(_choosable(table, exclude, name), name) if c != target]
         if not columns:
             raise DataError(f"{name} has no numeric feature columns besides the target {target!r}")
     features, X = numeric_matrix(table, columns, name)
@@ -73,7 +110,10 @@ def load_regression_rows(path: str, fmt: str | None, columns: list | None, targe
     else:
         y = numeric_matrix(table, [target], name)[1][:, 0]
         require_complete(y[:, None], [target], path, "a regression")
-    return Rows(table, features, np.column_stack([X, y]), labels, target)
+    rows = Rows(table, features, np.column_stack([X, y]), labels, target)
+    if chosen_by_default:
+        rows.warnings.extend(_id_like(table, features))
+    return rows
 
 
 def require_complete(X: np.ndarray, columns: list, path: str, model_name: str) -> None:

@@ -121,7 +121,7 @@ def test_not_converged_warns_on_one_line(run):
 def test_verbose_after_the_subcommand_prints_a_summary(run):
     result = run("fit", FAITHFUL, "-k", 2, "-o", "m.json", "-v")
     assert result.exit_code == 0
-    assert result.stderr.startswith("emtool: gmm: log-likelihood -1130.2")
+    assert result.stderr.startswith("emtool: columns: eruptions, waiting\nemtool: gmm: log-likelihood -1130.2")
 
 
 def test_trace_csv_matches_the_model_file(run):

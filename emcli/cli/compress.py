@@ -29,7 +29,7 @@ from emcli.cli import options
 @click.option("--report", "report_path", metavar="FILE.json",
               help="Also write the report as JSON.")
 @options.verbosity
-def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, columns, fmt,
+def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, columns, exclude, fmt,
              codebook_dtype, restarts, seed, max_iter, tol, chunk_bytes, report_path):
     """Compress INPUT, an image (PNG, JPEG or any format Pillow reads; RGB, RGBA or greyscale)
     or a table (CSV, TSV, Parquet, '-' for CSV on stdin), by vector quantisation.
@@ -69,7 +69,7 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
 
     started = time.perf_counter()
     check_outputs([("-o", output), ("--report", report_path)], [data])
-    source = load_source(data, fmt, columns, codebook_dtype)
+    source = load_source(data, fmt, columns, codebook_dtype, options.checked_exclude(columns, exclude))
     spec = CODEBOOK.but(restarts=restarts, seed=seed, max_iter=max_iter, tol=tol, chunk_bytes=chunk_bytes)
     done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max), spec, sample, output, started)
     show(done.warnings, done.notes)

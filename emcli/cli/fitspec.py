@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import click
 
-from emcli.cli.options import DRIVER_OPTIONS, INIT_METHODS, MODEL_OPTIONS, given
+from emcli.cli.options import DRIVER_OPTIONS, INIT_METHODS, MODEL_OPTIONS, checked_exclude, given
 from emcli.errors import UsageError
 from emcli.models import registry
 from emcli.pipeline.spec import FitSpec, Source
@@ -53,7 +53,8 @@ def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
                    init=init, restarts=values["restarts"], seed=values["seed"],
                    max_iter=values["max_iter"], tol=values["tol"], chunk_bytes=values["chunk_bytes"],
                    algorithm=values["algorithm"], driver_options=_driver_options(ctx, model, values))
-    source = Source(data, values["fmt"], values["columns"], values["target"])
+    source = Source(data, values["fmt"], values["columns"], values["target"],
+                    checked_exclude(values["columns"], values["exclude"]))
     if warm is None:
         return FitRequest(spec, source)
     return _warm(FitRequest(spec, source), init, warm, values, given_options)
@@ -86,6 +87,8 @@ def _warm(request: FitRequest, path: str, warm: tuple, values: dict, given_optio
     source = request.source
     if source.columns is not None and source.columns != doc["columns"]:
         raise UsageError(f"--columns differs from the columns of the --init model {path}")
+    if set(source.exclude or ()) & set(doc["columns"]):
+        raise UsageError(f"--exclude names a column the --init model {path} uses")
     if "target" in given_options and source.target != doc["target"]:
         raise UsageError(f"--target {source.target} differs from {doc['target']} in the --init model {path}")
     notes = (["a warm start from --init MODEL.json runs once; --restarts ignored"]

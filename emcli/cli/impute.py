@@ -76,7 +76,7 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
     import os
 
     from emcli import console
-    from emcli.cli.report import require_sound, show
+    from emcli.cli.report import show
     from emcli.impute import run
     from emcli.impute.report import summary_lines
 
@@ -87,9 +87,8 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
                              [data, model_file, values["init"]])
     with console.progress(len(plan.ks or ()), "choosing K") as advance:
         result = run.impute(plan, os.cpu_count() or 1, advance)
-    require_sound(values["strict"], result.warnings + result.refit_warnings(plan.spec))
-    _write(result, plan, tables, paths, report_path, model_out)
-    show(result.warnings, result.notes + summary_lines(result.report))
+    _write(result, plan, tables, paths, report_path, model_out, values["strict"])
+    show(result.column_warnings + result.warnings, result.notes + summary_lines(result.report))
     show(result.refit_warnings(plan.spec))
 
 
@@ -172,9 +171,12 @@ def _checked_outputs(tables: list, report_path, model_out, output_format, inputs
     return {"format": fmt, "files": [p for p in (*tables, report_path, model_out) if p and p != STDOUT]}
 
 
-def _write(result, plan, tables: list, paths: dict, report_path, model_out) -> None:
-    """The tables, report and model file: the files all or none; stdout last."""
+def _write(result, plan, tables: list, paths: dict, report_path, model_out, strict: bool) -> None:
+    """The tables, report and model file: the files all or none; stdout last.  With --strict,
+    none when the fit or a bootstrap refit (known once its table is made) is unsound."""
     from pathlib import Path
+
+    from emcli.cli.report import require_sound
 
     from emcli.io.atomic import STDOUT, atomic_paths, write_bytes
     from emcli.io.formats import table_format
@@ -205,5 +207,6 @@ def _write(result, plan, tables: list, paths: dict, report_path, model_out) -> N
             write_bytes(where[report_path], dumps(result.report))
         if model_out:
             write_model(where[model_out], result.model_doc)
+        require_sound(strict, result.warnings + result.refit_warnings(plan.spec))
     if to_stdout is not None:
         write(to_stdout, STDOUT)

@@ -15,6 +15,7 @@ import math
 
 import click
 
+from emcli.errors import UsageError
 from emcli.io.formats import FORMATS
 from emcli.models.registry import COVARIANCE_TYPES
 
@@ -118,6 +119,13 @@ def given(ctx: click.Context, name: str) -> bool:
 # -- parsing callbacks -------------------------------------------------------------------------
 
 
+def checked_exclude(columns: list | None, exclude: list | None) -> list | None:
+    """``exclude``, once it is clear it does not contradict ``columns``."""
+    if columns is not None and exclude is not None:
+        raise UsageError("--columns and --exclude both choose the columns; give one of them")
+    return exclude
+
+
 def column_list(ctx, param, value):
     """``--columns a,b,c`` as a list of names (None when not given)."""
     if value is None:
@@ -203,8 +211,12 @@ model_options = _stack(
                  help="probit: standard deviation tau of the N(0, tau^2 I) prior on the weights."),
 )
 
-columns = click.option("--columns", callback=column_list, metavar="A,B,...",
-                       help="Columns to use (default: every numeric column).")
+columns = _stack(
+    click.option("--columns", callback=column_list, metavar="A,B,...",
+                 help="Columns to use (default: every numeric column)."),
+    click.option("--exclude", callback=column_list, metavar="A,B,...",
+                 help="Columns to leave out of the default choice (an identifier, a label)."),
+)
 input_format = click.option("--input-format", "fmt", type=click.Choice(FORMATS),
                             help="Format of the input table (default: by extension; '-' is CSV).")
 output_format = click.option("--output-format", type=click.Choice(FORMATS),
@@ -259,13 +271,13 @@ run_options = _stack(
     click.option("--tol", type=Finite(min=0), default=1e-6, show_default=True,
                  help="Stop when the mean per-row objective changes less; 0 runs --max-iter."),
     chunk_bytes,
-    click.option("--strict", is_flag=True,
-                 help="Exit 3, writing nothing, when the fit did not converge or has a degenerate "
-                      "component: its warnings become the error (shown even with -q)."),
 )
+strict = click.option("--strict", is_flag=True,
+                      help="Exit 3, writing nothing, when the fit did not converge or has a degenerate "
+                           "component: its warnings become the error (shown even with -q).")
 
 #: every option of a fit but the choice of model and K
-fit_options = _stack(model_options, data_options, start_options, run_options)
+fit_options = _stack(model_options, data_options, start_options, run_options, strict)
 
 #: the old spellings of the input format, for commands that read a table
 OLD_INPUT_FORMAT = {"--format": "--input-format"}

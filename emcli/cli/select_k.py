@@ -69,6 +69,7 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     chosen = frozenset({"covariance"} if covariance is not None else ())
     request = fit_request(ctx, data, model_name, values, chosen=chosen, warm_start=False)
     rows = pipeline.load(request.spec, request.source, k=1)
+    show(rows.warnings, [f"columns: {', '.join(rows.columns)}"])
     scoring = grid.Scoring(criterion, folds, reference_draws)
     run.check_data(rows, data, [cell.k for cell in cells], scoring)
     with console.progress(len(cells), f"select-k {model_name}") as advance:

@@ -42,6 +42,7 @@ class Imputation:
     shortfalls: list  # per bootstrap refit, whether it stopped short of converging
     warnings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    column_warnings: list = field(default_factory=list)  # about the columns chosen by default
 
     def refit_warnings(self, spec: FitSpec) -> list:
         """One warning for the bootstrap refits that stopped short of converging."""
@@ -69,7 +70,8 @@ def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
     empty = empty_rows(rows.X)
     fit_rows = Rows(rows.table, rows.columns, np.delete(rows.X, empty, axis=0))
     nothing_missing = not completion.missing.any()
-    notes = [f"no missing values in the chosen columns of {name}; the output is the input"] if nothing_missing else []
+    notes = [f"columns: {', '.join(rows.columns)}"]
+    notes += [f"no missing values in the chosen columns of {name}; the output is the input"] if nothing_missing else []
     if imputer is None and (not nothing_missing or plan.need_model):
         pipeline.check(plan.spec, fit_rows, plan.source, k=1 if plan.ks else None)
         imputer = fit_imputer(plan.spec, fit_rows, plan.source.path, plan.ks, jobs, on_done)
@@ -77,7 +79,7 @@ def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
     report = _report(name, rows, completion, empty, imputer, fit_rows, summaries)
     return Imputation(_tables(plan, imputer, completion, rows, fit_rows, nothing_missing, summaries, shortfalls),
                       report, imputer.doc if imputer else None, nothing_missing, shortfalls,
-                      list(imputer.warnings) if imputer else [], notes)
+                      list(imputer.warnings) if imputer else [], notes, rows.warnings)
 
 
 def _report(name, rows, completion, empty, imputer, fit_rows, summaries) -> dict:

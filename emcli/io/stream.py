@@ -57,9 +57,14 @@ def _first_block(path: str, fmt: str, block_bytes: int) -> pa.Table:
     return pa.Table.from_batches([first])
 
 
-def chosen_columns(path: str, fmt: str | None = None, block_bytes: int = DEFAULT_BLOCK_BYTES) -> list:
-    """Every numeric column of the table at ``path``, judged on its first block."""
-    return numeric_columns(_first_block(path, table_format(path, fmt), block_bytes), path)
+def chosen_columns(path: str, fmt: str | None = None, block_bytes: int = DEFAULT_BLOCK_BYTES,
+                   exclude: list | None = None) -> list:
+    """Every numeric column of the table at ``path`` but those in ``exclude``, judged on its
+    first block."""
+    from emcli.data import _choosable
+
+    block = _choosable(_first_block(path, table_format(path, fmt), block_bytes), exclude, path)
+    return numeric_columns(block, path)
 
 
 def iter_rows(path: str, columns: list | None = None, fmt: str | None = None,

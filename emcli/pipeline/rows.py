@@ -20,6 +20,7 @@ class FileRows:
     checks, made per block: emcli.pipeline.stream)."""
 
     source: Source
+    warnings: tuple = ()  # a streamed file's columns are not screened for identifiers
 
 
 def _check_request(spec: FitSpec, source: Source) -> None:
@@ -61,8 +62,9 @@ def _read(spec: FitSpec, source: Source, levels: list | None) -> Rows:
     entry = spec.entry
     if entry.target_kind:
         return load_regression_rows(source.path, source.fmt, source.columns, source.target,
-                                    entry.target_kind, levels)
-    return load_rows(source.path, source.fmt, source.columns, entry.data, levels=levels)
+                                    entry.target_kind, levels, exclude=source.exclude)
+    return load_rows(source.path, source.fmt, source.columns, entry.data, levels=levels,
+                     exclude=source.exclude)
 
 
 def check(spec: FitSpec, rows: Rows, source: Source, *, k: int | None = None) -> Rows:

@@ -69,7 +69,7 @@ def fit(spec: FitSpec, rows: Rows | FileRows, *, on_restart=None) -> Fitted:
         columns, n_rows, dropped, target = rows.columns, len(rows.X), rows.dropped, rows.target
     doc = model_document(model, columns, outcome, n_samples=n_rows, target=target,
                          seconds=time.perf_counter() - started)
-    fitted = Fitted(model, outcome.best.params, doc, outcome)
+    fitted = Fitted(model, outcome.best.params, doc, outcome, notes=[f"columns: {', '.join(columns)}"])
     if dropped:
         fitted.notes.append(f"skipped {dropped} row{'s' if dropped != 1 else ''} with every chosen column "
                             "missing (they add nothing to the likelihood)")

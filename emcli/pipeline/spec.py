@@ -55,10 +55,11 @@ class FitSpec:
 @dataclass(frozen=True)
 class Source:
     """Where the rows come from: a table ``path`` ('-' for stdin) in ``fmt`` (None: by
-    extension), its ``columns`` (None: every column the model reads), a regression's
-    ``target`` column."""
+    extension), its ``columns`` (None: every column the model reads, but those in
+    ``exclude``), a regression's ``target`` column."""
 
     path: str
     fmt: str | None = None
     columns: list | None = None
     target: str | None = None
+    exclude: list | None = None

@@ -65,7 +65,7 @@ def fit_stream(spec: FitSpec, model, source: Source, on_restart=None):
     from emcli.em.stepwise import fit_source
     from emcli.io.stream import chosen_columns
 
-    columns = source.columns or chosen_columns(source.path, source.fmt)
+    columns = source.columns or chosen_columns(source.path, source.fmt, exclude=source.exclude)
     blocks = CheckedSource(spec, source, columns)
     options = spec.driver_options
     init = model.default_init if spec.init is None else spec.init

@@ -54,16 +54,17 @@ def is_table(path: str, fmt: str | None) -> bool:
     return True
 
 
-def load_source(path: str, fmt: str | None, columns: list | None, codebook_dtype: str | None) -> Source:
-    """The rows of ``path``; ``columns``, ``fmt`` and ``codebook_dtype`` (float32 or float64,
-    default float64) are for tables only, a UsageError for an image."""
+def load_source(path: str, fmt: str | None, columns: list | None, codebook_dtype: str | None,
+                exclude: list | None = None) -> Source:
+    """The rows of ``path``; ``columns`` (or ``exclude``), ``fmt`` and ``codebook_dtype``
+    (float32 or float64, default float64) are for tables only, a UsageError for an image."""
     if is_table(path, fmt):
         from emcli.vq.tables import read_rows
 
-        names, X, row_bits = read_rows(path, fmt, columns)
+        names, X, row_bits = read_rows(path, fmt, columns, exclude)
         return Source(path, "table", X, (len(X),), row_bits, np.dtype(codebook_dtype or "float64"),
                       columns=names)
-    for flag, value in (("--columns", columns), ("--codebook-dtype", codebook_dtype)):
+    for flag, value in (("--columns", columns), ("--exclude", exclude), ("--codebook-dtype", codebook_dtype)):
         if value is not None:
             raise UsageError(f"{flag} is for tables; {path} is read as an image (its codebook is uint8)")
     from emcli.io.images import read_image

@@ -10,11 +10,12 @@ from emcli.data import load_rows, require_complete
 from emcli.io.tables import write_batches
 
 
-def read_rows(path: str, fmt: str | None, columns: list | None) -> tuple[list, np.ndarray, int]:
-    """(column names, (N, D) float64 rows, bits per row as read): every numeric column unless
-    ``columns`` chooses.  A missing cell is a DataError naming its column and row: a code
+def read_rows(path: str, fmt: str | None, columns: list | None,
+              exclude: list | None = None) -> tuple[list, np.ndarray, int]:
+    """(column names, (N, D) float64 rows, bits per row as read): every numeric column (but
+    those in ``exclude``) unless ``columns`` chooses.  A missing cell is a DataError naming its column and row: a code
     stands for a whole row, and a cell that has no value has no nearest centre."""
-    rows = load_rows(path, fmt, columns)
+    rows = load_rows(path, fmt, columns, exclude=exclude)
     require_complete(rows.X, rows.columns, path, "compress")
     row_bits = sum(rows.table.schema.field(name).type.bit_width for name in rows.columns)
     return rows.columns, rows.X, row_bits
