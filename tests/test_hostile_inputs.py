@@ -89,3 +89,58 @@ def test_a_plot_that_is_not_named_png_is_refused_before_any_work(run, tmp_path):
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("emtool: error: --plot p.txt: the plot is a PNG image")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_file_may_come_from_stdin_but_not_with_the_data(run, tmp_path):
+    """Issue 13, item 14."""
+    assert run("fit", FAITHFUL, "-k", "2", "-o", "m.json").exit_code == 0
+    model = (tmp_path / "m.json").read_text()
+    predicted = run("predict", "-", FAITHFUL, "-o", "-", input=model)
+    assert predicted.exit_code == 0 and predicted.stdout.startswith("eruptions,waiting,cluster\n")
+    assert run("sample", "-", "-n", "3", "-o", "-", input=model).stdout.count("\n") == 4
+    both = run("predict", "-", "-", input=model)
+    assert both.exit_code == 2
+    assert both.stderr == ("emtool: error: two inputs are '-'; standard input can be read only once, "
+                           "so save one of them to a file\n")
+
+
+def test_parquet_on_stdin_is_read_with_input_format_or_named(run, tmp_path):
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    pq.write_table(pacsv.read_csv(FAITHFUL), tmp_path / "f.parquet")
+    payload = (tmp_path / "f.parquet").read_bytes()
+    from click.testing import CliRunner
+
+    from emcli.cli import cli
+
+    read = CliRunner().invoke(cli, ["fit", "-", "--input-format", "parquet", "-o", "m.json"], input=payload)
+    assert read.exit_code == 0, read.output
+    guessed = CliRunner().invoke(cli, ["fit", "-", "-o", "m2.json"], input=payload)
+    assert guessed.exit_code == 2
+    assert guessed.stderr == ("emtool: error: <stdin> is a Parquet file, not CSV; read it with "
+                              "--input-format parquet\n")
+
+
+def test_a_malformed_row_that_is_not_utf8_is_one_line(tmp_path):
+    """pyarrow fails to decode the row before calling the handler; Python printed that as
+    'Exception ignored in ...' and the command then failed on an empty list."""
+    import subprocess
+
+    (tmp_path / "bad.csv").write_bytes(b"a,b\n1,2\n\xff\xfe,3,4\n5,6\n")
+    done = subprocess.run(["emtool", "fit", "bad.csv", "-o", "m.json"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith("emtool: error: bad.csv: CSV parse error: Expected 2 columns, got 3")
+
+
+def test_a_model_file_too_large_is_refused_before_it_is_parsed(run, tmp_path, monkeypatch):
+    """Issue 13, item 5: a 1 GB model file took 14 GB and 125 s to be refused for its shape."""
+    from emcli.io import modelfile
+
+    monkeypatch.setattr(modelfile, "MAX_MODEL_BYTES", 1000)
+    (tmp_path / "big.json").write_text('{"format": "emtool-model", "params": [' + "1.5, " * 1000 + "1]}")
+    result = run("predict", "big.json", FAITHFUL)
+    assert result.exit_code == 2
+    assert result.stderr == ("emtool: error: big.json is larger than 1,000 bytes, more than any model emtool "
+                             "writes; it is not read\n")

@@ -60,8 +60,12 @@ def _same_file(a: str, b: str) -> bool:
 
 def check_outputs(outputs: list, inputs: list) -> None:
     """Fail before any work when an output cannot be created, would replace a file the run reads,
-    or is named twice.  ``outputs``: (flag, path) pairs, ``inputs``: the paths the run reads;
-    None and '-' (standard input or output) are skipped."""
+    or is named twice, or when standard input is to be read twice.  ``outputs``: (flag, path)
+    pairs, ``inputs``: the paths the run reads; None and '-' (standard input or output) are
+    skipped."""
+    if sum(source == STDOUT for source in inputs) > 1:
+        raise UsageError("two inputs are '-'; standard input can be read only once, so save one of "
+                         "them to a file")
     named = []
     for flag, path in outputs:
         if not path or path == STDOUT:

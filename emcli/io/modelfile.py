@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 from emcli import __version__
 from emcli.errors import EmtoolError, ModelFileError
@@ -151,14 +152,32 @@ def parse_document(doc, name: str):
     return model, params
 
 
+#: the largest model file read: its arrays become Python lists of floats (some 5 times the
+#: text's size) before their shapes can be checked; a gmm of 50 components in 500 dimensions
+#: with full covariances is about 250 MB
+MAX_MODEL_BYTES = 512 << 20
+
+
 def read_model(path: str):
-    """Load and validate the model file at ``path``; see ``parse_model``."""
+    """Load and validate the model file at ``path`` ('-': standard input), refusing one larger
+    than MAX_MODEL_BYTES before parsing it; see ``parse_model``."""
+    import sys
+
+    name = "<stdin>" if path == "-" else path
     try:
-        with open(path, "rb") as handle:
-            text = handle.read()
+        if path == "-":
+            text = sys.stdin.buffer.read(MAX_MODEL_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                text = handle.read(MAX_MODEL_BYTES + 1) if size <= MAX_MODEL_BYTES else None
     except FileNotFoundError:
         raise ModelFileError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ModelFileError(f"{path}: is a directory, not a model file") from None
     except OSError as exc:
         raise ModelFileError(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_model(text, path)
-
+    if text is None or len(text) > MAX_MODEL_BYTES:
+        raise ModelFileError(f"{name} is larger than {MAX_MODEL_BYTES:,} bytes, more than any "
+                             "model emtool writes; it is not read")
+    return parse_model(text, name)

@@ -41,8 +41,8 @@ def read_table(path: str, fmt: str | None = None) -> pa.Table:
         if "Empty CSV file" in message or (path != STDOUT and os.path.getsize(path) == 0):
             raise DataError(f"{name} is empty") from None
         if fmt == "parquet":
-            raise DataError(f"{name} is not a readable Parquet file ({message})") from None
-        raise DataError(f"{name}: {message}") from None
+            raise DataError(f"{name} is not a readable Parquet file ({_printable(message)})") from None
+        raise DataError(f"{name}: {_printable(message)}") from None
     except OSError as exc:
         raise DataError(f"{name}: cannot read ({exc.strerror or exc})") from None
     try:
@@ -61,11 +61,23 @@ def read_table(path: str, fmt: str | None = None) -> pa.Table:
 
 
 def _read_parquet(path: str) -> pa.Table:
+    """A Parquet file, or Parquet bytes on standard input (``--input-format parquet``): the
+    format keeps its metadata at the end, so stdin is read whole first."""
     import pyarrow.parquet as pq
 
-    if path != STDOUT and os.path.getsize(path) == 0:
+    source = pa.BufferReader(sys.stdin.buffer.read()) if path == STDOUT else path
+    if (source.size() if path == STDOUT else os.path.getsize(path)) == 0:
         raise pa.ArrowInvalid("Empty CSV file")
-    return pq.read_table(path, use_threads=True)
+    return pq.read_table(source, use_threads=True)
+
+
+_PARQUET_MAGIC = b"PAR1"
+
+
+def _printable(text: str, limit: int = 120) -> str:
+    """``text`` fit for a one-line message: control and undecodable characters as '?', cut."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return clean if len(clean) <= limit else clean[:limit] + "..."
 
 
 def _read_delimited(path: str, fmt: str, name: str) -> pa.Table:
@@ -78,16 +90,25 @@ def _read_delimited(path: str, fmt: str, name: str) -> pa.Table:
         return "error"
 
     def read(threads: bool) -> pa.Table:
-        return csv.read_csv(
-            pa.BufferReader(source) if isinstance(source, bytes) else source,
-            read_options=csv.ReadOptions(use_threads=threads),
-            parse_options=csv.ParseOptions(
-                delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=on_invalid_row
-            ),
-            convert_options=csv.ConvertOptions(strings_can_be_null=True),
-        )
+        # a malformed row that is not UTF-8 fails inside pyarrow before the handler is called,
+        # and Python would print that as "Exception ignored in ..." on stderr
+        previous, sys.unraisablehook = sys.unraisablehook, lambda unraisable: None
+        try:
+            return csv.read_csv(
+                pa.BufferReader(source) if isinstance(source, bytes) else source,
+                read_options=csv.ReadOptions(use_threads=threads),
+                parse_options=csv.ParseOptions(
+                    delimiter="\t" if fmt == "tsv" else ",", invalid_row_handler=on_invalid_row
+                ),
+                convert_options=csv.ConvertOptions(strings_can_be_null=True),
+            )
+        finally:
+            sys.unraisablehook = previous
 
     source = sys.stdin.buffer.read() if path == STDOUT else path
+    if _starts_with(source, _PARQUET_MAGIC):
+        raise DataError(f"{name} is a Parquet file, not {fmt.upper()}; read it with --input-format "
+                        "parquet" + ("" if path == STDOUT else " or name it .parquet"))
     try:
         return read(threads=True)
     except pa.ArrowInvalid:
@@ -98,12 +119,26 @@ def _read_delimited(path: str, fmt: str, name: str) -> pa.Table:
     try:
         read(threads=False)
     except pa.ArrowInvalid:
-        pass
+        if not bad_rows:
+            raise
     row = bad_rows[0]
     where = f"line {row.number}" if row.number is not None else f"row {row.text[:40]!r}"
     raise DataError(
         f"{name}: {where} has {row.actual_columns} fields, the header has {row.expected_columns}"
     )
+
+
+def _starts_with(source, prefix: bytes) -> bool:
+    """Whether the bytes (or the file at the path) ``source`` begin with ``prefix``."""
+    if isinstance(source, bytes):
+        return source.startswith(prefix)
+    if not os.path.isfile(source):
+        return False  # a pipe's bytes, once read, would be lost to the reader
+    try:
+        with open(source, "rb") as handle:
+            return handle.read(len(prefix)) == prefix
+    except OSError:
+        return False  # the reader itself says why
 
 
 def _is_numeric_type(kind: pa.DataType) -> bool:
