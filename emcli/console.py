@@ -61,7 +61,10 @@ def report(text: str) -> None:
 
 
 def error(message: str) -> None:
-    print(f"emtool: error: {message}", file=sys.stderr)
+    """The one line an error is: line breaks inside the message (a library's, or a column name
+    holding one) become visible escapes, so that a script reading stderr sees one line."""
+    one_line = message.replace("\r", "\\r").replace("\n", "\\n")
+    print(f"emtool: error: {one_line}", file=sys.stderr)
 
 
 @contextlib.contextmanager

@@ -1,5 +1,8 @@
 """Drawing rows from a fitted generative model, as a table with the model's columns."""
 
+import itertools
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 
@@ -31,3 +34,18 @@ def sample_table(model, params, columns: list, n: int, rng: np.random.Generator)
     if "cluster" in spec.outputs:
         table["component"] = pa.array(components.astype(np.int64))
     return pa.table(table)
+
+
+#: rows drawn at a time: any number of rows is written in memory bounded by a block
+BLOCK_ROWS = 1 << 16
+
+
+def sample_blocks(model, params, columns: list, n: int, rng: np.random.Generator,
+                  rows: int = BLOCK_ROWS) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """``sample_table``'s rows drawn ``rows`` at a time: the schema (from the first block, drawn
+    now, so that a model that cannot sample fails before anything is written) and the record
+    batches.  Up to ``rows`` rows are the same draws as one ``sample_table``."""
+    sizes = [rows] * (n // rows) + ([n % rows] if n % rows else [])
+    first = sample_table(model, params, columns, sizes[0], rng)
+    rest = (sample_table(model, params, columns, size, rng) for size in sizes[1:])
+    return first.schema, (batch for table in itertools.chain([first], rest) for batch in table.to_batches())

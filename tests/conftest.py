@@ -72,3 +72,10 @@ def assert_bad_input(run, name: str, text: str, args: list, message: str) -> Non
     assert result.stderr.startswith("emtool: error: ") and result.stderr.count("\n") == 1
     assert message in result.stderr
     assert sorted(os.listdir(".")) == before
+
+
+def pytest_addoption(parser):
+    """--fuzz-long, the fuzz suite's long profile, from any directory (see tests/fuzz/plugin.py)."""
+    from fuzz.plugin import pytest_addoption as fuzz_options
+
+    fuzz_options(parser)

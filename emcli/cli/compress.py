@@ -11,8 +11,9 @@ from emcli.cli import options
               help="Where to write the compressed file ('-' is stdout).")
 @click.option("-k", type=click.IntRange(min=2),
               help="Codebook entries (colours, or rows); each pixel or row takes ceil(log2 K) bits.")
-@click.option("--target-psnr", type=options.Finite(), metavar="DB",
-              help="Images: the smallest K whose PSNR reaches DB decibels.")
+@click.option("--target-psnr", type=options.Finite(max=1000), metavar="DB",
+              help="Images: the smallest K whose PSNR reaches DB decibels (at most 1000; an 8-bit "
+                   "image is reproduced exactly well below that).")
 @click.option("--target-mse", type=options.Finite(min=0), metavar="MSE",
               help="The smallest K whose mean squared error per value (channel or cell) is at most MSE.")
 @click.option("--max-bits", type=click.IntRange(min=1), metavar="BITS",

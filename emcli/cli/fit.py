@@ -35,8 +35,8 @@ def fit(ctx, data, model_name, output, trace_path, **values):
     from emcli import pipeline
     from emcli.cli.fitspec import fit_request
     from emcli.cli.report import fit_progress, require_sound, show, summary
-    from emcli.io.atomic import check_outputs, write_bytes
-    from emcli.io.modelfile import trace_csv, write_model
+    from emcli.io.atomic import check_outputs, write_all
+    from emcli.io.modelfile import dumps, trace_csv
 
     check_outputs([("-o", output), ("--trace", trace_path)], [data, values["init"]])
     request = fit_request(ctx, data, model_name, values)
@@ -47,7 +47,5 @@ def fit(ctx, data, model_name, output, trace_path, **values):
         fitted = pipeline.fit(request.spec, rows, on_restart=advance)
     require_sound(values["strict"], fitted.warnings)
     show(fitted.warnings, fitted.notes)
-    if trace_path:
-        write_bytes(trace_path, trace_csv(fitted.doc))
-    write_model(output, fitted.doc)
+    write_all([(output, dumps(fitted.doc))] + ([(trace_path, trace_csv(fitted.doc))] if trace_path else []))
     show(notes=[summary(fitted.doc)])

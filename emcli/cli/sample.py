@@ -4,10 +4,15 @@ import click
 
 from emcli.cli import options
 
+#: the most rows one run draws: tens of gigabytes of CSV, half an hour; more is a mistyped count
+#: (a billion more rows are another --seed away)
+MAX_ROWS = 10**9
+
 
 @options.command()
 @click.argument("model_file", metavar="MODEL.json")
-@click.option("-n", "n_rows", type=click.IntRange(min=1), required=True, help="Number of rows to draw.")
+@click.option("-n", "n_rows", type=click.IntRange(min=1, max=MAX_ROWS), required=True,
+              help="Number of rows to draw, at most a billion (drawn and written a block at a time).")
 @options.seed
 @click.option("-o", "--output", default="-", show_default=True, metavar="OUT",
               help="Output table ('-' is CSV on stdout); the format follows the extension.")
@@ -29,11 +34,11 @@ def sample(model_file, n_rows, seed, output, output_format):
     from emcli.io.atomic import check_outputs
     from emcli.io.formats import table_format
     from emcli.io.modelfile import read_model
-    from emcli.io.tables import write_table
-    from emcli.sampling import sample_table
+    from emcli.io.tables import write_batches
+    from emcli.sampling import sample_blocks
 
     check_outputs([("-o", output)], [model_file])
     output_format = table_format(output, output_format, flag="--output-format")
     model, params, doc = read_model(model_file)
-    table = sample_table(model, params, doc["columns"], n_rows, np.random.default_rng(seed))
-    write_table(table, output, output_format)
+    schema, batches = sample_blocks(model, params, doc["columns"], n_rows, np.random.default_rng(seed))
+    write_batches(schema, batches, output, output_format)

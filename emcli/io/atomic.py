@@ -155,3 +155,16 @@ def atomic_paths(paths: list) -> Iterator[list]:
     several files leaves all of them or none."""
     with contextlib.ExitStack() as stack:
         yield [stack.enter_context(atomic_path(path)) for path in paths]
+
+
+def write_all(payloads: list) -> None:
+    """Write finished ``payloads``, (path, bytes) pairs: the files all or none (renamed into
+    place together), then standard output (``-``) last, so that a failure leaves nothing."""
+    files = [(path, payload) for path, payload in payloads if path != STDOUT]
+    with atomic_paths([path for path, _ in files]) as temporary:
+        for tmp, (_, payload) in zip(temporary, files):
+            with open(tmp, "wb") as handle:
+                handle.write(payload)
+    for path, payload in payloads:
+        if path == STDOUT:
+            write_stdout(payload)

@@ -38,7 +38,8 @@ def binary_matrix(table: pa.Table, columns: list | None, name: str) -> tuple[lis
     for j, column_name in enumerate(columns):
         column = table.column(column_name)
         if pa.types.is_boolean(column.type) or pa.types.is_integer(column.type) or pa.types.is_floating(column.type):
-            values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+            # safe=False: a huge integer is not 0 or 1 either way, and is reported below
+            values = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
             bad = np.flatnonzero(~np.isnan(values) & (values != 0) & (values != 1))
         else:
             values = np.full(table.num_rows, np.nan)
@@ -54,6 +55,23 @@ def binary_matrix(table: pa.Table, columns: list | None, name: str) -> tuple[lis
 def _json_level(value):
     """A level as a JSON value: text, integer or boolean."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _level_column(column: pa.ChunkedArray, column_name: str, name: str) -> pa.ChunkedArray:
+    """``column`` with values that can be levels in a model file (text, integers, booleans,
+    floats): a dictionary-encoded (categorical) column decoded, dates, times and decimals
+    as their text; bytes as text when they are UTF-8."""
+    if pa.types.is_dictionary(column.type):
+        column = pc.cast(column, column.type.value_type)
+    kind = column.type
+    if (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_integer(kind)
+            or pa.types.is_boolean(kind) or pa.types.is_floating(kind) or pa.types.is_null(kind)):
+        return column
+    try:
+        return pc.cast(column, pa.string())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        raise DataError(f"{name}: column {column_name!r} holds {kind} values that are not text; "
+                        "categorical needs text, integers or booleans") from None
 
 
 def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels: list | None = None,
@@ -74,7 +92,7 @@ def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels:
     out = np.empty((table.num_rows, len(columns)))
     found = []
     for j, column_name in enumerate(columns):
-        column = table.column(column_name)
+        column = _level_column(table.column(column_name), column_name, name)
         if pa.types.is_floating(column.type):
             values = column.to_numpy(zero_copy_only=False)
             fractional = np.flatnonzero(~np.isnan(values) & (values != np.round(values)))
@@ -93,7 +111,7 @@ def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels:
             column_levels = levels[j]
         try:
             value_set = pa.array(column_levels, type=column.type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             raise DataError(f"{name}: column {column_name!r} holds {column.type} values, unlike the "
                             f"model's levels {column_levels[:3]!r}") from None
         codes = pc.index_in(column, value_set=value_set)
@@ -124,7 +142,7 @@ def binary_target(table: pa.Table, target: str, name: str, labels: list | None =
         labels = [_json_level(v) for v in values]
     try:
         codes = pc.index_in(column, value_set=pa.array(labels, type=column.type))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
         raise DataError(f"{name}: target {target!r} holds {column.type} values, unlike the model's labels {labels!r}") from None
     y = pc.cast(codes, pa.float64()).to_numpy(zero_copy_only=False)
     unknown = np.flatnonzero(np.isnan(y))

@@ -116,6 +116,9 @@ def parse_model(text: str, name: str):
     except ValueError:  # an integer of more digits than Python converts
         raise ModelFileError(f"{name} is not an emtool model file (a number too long to read)") from None
     model, params = parse_document(doc, name)
+    # every option spelled out, as the model took it: what reads the document later (a report,
+    # a warm start) need not know which of them a hand-written file left to their defaults
+    doc["options"] = model.options()
     return model, params, doc
 
 

@@ -5,7 +5,6 @@ with their types; the columns a model uses become one float64 array.
 
 import contextlib
 import io
-import itertools
 import os
 import re
 import sys
@@ -211,17 +210,20 @@ def numeric_matrix(
     """
     if columns is None:
         columns = numeric_columns(table, name)
-    missing = [c for c in columns if c not in table.column_names]
+    # one lookup table: asking the table for its names per column made a wide table quadratic
+    index = {column_name: i for i, column_name in enumerate(table.column_names)}
+    missing = [c for c in columns if c not in index]
     if missing:
         raise DataError(
             f"{name} has no column {missing[0]!r} (it has: {', '.join(table.column_names)})"
         )
     out = np.empty((table.num_rows, len(columns)), dtype=np.float64)
     for j, column_name in enumerate(columns):
-        column = table.column(column_name)
+        column = table.column(index[column_name])
         if not _is_numeric_type(column.type):
             _raise_not_numeric(column_name, column, name)
-        values = pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False)
+        # integers beyond 2**53 become the nearest float, as they would in any numeric tool
+        values = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
         out[:, j] = values
         infinite = np.isinf(values)
         if infinite.any():
@@ -274,6 +276,20 @@ def _csv_options(names: list, delimiter: str, plain_text: bool, header: bool = T
                             quoting_style="none" if plain_text else "needed")
 
 
+def _as_text(table: pa.Table) -> pa.Table:
+    """``table`` with binary columns (from Parquet) as text, for CSV; DataError naming a
+    column whose bytes are not UTF-8 text, which CSV cannot carry."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type) \
+                or pa.types.is_fixed_size_binary(field.type):
+            try:
+                table = table.set_column(i, field.name, pc.cast(table.column(i), pa.string()))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise DataError(f"column {field.name!r} holds bytes that are not text, which CSV cannot "
+                                "carry; write Parquet (--output-format parquet)") from None
+    return table
+
+
 def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
     """Write ``table`` to ``path`` (``-`` is stdout) atomically, in the format of its extension."""
     fmt = table_format(path, fmt)
@@ -290,6 +306,7 @@ def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
         return
     from pyarrow import csv
 
+    table = _as_text(table)
     delimiter = "\t" if fmt == "tsv" else ","
     options = _csv_options(table.column_names, delimiter, _plain_text(table, delimiter))
     if path == STDOUT:
@@ -301,11 +318,13 @@ def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
         csv.write_csv(table, tmp, options)
 
 
-def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: str) -> None:
-    """Write numeric ``batches`` of ``schema`` to ``path`` (``-`` is CSV on stdout) as they
-    come, so that the whole table is never in memory: atomically to a file, batch by batch
-    (each write checked) to standard output; Parquet on stdout is built whole first."""
-    fmt = table_format(path)
+def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: str,
+                  fmt: str | None = None) -> None:
+    """Write ``batches`` of ``schema`` to ``path`` (``-`` is CSV on stdout) as they come, so
+    that the whole table is never in memory: atomically to a file, batch by batch (each write
+    checked) to standard output; Parquet on stdout is built whole first.  Text is quoted
+    where it must be."""
+    fmt = table_format(path, fmt)
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
@@ -318,19 +337,27 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: st
         if sink is not None:
             write_bytes(path, sink.getvalue())
         return
+    delimiter = "\t" if fmt == "tsv" else ","
+
+    def pieces() -> Iterator[bytes]:
+        # each batch quoted only if its own text needs it (pyarrow would otherwise quote every
+        # text value); rows quoted and unquoted may follow one another in one CSV file
+        yield _csv_bytes(schema.empty_table(), delimiter, header=True)
+        for batch in batches:
+            yield _csv_bytes(pa.Table.from_batches([batch], schema), delimiter, header=False)
+
+    if path == STDOUT:
+        for piece in pieces():
+            write_bytes(path, piece)
+        return
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        for piece in pieces():
+            handle.write(piece)
+
+
+def _csv_bytes(table: pa.Table, delimiter: str, header: bool) -> bytes:
     from pyarrow import csv
 
-    delimiter = "\t" if fmt == "tsv" else ","
-    options = _csv_options(schema.names, delimiter, plain_text=True)
-    if path == STDOUT:
-        parts = itertools.chain([(schema.empty_table(), options)],
-                                ((batch, _csv_options(schema.names, delimiter, True, header=False))
-                                 for batch in batches))
-        for part, part_options in parts:
-            sink = io.BytesIO()
-            csv.write_csv(part, sink, part_options)
-            write_bytes(path, sink.getvalue())
-        return
-    with atomic_path(path) as tmp, csv.CSVWriter(tmp, schema, write_options=options) as writer:
-        for batch in batches:
-            writer.write_batch(batch)
+    sink = io.BytesIO()
+    csv.write_csv(table, sink, _csv_options(table.column_names, delimiter, _plain_text(table, delimiter), header))
+    return sink.getvalue()

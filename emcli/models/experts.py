@@ -381,10 +381,15 @@ class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs):
         gates = X @ params.gate_coef.T + params.gate_bias
         normalize_log_rows(gates)
         prediction = np.einsum("nk,nk->n", gates, means)
-        spread = means - prediction[:, None]
-        variance = np.einsum("nk,nk->n", gates, spread * spread + params.variances)
+        # sqrt(sum_k g_k ((m_k - mean)^2 + v_k)), the deviations scaled by their largest so
+        # that a row far out (1e200) neither overflows nor meets 0 * inf where a gate is 0
+        spread = np.where(gates > 0, means - prediction[:, None], 0.0)
+        scale = np.maximum(np.abs(spread).max(axis=1), 1.0)[:, None]
+        with np.errstate(over="ignore"):
+            shrunk = np.einsum("nk,nk->n", gates, (spread / scale) ** 2 + params.variances / scale**2)
+            std = scale[:, 0] * np.sqrt(shrunk)
         best = gates.argmax(axis=1)
-        return {"prediction": prediction, "prediction_std": np.sqrt(variance),
+        return {"prediction": prediction, "prediction_std": std,
                 "mode": means[np.arange(len(X)), best], "expert": best.astype(np.int64)}
 
     # -- bookkeeping -------------------------------------------------------------------------------

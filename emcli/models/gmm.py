@@ -24,7 +24,7 @@ from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
 from emcli.models.gaussian import COVARIANCE_KEY
-from emcli.models.params import check_location, check_shape, check_weights, float_array
+from emcli.models.params import check_magnitude, check_shape, check_weights, float_array
 from emcli.numeric import column_moments, normalize_log_rows
 
 
@@ -447,7 +447,7 @@ def read_components(model, doc: dict, d: int) -> tuple:
     this one keeps cancellation small), unless it was prepared on data already."""
     k, covariance = model.k, model.covariance
     weights = check_weights(doc, "weights", k)
-    means = check_location(check_shape(float_array(doc, "means"), (k, d), "params.means"), "params.means")
+    means = check_magnitude(check_shape(float_array(doc, "means"), (k, d), "params.means"), "params.means")
     key = COVARIANCE_KEY[covariance]
     cov = check_shape(float_array(doc, key), gaussian.cov_shape(covariance, k, d), f"params.{key}")
     if model.center is None:

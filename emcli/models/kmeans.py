@@ -8,7 +8,7 @@ from emcli.em.protocol import Centres, HardLabels, Reseeding, Seeded, Streaming
 from emcli.em.stats import Stats
 from emcli.errors import UsageError
 from emcli.models.gaussian import far_distances
-from emcli.models.params import check_location, check_shape, float_array
+from emcli.models.params import check_magnitude, check_shape, float_array
 
 #: beyond this magnitude a squared distance may overflow: such rows are compared exactly
 _FAR = 1e150
@@ -93,4 +93,4 @@ class KMeans(Seeded, Reseeding, HardLabels, Centres, Streaming):
 
     def from_json(self, doc: dict, n_features: int) -> np.ndarray:
         centres = check_shape(float_array(doc, "centres"), (self.k, n_features), "params.centres")
-        return check_location(centres, "params.centres")
+        return check_magnitude(centres, "params.centres")

@@ -24,7 +24,7 @@ from scipy.spatial.distance import cdist
 from emcli.em.protocol import Centres, HardLabels, Reseeding, Seeded
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
-from emcli.models.params import check_location, check_shape, float_array
+from emcli.models.params import check_magnitude, check_shape, float_array
 
 #: cdist names whose defaults are estimated from the rows passed in (variances, a covariance),
 #: so a dissimilarity would change with the chunk and could not be reproduced from the model file
@@ -241,7 +241,7 @@ class KMedoids(Seeded, Reseeding, HardLabels, Centres):
         return {"medoids": params.medoids.tolist(), "rows": params.rows.tolist()}
 
     def from_json(self, doc: dict, n_features: int) -> Medoids:
-        medoids = check_location(check_shape(float_array(doc, "medoids"), (self.k, n_features),
+        medoids = check_magnitude(check_shape(float_array(doc, "medoids"), (self.k, n_features),
                                              "params.medoids"), "params.medoids")
         if "rows" not in doc:
             raise ModelFileError("params.rows: missing")

@@ -121,9 +121,15 @@ def uncentre(mean: np.ndarray, cov: np.ndarray, shift: np.ndarray, offset: float
 
 def predictive(Phi: np.ndarray, mean: np.ndarray, cov: np.ndarray, beta: float):
     """Predictive mean (N,) and standard deviation (N,) at the rows of ``Phi`` (N, M):
-    mean'phi and sqrt(1/beta + phi' cov phi)."""
-    spread = np.einsum("ij,ij->i", Phi @ cov, Phi)
-    return Phi @ mean, np.sqrt(1.0 / beta + np.maximum(spread, 0.0))
+    mean'phi and sqrt(1/beta + phi' cov phi), the latter as s sqrt(1/(beta s^2) + z' cov z)
+    with z = phi / s, s = max(1, |phi|), so that a row far out (1e200) has a finite spread
+    whenever the spread itself is a float."""
+    scale = np.abs(Phi).max(axis=1, initial=1.0)
+    Z = Phi / scale[:, None]
+    spread = np.maximum(np.einsum("ij,ij->i", Z @ cov, Z), 0.0)
+    with np.errstate(over="ignore"):
+        std = scale * np.sqrt(1.0 / (beta * scale * scale) + spread)
+    return Phi @ mean, std
 
 
 def initial_precisions(stats: Stats, penalised: np.ndarray) -> tuple[float, float]:

@@ -26,16 +26,17 @@ def check_shape(value: np.ndarray, shape: tuple, field: str) -> np.ndarray:
     return value
 
 
-#: the largest location (mean, centre, medoid) a model may hold: distances to it are squared,
-#: and beyond this their squares leave float range (fit refuses data of such magnitude too)
-MAX_LOCATION = 1e150
+#: the largest location (mean, centre, medoid) or coefficient a model may hold: distances and
+#: linear predictors are squared, and beyond this their squares leave float range (fit
+#: refuses data of such magnitude too)
+MAX_MAGNITUDE = 1e150
 
 
-def check_location(value: np.ndarray, field: str) -> np.ndarray:
-    """``value`` unless a coordinate's magnitude exceeds MAX_LOCATION."""
-    if value.size and np.abs(value).max() > MAX_LOCATION:
+def check_magnitude(value: np.ndarray, field: str) -> np.ndarray:
+    """``value`` unless an entry's magnitude exceeds MAX_MAGNITUDE."""
+    if value.size and np.abs(value).max() > MAX_MAGNITUDE:
         raise ModelFileError(f"{field}: holds {np.abs(value).max():g}, beyond what the model's "
-                             f"arithmetic can carry (at most {MAX_LOCATION:g} in magnitude)")
+                             f"arithmetic can carry (at most {MAX_MAGNITUDE:g} in magnitude)")
     return value
 
 

@@ -44,7 +44,7 @@ from scipy.special import erfcx, log_ndtr, ndtr
 from emcli.em.protocol import Levelled, Prior, RowOutputs, SelfStarting
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
-from emcli.models.params import check_shape, float_array
+from emcli.models.params import check_magnitude, check_shape, float_array
 from emcli.numeric import column_moments
 
 _SQRT_2_OVER_PI = np.sqrt(2.0 / np.pi)
@@ -174,17 +174,18 @@ class ProbitRegression(SelfStarting, Prior, RowOutputs, Levelled):
 
     def from_json(self, doc: dict, n_features: int) -> ProbitParams:
         """Parameters for ``n_features`` feature columns; restores the labels."""
-        weights = float_array(doc, "weights")
+        weights = check_magnitude(float_array(doc, "weights"), "params.weights")
         if weights.ndim != 1 or weights.size != n_features:
             raise ModelFileError(f"params.weights: expected one weight per feature column "
                                  f"({n_features}), found shape {weights.shape}")
-        intercept = float(check_shape(float_array(doc, "intercept"), (), "params.intercept")) \
-            if self.intercept else 0.0
+        intercept = float(check_magnitude(check_shape(float_array(doc, "intercept"), (), "params.intercept"),
+                                          "params.intercept")) if self.intercept else 0.0
         labels = doc.get("labels")
         if labels is None:
             raise ModelFileError("params.labels: missing")
         if not (isinstance(labels, list) and len(labels) == 2
                 and all(isinstance(v, (str, int, float, bool)) for v in labels)
+                and not any(isinstance(v, int) and not -2**63 <= v < 2**63 for v in labels)
                 and labels[0] != labels[1]):
             raise ModelFileError("params.labels: expected two distinct labels (text, numbers or booleans)")
         self.levels = list(labels)

@@ -175,6 +175,8 @@ def decode(payload: bytes, name: str, max_output: int | None = None) -> Quantise
     k, dtype = header["k"], np.dtype(header["codebook_dtype"])
     codebook = np.frombuffer(payload, dtype=dtype.newbyteorder("<"), count=k * _width(header),
                              offset=start).reshape(k, _width(header)).astype(dtype)
+    if not np.isfinite(codebook).all():
+        raise DataError(f"{name} is corrupted (its codebook holds a value that is not a finite number)")
     n = math.prod(header["shape"])
     codes = unpack_codes(payload[start + codebook_bytes : start + codebook_bytes + code_bytes],
                          header["bits"], n)
