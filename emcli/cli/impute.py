@@ -73,6 +73,7 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
       emtool impute sample_data/survey.csv --draws 5 --seed 1 -o survey_{i}.csv
       emtool impute sample_data/survey.csv --draws 5 --long -o survey_long.parquet
     """
+    import dataclasses
     import os
 
     from emcli import console
@@ -84,7 +85,8 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
                  bool(model_out or report_path))
     tables = _output_paths(output, draws, long_format)
     paths = _checked_outputs(tables, report_path, model_out, output_format,
-                             [data, model_file, values["init"]])
+                             [data, model_file, values["init"]], plan.source.fmt)
+    plan = dataclasses.replace(plan, as_text=paths["format"] != "parquet")
     with console.progress(len(plan.ks or ()), "choosing K") as advance:
         result = run.impute(plan, os.cpu_count() or 1, advance)
     _write(result, plan, tables, paths, report_path, model_out, values["strict"])
@@ -159,15 +161,16 @@ def _output_paths(output: str, draws: int | None, long_format: bool) -> list:
     return [output]
 
 
-def _checked_outputs(tables: list, report_path, model_out, output_format, inputs: list) -> dict:
+def _checked_outputs(tables: list, report_path, model_out, output_format, inputs: list,
+                     input_fmt: str | None) -> dict:
     """Every output checked before any work (writable, not an input, not named twice):
     {"format": table format, "files": the regular files to write atomically}."""
     from emcli.io.atomic import STDOUT, check_outputs
-    from emcli.io.formats import table_format
+    from emcli.io.passthrough import output_format as table_output_format
 
     check_outputs([*(("-o", path) for path in tables), ("--report", report_path),
                    ("--model-out", model_out)], inputs)
-    fmt = table_format(tables[0], output_format, flag="--output-format")
+    fmt = table_output_format(tables[0], output_format, inputs[0], input_fmt)
     return {"format": fmt, "files": [p for p in (*tables, report_path, model_out) if p and p != STDOUT]}
 
 

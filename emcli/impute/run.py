@@ -9,6 +9,7 @@ import numpy as np
 
 from emcli.data import Rows, display_name, empty_rows, require_observed_columns
 from emcli.errors import DataError
+from emcli.io.passthrough import read_text
 from emcli.pipeline import FitSpec, Source
 
 
@@ -16,7 +17,8 @@ from emcli.pipeline import FitSpec, Source
 class Plan:
     """What to impute: the fit (``spec``, and ``ks`` to choose K by BIC) or a ``model_file``
     to fill from; ``draws`` multiple imputations (None: one table of expectations), stacked
-    with ``long``; ``round_integers`` and ``clip`` as Completion takes them."""
+    with ``long``; ``round_integers`` and ``clip`` as Completion takes them; ``as_text``: the
+    output is CSV or TSV, so the input's cells are written back as their text."""
 
     spec: FitSpec
     source: Source
@@ -27,6 +29,7 @@ class Plan:
     round_integers: bool = True
     clip: bool = False
     need_model: bool = False  # a model file or report is asked for even when nothing is missing
+    as_text: bool = True
 
 
 @dataclass
@@ -66,7 +69,9 @@ def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
     if plan.model_file:
         imputer, rows = load_imputer(plan.model_file, rows, plan.source.path)
     completion = Completion(rows.table, rows.columns, rows.X, round_integers=plan.round_integers,
-                            clip=plan.clip, name=name)
+                            clip=plan.clip, name=name,
+                            text=read_text(plan.source.path, plan.source.fmt, rows.table.column_names)
+                            if plan.as_text else None)
     empty = empty_rows(rows.X)
     fit_rows = Rows(rows.table, rows.columns, np.delete(rows.X, empty, axis=0))
     nothing_missing = not completion.missing.any()

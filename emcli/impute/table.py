@@ -6,6 +6,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emcli.errors import DataError
+from emcli.io.passthrough import with_input_text
 from emcli.io.tables import append_columns
 
 
@@ -13,14 +14,15 @@ class Completion:
     """The completed tables of one input.
 
     ``table``: the input; ``columns``: the D chosen columns; ``X``: their (N, D) values with NaN
-    in missing cells.  ``round_integers``: filled cells of integer columns are rounded and the
+    in missing cells; ``text``: the input's cells as text (CSV, TSV), written back for every
+    cell not filled (``io.passthrough``).  ``round_integers``: filled cells of integer columns are rounded and the
     column keeps its type (otherwise it becomes float64); ``clip``: filled values are kept
     within each column's observed range.
     """
 
     def __init__(self, table: pa.Table, columns: list, X: np.ndarray, *, round_integers: bool,
-                 clip: bool, name: str):
-        self.source, self.columns, self.name = table, list(columns), name
+                 clip: bool, name: str, text: pa.Table | None = None):
+        self.source, self.columns, self.name, self.text = table, list(columns), name, text
         self.missing = np.isnan(X)
         self.round_integers, self.clip = round_integers, clip
         self.low, self.high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
@@ -41,7 +43,7 @@ class Completion:
                 position = out.column_names.index(name)
                 column = self._column(out.column(position), completed[:, j], hidden, name)
                 out = out.set_column(position, pa.field(name, column.type), column)
-        return out
+        return with_input_text(out, self.text, dict(zip(self.columns, self.missing.T)))
 
     def long_table(self, completed: list) -> pa.Table:
         """The completed tables one after another, each with an ``imputation`` column, 1..M."""

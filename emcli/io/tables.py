@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import re
+import stat
 import sys
 from collections.abc import Iterator
 
@@ -17,6 +18,49 @@ import pyarrow.compute as pc
 from emcli.errors import DataError
 from emcli.io.atomic import STDOUT, atomic_path, write_bytes
 from emcli.io.formats import table_format
+
+#: how long a FIFO given as input may wait for a process to open it for writing
+FIFO_WAIT_SECONDS = 60
+_STREAMS: dict = {}  # the bytes of stdin and of FIFOs, read once: a stream cannot be read again
+
+
+def delimited_source(path: str):
+    """What pyarrow reads for ``path``: the path of a regular file, or the bytes of standard
+    input ('-') or of a FIFO, read once and kept (predict and impute read their input twice:
+    with types, and as text).  A FIFO that no process opens for writing within
+    FIFO_WAIT_SECONDS is a DataError, rather than a wait without end."""
+    if path != STDOUT and not stat.S_ISFIFO(_mode(path)):
+        return path
+    if path not in _STREAMS:
+        _STREAMS[path] = sys.stdin.buffer.read() if path == STDOUT else _read_fifo(path)
+    return _STREAMS[path]
+
+
+def _mode(path: str) -> int:
+    try:
+        return os.stat(path).st_mode
+    except OSError:
+        return 0  # the reader says why
+
+
+def _read_fifo(path: str) -> bytes:
+    import select
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # an open that waits for no writer
+    try:
+        poller = select.poll()
+        poller.register(fd, select.POLLIN | select.POLLHUP)
+        if not poller.poll(FIFO_WAIT_SECONDS * 1000):
+            raise DataError(f"{path}: no process opened this FIFO for writing within "
+                            f"{FIFO_WAIT_SECONDS} s")
+        os.set_blocking(fd, True)
+        pieces = []
+        while piece := os.read(fd, 1 << 20):
+            pieces.append(piece)
+        return b"".join(pieces)
+    finally:
+        os.close(fd)
+
 
 def _display(path: str) -> str:
     return "<stdin>" if path == STDOUT else path
@@ -37,7 +81,7 @@ def read_table(path: str, fmt: str | None = None) -> pa.Table:
         table = _read_parquet(path) if fmt == "parquet" else _read_delimited(path, fmt, name)
     except pa.ArrowInvalid as exc:
         message = str(exc).splitlines()[0]
-        if "Empty CSV file" in message or (path != STDOUT and os.path.getsize(path) == 0):
+        if "Empty CSV file" in message or (os.path.isfile(path) and os.path.getsize(path) == 0):
             raise DataError(f"{name} is empty") from None
         if fmt == "parquet":
             raise DataError(f"{name} is not a readable Parquet file ({_printable(message)})") from None
@@ -64,8 +108,10 @@ def _read_parquet(path: str) -> pa.Table:
     format keeps its metadata at the end, so stdin is read whole first."""
     import pyarrow.parquet as pq
 
-    source = pa.BufferReader(sys.stdin.buffer.read()) if path == STDOUT else path
-    if (source.size() if path == STDOUT else os.path.getsize(path)) == 0:
+    source = delimited_source(path)
+    if isinstance(source, bytes):
+        source = pa.BufferReader(source)
+    if (source.size() if isinstance(source, pa.BufferReader) else os.path.getsize(path)) == 0:
         raise pa.ArrowInvalid("Empty CSV file")
     return pq.read_table(source, use_threads=True)
 
@@ -104,7 +150,7 @@ def _read_delimited(path: str, fmt: str, name: str) -> pa.Table:
         finally:
             sys.unraisablehook = previous
 
-    source = sys.stdin.buffer.read() if path == STDOUT else path
+    source = delimited_source(path)
     if _starts_with(source, _PARQUET_MAGIC):
         raise DataError(f"{name} is a Parquet file, not {fmt.upper()}; read it with --input-format "
                         "parquet" + ("" if path == STDOUT else " or name it .parquet"))
@@ -267,13 +313,14 @@ def _plain_text(table: pa.Table, delimiter: str) -> bool:
     return True
 
 
-def _csv_options(names: list, delimiter: str, plain_text: bool, header: bool = True):
+def _csv_options(names: list, delimiter: str, header: bool = True):
+    """pyarrow's options for text that needs no quotes (``_plain_text``); names quoted where
+    they must be."""
     from pyarrow import csv
 
     plain = not any(ch in name for name in names for ch in (delimiter, '"', "\n", "\r"))
     return csv.WriteOptions(include_header=header, delimiter=delimiter,
-                            quoting_header="none" if plain else "needed",
-                            quoting_style="none" if plain_text else "needed")
+                            quoting_header="none" if plain else "needed", quoting_style="none")
 
 
 def _as_text(table: pa.Table) -> pa.Table:
@@ -304,18 +351,41 @@ def write_table(table: pa.Table, path: str, fmt: str | None = None) -> None:
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
         return
-    from pyarrow import csv
-
     table = _as_text(table)
     delimiter = "\t" if fmt == "tsv" else ","
-    options = _csv_options(table.column_names, delimiter, _plain_text(table, delimiter))
     if path == STDOUT:
         sink = io.BytesIO()
-        csv.write_csv(table, sink, options)
+        _write_csv(table, sink, delimiter)
         write_bytes(path, sink.getvalue())
         return
     with atomic_path(path) as tmp:
-        csv.write_csv(table, tmp, options)
+        _write_csv(table, tmp, delimiter)
+
+
+def _write_csv(table: pa.Table, target, delimiter: str, header: bool = True) -> None:
+    """``table`` as CSV (or TSV) to ``target``, a path or a binary file.  pyarrow quotes every
+    text value or none, so a table whose text needs quotes somewhere (a delimiter, a quote, a
+    line break in a value) is written by Python's csv module, which quotes only those values:
+    every other cell stays as the input had it."""
+    from pyarrow import csv
+
+    if _plain_text(table, delimiter):
+        csv.write_csv(table, target, _csv_options(table.column_names, delimiter, header))
+        return
+    import csv as pycsv
+
+    text = io.StringIO()
+    writer = pycsv.writer(text, delimiter=delimiter, lineterminator="\n")
+    if header:
+        writer.writerow(table.column_names)
+    cells = [pc.cast(column, pa.string()).to_pylist() for column in table.columns]
+    writer.writerows(zip(*cells))
+    payload = text.getvalue().encode()
+    if isinstance(target, str):
+        with open(target, "wb") as handle:
+            handle.write(payload)
+    else:
+        target.write(payload)
 
 
 def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: str,
@@ -356,8 +426,6 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: st
 
 
 def _csv_bytes(table: pa.Table, delimiter: str, header: bool) -> bytes:
-    from pyarrow import csv
-
     sink = io.BytesIO()
-    csv.write_csv(table, sink, _csv_options(table.column_names, delimiter, _plain_text(table, delimiter), header))
+    _write_csv(table, sink, delimiter, header)
     return sink.getvalue()
