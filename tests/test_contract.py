@@ -218,7 +218,13 @@ def test_every_algorithm_fits_every_model_that_declares_it(name, algorithm):
     assert other.best.score >= batch.best.score - 0.01 * len(X)
     doc = model_document(make(name), columns(name, X), other, n_samples=len(X))
     assert doc["fit"]["algorithm"] == algorithm
-    parse_model(dumps(doc), "m.json")  # the tool reads every model it writes
+    # the tool reads every model it writes, and predicts with it (issue 13, item 8: an annealed
+    # fit once wrote a covariance that predict refused)
+    loaded, params, _ = parse_model(dumps(doc), "m.json")
+    from emcli.predict import predict_columns
+
+    for column in predict_columns(loaded, params, features(name, X)).values():
+        assert len(column) == len(X) and np.all(np.isfinite(column))
 
 
 @pytest.mark.parametrize("covariance", registry.COVARIANCE_TYPES)
