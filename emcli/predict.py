@@ -5,7 +5,7 @@ import numpy as np
 
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, chunk_rows, chunks
 from emcli.em.protocol import HardLabels, Posterior, RowOutputs, has
-from emcli.errors import UsageError
+from emcli.errors import DataError, UsageError
 from emcli.models import registry
 
 
@@ -29,10 +29,11 @@ def _block_columns(model, params, block: np.ndarray, *, clusters: bool, proba: b
 
 
 def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf: bool = False,
-                    chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> dict:
+                    chunk_bytes: int = DEFAULT_CHUNK_BYTES, name: str = "the data") -> dict:
     """New columns for the (N, D) rows ``X``, each (N,): ``cluster`` (int64) for a model whose
     outputs include it, ``p_0..p_{K-1}`` with ``proba``, ``logpdf`` with ``logpdf``, then the
-    model's ``row_outputs``.  Rows are processed in chunks of ``chunk_bytes`` of scratch."""
+    model's ``row_outputs``.  Rows are processed in chunks of ``chunk_bytes`` of scratch;
+    ``name`` names the rows' file in errors."""
     clusters = "cluster" in registry.spec(model.name).outputs
     for flag, wanted in (("--proba", proba), ("--logpdf", logpdf)):
         if wanted and not has(model, Posterior):
@@ -44,4 +45,19 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
     out = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     if clusters:
         out["cluster"] = out["cluster"].astype(np.int64)
+    _require_finite(out, name)
     return out
+
+
+def _require_finite(columns: dict, name: str) -> None:
+    """DataError naming the first row whose output is not a float (a regression's prediction
+    for features of 1e308, say): never written as inf or nan.  A log density of -inf is a
+    Gaussian's below float range, which --logpdf documents."""
+    for column, values in columns.items():
+        if not np.issubdtype(values.dtype, np.floating):
+            continue
+        bad = ~np.isfinite(values) & ~((column == "logpdf") & np.isneginf(values))
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{name}: row {row + 1}: its {column} is beyond the range of a float; the "
+                            "row is too far from what the model was fit to")

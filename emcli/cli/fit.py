@@ -42,10 +42,9 @@ def fit(ctx, data, model_name, output, trace_path, **values):
     request = fit_request(ctx, data, model_name, values)
     show(notes=request.notes)
     rows = pipeline.load(request.spec, request.source, levels=request.levels, may_stream=True)
-    show(rows.warnings)
     with fit_progress(request.spec) as advance:
         fitted = pipeline.fit(request.spec, rows, on_restart=advance)
     require_sound(values["strict"], fitted.warnings)
-    show(fitted.warnings, fitted.notes)
+    show([*rows.warnings, *fitted.warnings], fitted.notes)
     write_all([(output, dumps(fitted.doc))] + ([(trace_path, trace_csv(fitted.doc))] if trace_path else []))
     show(notes=[summary(fitted.doc)])

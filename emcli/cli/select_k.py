@@ -69,14 +69,14 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     chosen = frozenset({"covariance"} if covariance is not None else ())
     request = fit_request(ctx, data, model_name, values, chosen=chosen, warm_start=False)
     rows = pipeline.load(request.spec, request.source, k=1)
-    show(rows.warnings, [f"columns: {', '.join(rows.columns)}"])
+    show(notes=[f"columns: {', '.join(rows.columns)}"])
     scoring = grid.Scoring(criterion, folds, reference_draws)
     run.check_data(rows, data, [cell.k for cell in cells], scoring)
     with console.progress(len(cells), f"select-k {model_name}") as advance:
         selection = run.select(request.spec, rows, cells, scoring, jobs or os.cpu_count() or 1, advance)
     require_sound(values["strict"], selection.warnings)
     _write(selection, output, table_path, plot_path, table_format)
-    show(selection.warnings)
+    show([*rows.warnings, *selection.warnings])
     best = selection.chosen
     cov = f" {best['covariance']}" if best["covariance"] else ""
     console.note(f"best by {criterion}: {model_name}{cov} with k={best['k']} ({criterion} {best[criterion]:.2f})")

@@ -5,7 +5,7 @@ import math
 import os
 
 from emcli import __version__
-from emcli.errors import EmtoolError, ModelFileError
+from emcli.errors import EmtoolError, FitError, ModelFileError
 from emcli.io.atomic import write_bytes
 
 FORMAT = "emtool-model"
@@ -79,8 +79,14 @@ def _format(value, indent: str) -> str:
 
 
 def dumps(doc: dict) -> bytes:
-    """The model file's bytes; floats are written in their shortest exact form."""
-    return (_format(doc, "") + "\n").encode()
+    """The model file's bytes; floats are written in their shortest exact form.  A fit whose
+    numbers left float range is a FitError: strict JSON has no inf or NaN, and a model file
+    holding one would not read back."""
+    try:
+        return (_format(doc, "") + "\n").encode()
+    except ValueError:
+        raise FitError("the fit produced a number beyond float range (inf or NaN); the model "
+                       "is not written (try --prior default, or rescale the columns)") from None
 
 
 def write_model(path: str, doc: dict) -> None:

@@ -47,7 +47,7 @@ from emcli.em.protocol import Reseeding, RowOutputs, SelfStarting
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models.gaussian import second_features, unpack
-from emcli.models.params import check_k, check_shape, float_array
+from emcli.models.params import check_k, check_magnitude, check_shape, float_array
 from emcli.numeric import LOG_2PI, column_moments, normalize_log_rows
 
 #: noise variance floor, relative to the target's variance
@@ -409,7 +409,8 @@ class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs):
 
     def from_json(self, doc: dict, n_features: int) -> ExpertsParams:
         k, d = self.k, n_features
-        coef = check_shape(float_array(doc, "coefficients"), (k, d), "params.coefficients")
+        coef = check_magnitude(check_shape(float_array(doc, "coefficients"), (k, d), "params.coefficients"),
+                               "params.coefficients")
         if self.intercept:
             intercepts = check_shape(float_array(doc, "intercepts"), (k,), "params.intercepts")
         elif "intercepts" in doc:
@@ -419,8 +420,10 @@ class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs):
         variances = check_shape(float_array(doc, "variances"), (k,), "params.variances")
         if np.any(variances <= 0):
             raise ModelFileError("params.variances: every variance must be positive")
-        gate_coef = check_shape(float_array(doc, "gating_coefficients"), (k, d), "params.gating_coefficients")
-        gate_bias = check_shape(float_array(doc, "gating_intercepts"), (k,), "params.gating_intercepts")
+        gate_coef = check_magnitude(check_shape(float_array(doc, "gating_coefficients"), (k, d),
+                                                "params.gating_coefficients"), "params.gating_coefficients")
+        gate_bias = check_magnitude(check_shape(float_array(doc, "gating_intercepts"), (k,),
+                                                "params.gating_intercepts"), "params.gating_intercepts")
         return ExpertsParams(coef, intercepts, variances, gate_coef, gate_bias)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emcli.errors import UsageError
+from emcli.errors import DataError, UsageError
 from emcli.io.formats import STDIO, table_format
 
 
@@ -62,6 +62,11 @@ def load_source(path: str, fmt: str | None, columns: list | None, codebook_dtype
         from emcli.vq.tables import read_rows
 
         names, X, row_bits = read_rows(path, fmt, columns, exclude)
+        if codebook_dtype == "float32":
+            wide = np.flatnonzero(np.abs(X).max(axis=0, initial=0.0) > np.finfo(np.float32).max)
+            if wide.size:
+                raise DataError(f"{path}: column {names[int(wide[0])]!r} holds values beyond float32's "
+                                "range; use --codebook-dtype float64")
         return Source(path, "table", X, (len(X),), row_bits, np.dtype(codebook_dtype or "float64"),
                       columns=names)
     for flag, value in (("--columns", columns), ("--exclude", exclude), ("--codebook-dtype", codebook_dtype)):

@@ -240,3 +240,36 @@ def test_F13_a_wide_table_is_read_in_linear_time():
         ",".join(f"{(i * 7 + j) % 10}.5" for j in range(columns)) for i in range(3)) + "\n"
     assert_keeps_contract(["fit", "wide.csv", "-m", "kmeans", "--max-iter", "1", "-o", "m.json"],
                           {"wide.csv": text.encode()}, [Output("m.json", "model")], timeout=10)
+
+
+# -- found by the long profile after the first fixes (14,094 examples) -----------------------------
+
+
+def test_F17_a_regression_prediction_beyond_float_range_is_one_line():
+    # emtool fit faithful60.csv -m blr --target waiting -o m.json
+    # printf 'eruptions\n1e308\n3\n' > far.csv; emtool predict m.json far.csv -o out.csv
+    assert_keeps_contract(["predict", "m.json", "far.csv", "-o", "out.csv"],
+                          {"m.json": seeds()["blr"].model, "far.csv": b"eruptions\n1e308\n3\n"},
+                          [Output("out.csv", "table", rows=2, filled="all")])
+
+
+def test_F18_a_warning_before_an_error_is_not_a_second_line():
+    # an identifier-like column warned about, then the fit refused: exit 2 must be one line
+    rows = "".join(f"{i * 7 - 40},1.0,{(i * 13) % 50 - 25}\n" for i in range(20))
+    assert_keeps_contract(["fit", "in.csv", "-m", "blr", "--target", "b", "-o", "m.json"],
+                          {"in.csv": ("a,b,c\n" + rows).encode()}, [Output("m.json", "model")])
+
+
+def test_F19_fit_warm_started_from_huge_expert_coefficients():
+    doc = json.loads(seeds()["experts"].model)
+    doc["params"]["coefficients"] = [[1e308], [1e308]]
+    assert_keeps_contract(["fit", "faithful60.csv", "--init", "m.json", "-k", "2", "--target", "waiting",
+                           "--max-iter", "5", "-o", "out.json"],
+                          {"faithful60.csv": seeds()["experts"].data, "m.json": json.dumps(doc).encode()},
+                          [Output("out.json", "model")])
+
+
+def test_F20_a_float32_codebook_of_values_beyond_float32():
+    assert_keeps_contract(["compress", "in.csv", "-k", "2", "--codebook-dtype", "float32", "-o", "c.emq"],
+                          {"in.csv": b"p,q\n3.5e16,0\n3.5e16,0\n1e-12,0\n1.15e86,0\n-3.7e16,0\n"},
+                          [Output("c.emq", "emq")])
