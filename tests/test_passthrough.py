@@ -60,9 +60,9 @@ def test_tsv_in_gives_tsv_out_and_parquet_keeps_types(run, tmp_path, table):
 
 def test_a_fifo_no_process_writes_to_is_one_line(run, tmp_path, monkeypatch):
     """Issue 13, item 10: it waited for a writer without end."""
-    from emcli.io import tables
+    from emcli.io import streams
 
-    monkeypatch.setattr(tables, "FIFO_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(streams, "FIFO_WAIT_SECONDS", 0.2)
     os.mkfifo(tmp_path / "pipe.csv")
     result = run("fit", "pipe.csv", "-o", "m.json")
     assert result.exit_code == 2

@@ -64,6 +64,9 @@ class EmtoolGroup(click.Group):
     def _run(self, args, prog_name, **extra):
         from emcli import console
         from emcli.errors import EmtoolError, PipeClosed
+        from emcli.io import streams
+
+        streams.forget()
 
         try:
             status = click.Group.main(self, args=args, prog_name=prog_name or "emtool",

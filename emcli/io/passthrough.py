@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 
 from emcli.io.atomic import STDOUT
 from emcli.io.formats import table_format
+from emcli.io.streams import delimited_source
 
 
 def output_format(output: str, override: str | None, source_path: str, source_fmt: str | None) -> str:
@@ -28,8 +29,6 @@ def read_text(path: str, fmt: str | None, names: list) -> pa.Table | None:
     """The input's ``names`` columns as read, every cell a string (an empty cell null); None
     for Parquet, whose types are its own."""
     from pyarrow import csv
-
-    from emcli.io.tables import delimited_source
 
     fmt = table_format(path, fmt)
     if fmt == "parquet":
