@@ -31,10 +31,11 @@ def test_faithful_picks_tied_three_like_mclust(run):
 
 
 def test_degenerate_cells_are_rows_with_their_reason(faithful):
-    """diag k=5 on faithful puts a component on the repeated waiting time 83: a spike whose
-    likelihood only the floor bounds; it must not win."""
+    """diag k=5 on faithful with twelve more eruptions at exactly (4.0, 83) puts a component
+    on those repeated rows: a spike whose likelihood only the floor bounds; it must not win."""
+    spiked = np.vstack([faithful, np.tile([4.0, 83.0], (12, 1))])
     row, doc, _ = fit_cell(FitSpec("gmm", restarts=3), Cell(5, "diag"),
-                        Rows(None, ["eruptions", "waiting"], faithful))
+                           Rows(None, ["eruptions", "waiting"], spiked))
     assert doc is None and row["bic"] is None
     assert row["error"].startswith("degenerate: component")
     too_many, _, _ = fit_cell(FitSpec("gmm"), Cell(300, "full"), Rows(None, ["a", "b"], faithful))
@@ -160,7 +161,12 @@ def test_a_prior_makes_every_cell_a_map_fit(run):
     fitted = run("fit", FAITHFUL, "-k", best["options"]["k"], "--prior-param", "kappa=0.1", "--restarts", 3,
                  "-o", "fit.json")
     assert fitted.exit_code == 0
-    assert json.loads(pathlib.Path("fit.json").read_text())["params"] == best["params"]
+    # the same optimum to the convergence tolerance, its components perhaps in another order
+    refit = json.loads(pathlib.Path("fit.json").read_text())["params"]
+    order = lambda params: np.argsort([mean[0] for mean in params["means"]])
+    for key in ("weights", "means", "covariances"):
+        assert np.allclose(np.asarray(refit[key])[order(refit)], np.asarray(best["params"][key])[order(best["params"])],
+                           rtol=1e-3)
     refused = run("select-k", FAITHFUL, "-m", "tmix", "--k-range", "1:3", "--prior", "default")
     assert refused.exit_code == 2 and "model tmix does not take --prior" in refused.stderr
 

@@ -26,8 +26,10 @@ def test_an_unconverged_fit_is_status_3_and_writes_nothing(run, tmp_path, args, 
 
 
 def test_a_degenerate_component_is_status_3(run, tmp_path):
-    """Five diagonal components on faithful put one on the repeated waiting time 83."""
-    args = ["fit", FAITHFUL, "-k", "5", "--covariance", "diag", "--restarts", "3", "-o", "m.json"]
+    """Five diagonal components on faithful with twelve more rows at (4.0, 83): one rests on them."""
+    lines = FAITHFUL.read_text().splitlines() + ["4.0,83"] * 12
+    (tmp_path / "spiked.csv").write_text("\n".join(lines) + "\n")
+    args = ["fit", "spiked.csv", "-k", "5", "--covariance", "diag", "--restarts", "3", "-o", "m.json"]
     lenient = run(*args)
     assert lenient.exit_code == 0 and "rests on the" in lenient.stderr
     (tmp_path / "m.json").unlink()

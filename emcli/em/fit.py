@@ -34,7 +34,8 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     missing = np.isnan(X)
     if missing.any():
         X = np.where(missing, np.nanmean(X, axis=0), X)
-    centres = initial_centres(X, model.k, method, rng)
+    # a Gaussian-family model measures the start's distances in its unit-free frame
+    centres = initial_centres(X, model.k, method, rng, getattr(model, "frame", None))
     params = model.params_from_centres(centres)
     stats, _ = accumulate(lambda block: (model.assign_stats(params, block), 0.0), X, rows)
     return model.m_step(stats, params)

@@ -94,10 +94,41 @@ def random_rows(X: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     raise _too_few_distinct(len(picked), k)
 
 
-def initial_centres(X: np.ndarray, k: int, method: str, rng: np.random.Generator) -> np.ndarray:
-    """(k, D) starting centres, rows of ``X`` chosen by ``method`` (one of METHODS)."""
+def initial_centres(X: np.ndarray, k: int, method: str, rng: np.random.Generator,
+                    frame: np.ndarray | None = None) -> np.ndarray:
+    """(k, D) starting centres, rows of ``X`` chosen by ``method`` (one of METHODS), with
+    distances measured in ``frame``: rows x @ frame (a (D, D) matrix; None: as they are)."""
     if k > len(X):
         raise DataError(f"{k} components asked for but the data has only {len(X)} rows")
+    Z = X if frame is None else X @ frame
     if method == "random":
-        return X[random_rows(X, k, rng)].copy()
-    return X[kmeans_plus_plus(X, k, rng, TRIM if method == "robust" else 0.0)].copy()
+        return X[random_rows(Z, k, rng)].copy()
+    return X[kmeans_plus_plus(Z, k, rng, TRIM if method == "robust" else 0.0)].copy()
+
+
+def seeding_frame(X: np.ndarray, covariance: str) -> np.ndarray | None:
+    """The (D, D) map under which a Gaussian-family model's seeding distances do not depend on
+    the units of the complete rows ``X`` (N, D) its likelihood ignores: whitening by the
+    data's covariance for full and tied covariances (affine-invariant: any x A + b seeds the
+    same rows), each column over its standard deviation for diag (invariant to each column's
+    scale), None for spherical (Euclidean distance is already invariant to a common scale).
+    A covariance that is not positive definite (a column a combination of others) falls back
+    to the standard deviations."""
+    if covariance == "spherical" or len(X) < 2:
+        return None
+    scale = X.std(axis=0)
+    scale[scale == 0] = 1.0
+    standardise = np.diag(1.0 / scale)
+    if covariance == "diag":
+        return standardise
+    from scipy import linalg
+
+    correlation = np.atleast_2d(np.cov(X / scale, rowvar=False))
+    try:
+        lower = linalg.cholesky(correlation, lower=True)
+    except linalg.LinAlgError:
+        return standardise
+    if not np.all(np.isfinite(lower)) or np.diag(lower).min() < 1e-8:
+        return standardise
+    # z = (x / s) L^-T: rows whose covariance is the identity
+    return standardise @ linalg.solve_triangular(lower, np.eye(len(lower)), lower=True).T

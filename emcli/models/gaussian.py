@@ -298,9 +298,28 @@ def broad_covariances(variances: np.ndarray, covariance: str, k: int) -> np.ndar
             "spherical": np.full(k, variances.mean())}[covariance]
 
 
-def nearest_centre(Xc: np.ndarray, mc: np.ndarray) -> np.ndarray:
+class UnitFreeSeeding:
+    """For Gaussian-family mixtures: the start's distances (k-means++ and the first hard
+    assignment) measured in ``em.init.seeding_frame``, so that the start, like the likelihood,
+    does not depend on the units (any affine map for full and tied, each column's scale for
+    diag, a common scale for spherical)."""
+
+    frame = None  # (D, D), set with the rest of the data-derived state in prepare
+
+    def _prepare_frame(self, X: np.ndarray) -> None:
+        """The frame of the rows ``X`` (N, D), missing cells at their column means."""
+        from emcli.em.init import seeding_frame
+
+        missing = np.isnan(X)
+        self.frame = seeding_frame(np.where(missing, self.center, X) if missing.any() else X,
+                                   self.covariance)
+
+
+def nearest_centre(Xc: np.ndarray, mc: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
     """(N, K) one-hot responsibilities of each centred row (N, D) for its nearest centred
-    mean (K, D)."""
+    mean (K, D), distances measured in ``frame`` (``em.init.seeding_frame``)."""
+    if frame is not None:
+        Xc, mc = Xc @ frame, mc @ frame
     dist = np.einsum("ij,ij->i", mc, mc)[None, :] - 2.0 * (Xc @ mc.T)
     resp = np.zeros_like(dist)
     resp[np.arange(len(Xc)), dist.argmin(axis=1)] = 1.0

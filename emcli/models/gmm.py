@@ -44,7 +44,7 @@ class GMMParams:
         return gaussian.precision_of(self.covariance, self.cov, *self.means.shape)
 
 
-class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Conditionals, Sampling,
+class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Posterior, Vector, Missing, Conditionals, Sampling,
                       Centres, Diagnosing, Streaming):
     name = "gmm"
 
@@ -85,6 +85,7 @@ class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Cond
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; a Gaussian mixture needs variation in every column")
         self.floor = self.reg_covar * self.data_var
+        self._prepare_frame(X)
         if self.prior != "none":
             from emcli.models.gaussian_prior import ConjugatePrior
 
@@ -104,7 +105,7 @@ class GaussianMixture(Seeded, Reseeding, Prior, Posterior, Vector, Missing, Cond
     def assign_stats(self, params: GMMParams, X: np.ndarray) -> Stats:
         Xc = X - self.center
         mc = params.means - self.center
-        resp = gaussian.nearest_centre(Xc, mc)
+        resp = gaussian.nearest_centre(Xc, mc, self.frame)
         return self._stats(Xc, resp)
 
     # -- E-step ------------------------------------------------------------------------------------

@@ -116,7 +116,7 @@ def dof_root(target: float) -> float:
     return brentq(lambda nu: _tail_gap(nu) - target, low, high, xtol=1e-12, rtol=4 * np.finfo(float).eps)
 
 
-class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, RowOutputs, Streaming):
+class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, RowOutputs, Streaming):
     name = "tmix"
     default_init = "robust"  # the data it is chosen for has outliers, which k-means++ seeks out
     objective = "log_likelihood"
@@ -154,6 +154,7 @@ class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, R
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; {self.what} needs variation in every column")
         self.floor = self.reg_covar * self.data_var
+        self._prepare_frame(X)
         # one column at a time, so that no (N, D) copy is made
         quartiles = np.array([np.percentile(X[:, j], [25.0, 75.0]) for j in range(X.shape[1])])
         robust = ((quartiles[:, 1] - quartiles[:, 0]) / 1.349) ** 2
@@ -175,7 +176,7 @@ class StudentMixture(Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, R
         """Hard responsibilities (nearest centre) with the weights u of the current t's."""
         Xc = X - self.center
         mc = params.means - self.center
-        resp = gaussian.nearest_centre(Xc, mc)
+        resp = gaussian.nearest_centre(Xc, mc, self.frame)
         second = gaussian.second_features(Xc, self.covariance)
         _, u, shift = self._terms(params, Xc, second)
         return self._stats(Xc, second, resp, u, shift, params.dof)
