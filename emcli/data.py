@@ -159,10 +159,11 @@ def require_rows(X: np.ndarray, k: int, path: str, model_name: str, min_rows: in
         raise DataError(f"{display_name(path)} has {len(X)} row{'s' if len(X) != 1 else ''}, fewer than {why}")
 
 
-def require_float_range(X: np.ndarray, columns: list, path: str) -> None:
+def require_float_range(X: np.ndarray, columns: list, path: str) -> np.ndarray:
     """DataError naming the first column whose variance overflows: values beyond about 1e154
     (or spread over more than that), whose squares no float holds, so that no fit in these
-    units can compute its objective."""
+    units can compute its objective.  Returns the (D,) column variances, for
+    ``require_variation``."""
     from emcli.numeric import column_moments
 
     with np.errstate(over="ignore", invalid="ignore"):
@@ -173,15 +174,19 @@ def require_float_range(X: np.ndarray, columns: list, path: str) -> None:
         raise DataError(f"{display_name(path)}: column {columns[j]!r} holds values too large to fit "
                         f"(up to {np.nanmax(np.abs(X[:, j])):g}): their squares are beyond the range of "
                         "a float; rescale the column (divide it by a power of ten)")
+    return variances
 
 
-def require_variation(X: np.ndarray, columns: list, path: str, model_name: str) -> None:
+def require_variation(X: np.ndarray, columns: list, path: str, model_name: str,
+                      variances: np.ndarray | None = None) -> None:
     """DataError naming the first constant column, for models whose density needs spread, or
-    the first whose spread is so small that its variance underflows to zero (1e-308, say)."""
+    the first whose spread is so small that its variance underflows to zero (1e-308, say).
+    ``variances``: the (D,) column variances when already computed."""
     spread = np.nanmax(X, axis=0) - np.nanmin(X, axis=0)
-    from emcli.numeric import column_moments
+    if variances is None:
+        from emcli.numeric import column_moments
 
-    _, variances = column_moments(X)
+        variances = column_moments(X)[1]
     tiny = np.flatnonzero((spread > 0) & (variances == 0))
     if tiny.size:
         raise DataError(f"{display_name(path)}: column {columns[int(tiny[0])]!r} varies by only "

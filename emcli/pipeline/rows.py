@@ -83,9 +83,9 @@ def check(spec: FitSpec, rows: Rows, source: Source, *, k: int | None = None) ->
             rows = dataclasses.replace(rows, X=np.delete(rows.X, empty, axis=0), dropped=int(empty.size))
     require_rows(rows.X, spec.k if k is None else k, path, spec.model, entry.min_rows)
     # a regression's X holds its target as the last column
-    require_float_range(rows.X, rows.columns + ([rows.target] if rows.target else []), path)
+    variances = require_float_range(rows.X, rows.columns + ([rows.target] if rows.target else []), path)
     if entry.needs_variation:
-        require_variation(rows.X, rows.columns, path, spec.model)
+        require_variation(rows.X, rows.columns, path, spec.model, variances)
     return rows
 
 
