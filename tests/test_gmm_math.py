@@ -94,7 +94,8 @@ def test_collapsed_component_is_reseeded_and_recorded():
     rng = np.random.default_rng(0)
     X = np.vstack([rng.normal(size=(200, 2)), np.repeat([[8.0, 8.0]], 5, axis=0)])
     model = GaussianMixture(3, "full")
-    outcome = fit(model, X, restarts=3, max_iter=200)
+    # single seedings: short runs would pick starts that never collapse
+    outcome = fit(model, X, restarts=3, max_iter=200, start_runs=1)
     events = [row["event"] for restart in [outcome.best] for row in restart.trace[1:] if row["event"]]
     assert np.isfinite(outcome.best.score)
     assert events and all("re-seeded component" in event for event in events)

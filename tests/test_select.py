@@ -31,10 +31,12 @@ def test_faithful_picks_tied_three_like_mclust(run):
 
 
 def test_degenerate_cells_are_rows_with_their_reason(faithful):
-    """diag k=5 on faithful with twelve more eruptions at exactly (4.0, 83) puts a component
-    on those repeated rows: a spike whose likelihood only the floor bounds; it must not win."""
-    spiked = np.vstack([faithful, np.tile([4.0, 83.0], (12, 1))])
-    row, doc, _ = fit_cell(FitSpec("gmm", restarts=3), Cell(5, "diag"),
+    """full k=3 on faithful with thirty more eruptions all waiting exactly 83 minutes puts a
+    component on that line: no spread across it, a likelihood only the floor bounds; it must
+    not win."""
+    durations = np.random.default_rng(0).uniform(1.5, 5.0, 30).round(3)
+    spiked = np.vstack([faithful, np.column_stack([durations, np.full(30, 83.0)])])
+    row, doc, _ = fit_cell(FitSpec("gmm", restarts=3), Cell(3, "full"),
                            Rows(None, ["eruptions", "waiting"], spiked))
     assert doc is None and row["bic"] is None
     assert row["error"].startswith("degenerate: component")

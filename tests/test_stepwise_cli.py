@@ -8,6 +8,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from emcli.em.start import START_BUDGET
 from emcli.em.stepwise import fit_source
 from emcli.models.gmm import GaussianMixture
 
@@ -54,7 +55,7 @@ def test_a_file_is_streamed_to_the_model_of_the_in_memory_fit_of_its_rows(run, t
     # The same rows in the same order, in memory: stepwise EM over a source of one block.
     model = GaussianMixture(3, "full")
     reference = fit_source(model, lambda: iter([X]), rng=np.random.default_rng(4), batch_size=200,
-                           kappa=0.7, epochs=3, tol=1e-6)
+                           kappa=0.7, epochs=3, tol=1e-6, start_runs=START_BUDGET)
     assert doc["fit"]["n_samples"] == 2000 and doc["columns"] == ["a", "b"]
     assert doc["fit"]["n_iter"] == reference.n_iter
     assert doc["fit"]["log_likelihood"] == pytest.approx(reference.log_likelihood, rel=1e-12)

@@ -100,7 +100,7 @@ def test_overrelaxed_never_lowers_the_likelihood_and_saves_passes():
 
 def test_hybrid_switches_on_the_posterior_entropy():
     X = overlapping()
-    trace = fit_with(X, "hybrid", 0).trace
+    trace = fit_with(X, "hybrid", 0, start_runs=1).trace  # a single seeding: a start far off
     steps = {row["step"] for row in trace[1:]}
     assert steps == {"em", "cg"}
     for row in trace[1:]:
@@ -114,7 +114,7 @@ def test_hybrid_switches_on_the_posterior_entropy():
 
 
 def test_gradient_traces_a_shrinking_gradient(faithful):
-    trace = fit_with(faithful, "gradient", 0).trace
+    trace = fit_with(faithful, "gradient", 0, start_runs=1).trace  # a single seeding: a start far off
     norms = [row["gradient_norm"] for row in trace]
     assert norms[-1] < 0.05 * norms[0]
 

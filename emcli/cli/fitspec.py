@@ -49,8 +49,14 @@ def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
     for name in sorted(given_options - {"target"}):
         if name not in entry.options:
             raise UsageError(f"model {model} does not take {flag(name)}")
+    start_runs = values.get("start_runs")
+    if start_runs is not None:
+        if not entry.has("short_runs"):
+            raise UsageError(f"model {model} does not take --start-runs")
+        if init == "random":
+            raise UsageError("--start-runs applies to --init k-means++ or robust, not random")
     spec = FitSpec(model, {name: values[name] for name in entry.options if name in values},
-                   init=init, restarts=values["restarts"], seed=values["seed"],
+                   init=init, restarts=values["restarts"], start_runs=start_runs, seed=values["seed"],
                    max_iter=values["max_iter"], tol=values["tol"], chunk_bytes=values["chunk_bytes"],
                    algorithm=values["algorithm"], driver_options=_driver_options(ctx, model, values))
     source = Source(data, values["fmt"], values["columns"], values["target"],
@@ -91,8 +97,10 @@ def _warm(request: FitRequest, path: str, warm: tuple, values: dict, given_optio
         raise UsageError(f"--exclude names a column the --init model {path} uses")
     if "target" in given_options and source.target != doc["target"]:
         raise UsageError(f"--target {source.target} differs from {doc['target']} in the --init model {path}")
-    notes = (["a warm start from --init MODEL.json runs once; --restarts ignored"]
-             if request.spec.restarts > 1 else [])
+    ignored = [flag for flag, unused in (("--restarts", request.spec.restarts > 1),
+                                         ("--start-runs", request.spec.start_runs is not None)) if unused]
+    notes = ([f"a warm start from --init MODEL.json runs once; {' and '.join(ignored)} ignored"]
+             if ignored else [])
     spec = request.spec.but(options=dict(doc["options"]), init=params)
     source = Source(source.path, source.fmt, list(doc["columns"]), doc["target"])
     return FitRequest(spec, source, fitted.levels if has(fitted, Levelled) else None, notes)

@@ -234,6 +234,10 @@ start_options = _stack(
                  help="Initialisation: k-means++ (the default; robust for tmix), robust (k-means++ "
                       "that outliers cannot dominate), random rows, or a fitted model file to start "
                       "from (warm start)."),
+    click.option("--start-runs", type=click.IntRange(min=1, max=MAX_COUNT),
+                 help="gmm, student, tmix: short EM runs (5 iterations on at most 10,000 rows) each "
+                      "k-means++ or robust start chooses from, by likelihood; 1: a single seeding "
+                      "[default: 20 shared among the restarts, at least 1 each]."),
     click.option("--algorithm", default="batch", show_default=True,
                  help="How EM climbs: batch, incremental, stepwise, annealed, stochastic, mcem, "
                       "overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models')."),

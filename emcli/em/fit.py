@@ -1,14 +1,14 @@
 """Fitting with restarts: each restart draws its own start, runs a driver, and the best score
-wins.  Restart r uses seed ``seed + r``, so any restart can be rerun alone with ``--seed``."""
+wins.  Restart r uses seed ``seed + r`` (and the outcome records the short runs each start chose
+from, see em.start), so any restart can be rerun alone with ``--seed`` and ``--start-runs``."""
 
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from emcli.em.batch import RunResult
-from emcli.em.chunks import DEFAULT_CHUNK_BYTES, accumulate, chunk_rows
-from emcli.em.init import initial_centres
-from emcli.em.protocol import SelfStarting, has
+from emcli.em.chunks import DEFAULT_CHUNK_BYTES, chunk_rows
+from emcli.em.start import runs_per_start, start_params
 from emcli.errors import DataError, FitError
 
 
@@ -20,35 +20,20 @@ class FitOutcome:
     seed: int
     restarts: list = field(default_factory=list)
     algorithm: str = "batch"
-
-
-def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, rows: int):
-    """Centres chosen by ``method``, then one hard-assignment M-step over all rows.
-
-    Rows with missing cells take their column means for this start only (a copy), so that
-    every row can be assigned; EM itself then treats those cells as hidden.  A ``SelfStarting``
-    model (a regression, whose rows are features and a target) starts itself.
-    """
-    if has(model, SelfStarting):
-        return model.init_params(X, method, rng)
-    missing = np.isnan(X)
-    if missing.any():
-        X = np.where(missing, np.nanmean(X, axis=0), X)
-    # a Gaussian-family model measures the start's distances in its unit-free frame
-    centres = initial_centres(X, model.k, method, rng, getattr(model, "frame", None))
-    params = model.params_from_centres(centres)
-    stats, _ = accumulate(lambda block: (model.assign_stats(params, block), 0.0), X, rows)
-    return model.m_step(stats, params)
+    start_runs: int | None = None  # short runs each start chose from (None: not that kind of start)
 
 
 def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
         max_iter: int = 500, tol: float = 1e-6, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         rows: int | None = None, max_reseeds: int | None = None, on_restart=None,
-        algorithm: str = "batch", algorithm_options: dict | None = None) -> FitOutcome:
+        algorithm: str = "batch", algorithm_options: dict | None = None,
+        start_runs: int | None = None) -> FitOutcome:
     """Fit ``model`` to the (N, D) rows ``X``.
 
     ``init`` is a method name (see em.init.METHODS; None: the model's ``default_init``) or
-    starting parameters (a warm start, run once).  ``rows`` overrides the chunk size in rows.
+    starting parameters (a warm start, run once).  ``start_runs``: the short runs each start
+    chooses from (em.start; None: the budget shared among the restarts).  ``rows`` overrides
+    the chunk size in rows.
     ``on_restart(r)`` is called after each restart, for progress display.  ``algorithm``
     names the driver (see em.algorithms), which receives ``algorithm_options``.
     """
@@ -63,13 +48,16 @@ def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
     rows = rows or chunk_rows(model, X.shape[1], chunk_bytes)
     max_reseeds = 2 * model.k if max_reseeds is None else max_reseeds
     warm = not isinstance(init, str)
+    runs = None if warm else runs_per_start(model, restarts, start_runs)
 
     def run(rng):
-        params = init if warm else start_params(model, X, init, rng, rows)
+        params = init if warm else start_params(model, X, init, rng, rows, runs or 1)
         return driver(model, X, params, rows=rows, max_iter=max_iter, tol=tol, rng=rng,
                       max_reseeds=max_reseeds, **(algorithm_options or {}))
 
-    return best_of(run, 1 if warm else restarts, seed, algorithm, on_restart)
+    outcome = best_of(run, 1 if warm else restarts, seed, algorithm, on_restart)
+    outcome.start_runs = runs
+    return outcome
 
 
 def best_of(run, restarts: int, seed: int, algorithm: str, on_restart=None) -> FitOutcome:

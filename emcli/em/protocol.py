@@ -86,6 +86,14 @@ class SelfStarting(Protocol):
 # -- what the engine uses when a model has it ------------------------------------------------------
 
 
+class ShortRuns(Protocol):
+    """Started from the best of several short EM runs, each from a seeding whose distances are
+    measured in the model's unit-free ``frame`` (a (D, D) map set in ``prepare``, None for the
+    rows as they are); see emcli.em.start."""
+
+    frame: np.ndarray | None
+
+
 class Reseeding(Protocol):
     """Components that can empty or collapse, and be restarted."""
 
@@ -235,6 +243,7 @@ CAPABILITIES = {
     "missing": Missing, "conditionals": Conditionals, "sampling": Sampling,
     "hard_labels": HardLabels, "centres": Centres, "row_outputs": RowOutputs,
     "diagnosing": Diagnosing, "describing": Describing, "levels": Levelled, "streaming": Streaming,
+    "short_runs": ShortRuns,
 }
 
 

@@ -164,13 +164,15 @@ def run_stepwise(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
 def fit_source(model, source: BatchSource, *, rng: np.random.Generator, init="k-means++",
                batch_size: int = 1000, kappa: float = 0.7, epochs: int = 1,
                n_rows: int | None = None, tol: float = 0.0,
-               chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_reseeds: int | None = None) -> RunResult:
+               chunk_bytes: int = DEFAULT_CHUNK_BYTES, max_reseeds: int | None = None,
+               start_runs: int = 1) -> RunResult:
     """Stepwise EM over a batch source: ``source()`` returns an iterator of (n, D) float64 blocks
     of any length, the same rows each call, one call per epoch; they are cut into minibatches of
     ``batch_size`` rows in order (so the source should yield its rows in random order).
 
     The first minibatch sets the model's data-scale settings (``model.prepare``), the start
-    (``init``: a method of em.init, drawn with ``rng``, or starting parameters) and the running
+    (``init``: a method of em.init, drawn with ``rng`` from ``start_runs`` short runs, or
+    starting parameters) and the running
     statistics.  ``n_rows`` is N when known; otherwise the first epoch counts it.  Without a
     batch E-step to make, every score in the result is the running estimate of the last epoch,
     scaled to N rows.
@@ -185,7 +187,7 @@ def fit_source(model, source: BatchSource, *, rng: np.random.Generator, init="k-
         raise DataError(f"{model.k} components asked for but the first minibatch has only {len(first)} rows")
     model.prepare(first)
     rows = chunk_rows(model, first.shape[1], chunk_bytes)
-    params = start_params(model, first, init, rng, rows) if isinstance(init, str) else init
+    params = start_params(model, first, init, rng, rows, start_runs) if isinstance(init, str) else init
     stats, _ = accumulate(lambda block: model.e_step(params, block), first, rows)
     online = _Online(model, params, stats * (1.0 / len(first)), kappa=kappa, rows=rows, rng=rng,
                      max_reseeds=2 * model.k if max_reseeds is None else max_reseeds)

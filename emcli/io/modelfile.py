@@ -57,6 +57,8 @@ def model_document(model, columns: list, outcome, *, n_samples: int,
     restarts = [_restart_row(model, r) for r in outcome.restarts]
     fit.update(converged=best.converged, n_iter=best.n_iter, algorithm=outcome.algorithm,
                seed=outcome.seed, restarts=restarts, trace=_trace_rows(model, best.trace))
+    if outcome.start_runs is not None:
+        fit["start_runs"] = outcome.start_runs
     if seconds is not None:
         fit["seconds"] = seconds
     return {

@@ -9,6 +9,7 @@ and the same outer products give the weighted second moments in one GEMM.
 
 import numpy as np
 
+from emcli.em.protocol import ShortRuns
 from emcli.errors import UsageError
 from emcli.models.registry import COVARIANCE_TYPES
 from emcli.numeric import LOG_2PI, inverse_and_logdet
@@ -298,11 +299,12 @@ def broad_covariances(variances: np.ndarray, covariance: str, k: int) -> np.ndar
             "spherical": np.full(k, variances.mean())}[covariance]
 
 
-class UnitFreeSeeding:
+class UnitFreeSeeding(ShortRuns):
     """For Gaussian-family mixtures: the start's distances (k-means++ and the first hard
     assignment) measured in ``em.init.seeding_frame``, so that the start, like the likelihood,
     does not depend on the units (any affine map for full and tied, each column's scale for
-    diag, a common scale for spherical)."""
+    diag, a common scale for spherical); the start is the best of several short EM runs
+    (``em.start``)."""
 
     frame = None  # (D, D), set with the rest of the data-derived state in prepare
 

@@ -74,7 +74,7 @@ MODELS = {
             when="elliptical clusters of numeric data; --prior default for few rows or many columns",
             algorithms=MIXTURE_ALGORITHMS + ("overrelaxed", "gradient", "hybrid"),
             capabilities=("seeded", "reseeding", "prior", "posterior", "vector", "missing", "conditionals",
-                          "sampling", "centres", "diagnosing", "streaming"),
+                          "sampling", "centres", "diagnosing", "streaming", "short_runs"),
             min_rows=2, needs_variation=True,
         ),
         ModelSpec(
@@ -125,7 +125,8 @@ MODELS = {
             options=("covariance", "reg_covar", "dof"), outputs=("weight", "logpdf"),
                         when="a robust location and scatter, and an outlier score per row (weight)",
             algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
-            capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming"),
+            capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming",
+                          "short_runs"),
             min_rows=2, needs_variation=True,
         ),
         ModelSpec(
@@ -137,7 +138,8 @@ MODELS = {
             outputs=("cluster", "p_<k>", "logpdf", "weight"),
             when="clusters with heavy tails or gross outliers, which would pull a gmm's components",
             algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
-            capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming"),
+            capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming",
+                          "short_runs"),
             min_rows=2, needs_variation=True,
         ),
         ModelSpec(

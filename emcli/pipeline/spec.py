@@ -12,7 +12,9 @@ class FitSpec:
     """A model by name with its constructor ``options`` (those not given take the model's
     defaults), and the fit: ``init`` (a method of em.init, None for the model's default, or
     starting parameters: a warm start, run once), ``algorithm`` and its ``driver_options``,
-    ``restarts`` (restart r seeded ``seed + r``), ``max_iter``, ``tol`` and ``chunk_bytes``."""
+    ``restarts`` (restart r seeded ``seed + r``), ``start_runs`` (the short runs each start
+    chooses from, None: em.start's budget shared among the restarts), ``max_iter``, ``tol``
+    and ``chunk_bytes``."""
 
     model: str
     options: dict = field(default_factory=dict)
@@ -20,6 +22,7 @@ class FitSpec:
     algorithm: str = "batch"
     driver_options: dict = field(default_factory=dict)
     restarts: int = 1
+    start_runs: int | None = None
     seed: int = 0
     max_iter: int = 500
     tol: float = 1e-6
