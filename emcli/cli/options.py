@@ -186,7 +186,8 @@ k_range = click.option("--k-range", default="1:9", show_default=True, metavar="L
 
 model_options = _stack(
     click.option("--reg-covar", type=Finite(min=0), default=1e-6, show_default=True,
-                 help="Covariance floor, relative to each column's variance (gmm, student, tmix)."),
+                 help="Covariance floor, relative to each column's variance: every covariance is at "
+                      "least this times the columns' variances (gmm, student, tmix)."),
     click.option("--prior", type=click.Choice(["none", "default"]), default="none", show_default=True,
                  help="'default': MAP with the model's weak conjugate prior (gmm, bernoulli, categorical)."),
     click.option("--prior-param", "prior_params", multiple=True, callback=prior_params,

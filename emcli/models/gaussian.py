@@ -218,15 +218,34 @@ def symmetrised(cov: np.ndarray, covariance: str) -> np.ndarray:
     return cov
 
 
-def add_floor(cov: np.ndarray, floor: np.ndarray, covariance: str) -> np.ndarray:
-    """``cov`` plus the per-column ``floor`` (D,) on its diagonal (its mean, for spherical)."""
-    if covariance in ("full", "tied"):
-        out = cov.copy()
-        np.einsum("...ii->...i", out)[...] += floor
-        return out
+def clipped_to_floor(cov: np.ndarray, floor: np.ndarray, covariance: str) -> np.ndarray:
+    """The covariances nearest to ``cov`` that the per-column ``floor`` (D,) allows, exactly
+    maximising the M-step's objective -n/2 (log|S| + tr(S^-1 C)) over S >= F = diag(floor)
+    for the estimate C = ``cov``: with C scaled to F^-1/2 C F^-1/2, every eigenvalue below 1 is
+    raised to 1 (the objective splits over the scaled eigenvalues, each maximised at
+    max(lambda, 1)).  diag: each variance at least its column's floor; spherical: at least
+    their mean.  Adding the floor instead would leave the maximiser, so that EM's objective
+    could fall; clipping keeps every step a maximisation over the same constrained set."""
+    if not np.any(floor > 0):
+        return cov
     if covariance == "diag":
-        return cov + floor
-    return cov + floor.mean()
+        return np.maximum(cov, floor)
+    if covariance == "spherical":
+        return np.maximum(cov, floor.mean())
+    root = np.sqrt(floor)
+    scale = np.outer(root, root)
+    scaled = cov / scale
+    values, vectors = np.linalg.eigh(scaled)
+    low = values.min(axis=-1) < 1.0
+    if not np.any(low):
+        return cov
+    clipped = (vectors * np.maximum(values, 1.0)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+    clipped = symmetrised(clipped, covariance)
+    if covariance == "tied":
+        return clipped * scale
+    out = cov.copy()
+    out[low] = clipped[low] * scale  # components above the floor keep their estimate exactly
+    return out
 
 
 def total_variance(cov: np.ndarray, covariance: str, d: int) -> np.ndarray:
@@ -273,15 +292,15 @@ def reseed_from_rows(model, params, components: list, X: np.ndarray, rng: np.ran
 def floored_estimate(n_k: np.ndarray, alive: np.ndarray, centred_means: np.ndarray,
                      spread: np.ndarray, covariance: str, floor: np.ndarray, center: np.ndarray,
                      previous):
-    """Maximum-likelihood means (K, D) and floored covariances from the centred weighted means
-    and the scatter about them: scatter over each component's weight ``n_k`` (over the total,
-    for tied).  Components not ``alive`` keep ``previous``'s means and covariances until
+    """Maximum-likelihood means (K, D) and covariances at least the floor (``clipped_to_floor``)
+    from the centred weighted means and the scatter about them: scatter over each component's
+    weight ``n_k`` (over the total, for tied).  Components not ``alive`` keep ``previous``'s means and covariances until
     ``degenerate`` re-seeds them."""
     if covariance == "tied":
         cov = spread / n_k.sum()
     else:
         cov = spread / np.where(alive, n_k, 1.0).reshape((-1,) + (1,) * (spread.ndim - 1))
-    cov = symmetrised(add_floor(cov, floor, covariance), covariance)
+    cov = clipped_to_floor(symmetrised(cov, covariance), floor, covariance)
     means = centred_means + center
     if not alive.all():
         means[~alive] = previous.means[~alive]

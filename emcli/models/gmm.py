@@ -2,7 +2,8 @@
 
 Covariances are full (each component its own ellipsoid), tied (one shared ellipsoid), diag
 (axis-aligned) or spherical.  By maximum likelihood, a covariance floor of --reg-covar times
-each column's variance keeps components from shrinking onto a point, and a component that
+each column's variance keeps components from shrinking onto a point (the M-step maximises over
+covariances at least the floor: gaussian.clipped_to_floor), and a component that
 empties or collapses anyway is re-seeded at a random row (an event in the trace).  With
 --prior default the fit is MAP under the weak conjugate prior of Fraley and Raftery (2007),
 which keeps every covariance well conditioned when rows are few or columns many.  Missing
@@ -74,9 +75,9 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
     # -- data-scale settings -------------------------------------------------------------------
 
     def prepare(self, X: np.ndarray) -> None:
-        """Reference point (column means) and covariance floor: ``reg_covar`` times each
-        column's variance, added to every component's diagonal, so the floor follows each
-        column's units and no component can shrink onto a point."""
+        """Reference point (column means) and covariance floor F: ``reg_covar`` times each
+        column's variance, so the floor follows each column's units; every covariance is at
+        least diag(F), so no component can shrink onto a point."""
         if len(X) < 2:
             raise DataError(f"a Gaussian mixture needs at least 2 rows, the data has {len(X)}")
         self.center, self.data_var = column_moments(X)

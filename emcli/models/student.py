@@ -142,7 +142,7 @@ class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, Con
 
     def prepare(self, X: np.ndarray) -> None:
         """Reference point (column means), scale floor (``reg_covar`` times each column's
-        variance, added to every scale matrix's diagonal, as for the Gaussian mixture) and the
+        variance: every scale matrix is at least its diagonal, as for the Gaussian mixture) and the
         starting scale of fresh components: each column's squared interquartile range over
         1.349^2 (its variance for Gaussian data), or its variance when that is smaller or the
         range is 0.  Gross outliers inflate the variance; starting from it, every component
