@@ -285,3 +285,46 @@ def test_installed_emtool_fits_from_stdin_and_predicts(tmp_path):
                           capture_output=True, text=True)
     assert done.stdout.splitlines()[0] == "a,b,c,d,y,prediction,prediction_std"
     assert done.stderr == ""
+
+
+def breast_cancer_columns():
+    """The first five columns of the breast-cancer data (radius, texture, perimeter, area,
+    smoothness: scales from 0.1 to 1,000) and the diagnosis as a 0/1 target."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    return np.column_stack([data.data[:, :5], data.target.astype(float)])
+
+
+def test_the_highest_of_two_evidence_maxima_is_found():
+    """Issue 14, item 3: the log evidence has a maximum at alpha 66.7 (-141.581), where the
+    single start stopped, and the higher one at alpha 0.119 (-134.427), scikit-learn's."""
+    data = breast_cancer_columns()
+    best = fit(BayesianLinearRegression(), data).best
+    assert best.score == pytest.approx(-134.427, abs=1e-3)
+    assert best.params.alpha == pytest.approx(0.1186, abs=1e-3)
+    reference = BayesianRidge(tol=1e-12, max_iter=100000, alpha_1=0, alpha_2=0, lambda_1=0,
+                              lambda_2=0).fit(data[:, :-1], data[:, -1])
+    assert best.params.alpha == pytest.approx(reference.lambda_, rel=1e-3)
+    # the other maximum is a fixed point of the same EM, reached from a larger alpha
+    model = BayesianLinearRegression()
+    model.prepare(data)
+    stats, _ = model.e_step(None, data)
+    params = model._params(stats, 1e3, best.params.beta)
+    for _ in range(300):
+        params = model.m_step(stats, params)
+    assert model.total_score(stats, params) == pytest.approx(-141.581, abs=1e-3)
+
+
+def test_the_evidence_search_is_deterministic_and_spans_the_scales():
+    from emcli.models.linear import start_alphas
+
+    data = breast_cancer_columns()
+    model = BayesianLinearRegression()
+    model.prepare(data)
+    stats, _ = model.e_step(None, data)
+    alphas = start_alphas(stats, model._penalised(len(stats["moment"])))
+    assert alphas.min() < 0.1186 / 10 and alphas.max() > 66.7 * 10  # both maxima lie inside
+    assert np.allclose(np.diff(np.log10(alphas)), 1.0)
+    runs = [fit(BayesianLinearRegression(), data, seed=seed).best.score for seed in (0, 1)]
+    assert runs[0] == runs[1]

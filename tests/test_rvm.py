@@ -319,3 +319,19 @@ BAD = {
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(run, name):
     text, args, message = BAD[name]
     assert_bad_input(run, name, text, ["fit", name, "-m", "rvm", *args], message)
+
+
+def test_the_evidence_is_at_least_blrs_whose_prior_it_generalises():
+    """An rvm with every alpha_i equal is blr, so its evidence maximum is at least blr's; on
+    the breast-cancer columns, where blr's evidence has two maxima (issue 14, item 3), both
+    search from every decade of the basis functions' scales."""
+    from sklearn.datasets import load_breast_cancer
+
+    from emcli.models.blr import BayesianLinearRegression
+
+    data = load_breast_cancer()
+    rows = np.column_stack([data.data[:, :5], data.target.astype(float)])
+    rvm = fit(RelevanceVectorMachine(), rows).best.score
+    blr = fit(BayesianLinearRegression(), rows).best.score
+    assert blr == pytest.approx(-134.427, abs=1e-3)
+    assert rvm >= blr and rvm == pytest.approx(-113.051, abs=1e-3)

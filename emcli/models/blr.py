@@ -96,12 +96,17 @@ class BayesianLinearRegression(SelfStarting, WholeScore, RowOutputs, Describing)
         return BLRParams(alpha, beta, mean, cov)
 
     def init_params(self, data: np.ndarray, method: str, rng: np.random.Generator) -> BLRParams:
-        """A deterministic start in the data's units (``linear.initial_precisions``); EM from
-        any start reaches the same evidence maximum in practice."""
+        """A deterministic start: the log evidence can have several maxima in alpha, so EM
+        climbs from a start at every decade of ``linear.start_alphas`` (beta from
+        ``linear.initial_precisions``) on the summed statistics, which do not depend on the
+        parameters (no pass over the data), and the highest maximum reached is the start."""
         stats, _ = accumulate(lambda block: self.e_step(None, block), data,
                               chunk_rows(self, data.shape[1]))
-        alpha, beta = linear.initial_precisions(stats, self._penalised(len(stats["moment"])))
-        return self._params(stats, alpha, beta)
+        penalised = self._penalised(len(stats["moment"]))
+        _, beta = linear.initial_precisions(stats, penalised)
+        starts = [self._params(stats, float(alpha), beta) for alpha in linear.start_alphas(stats, penalised)]
+        return linear.best_climb(starts, lambda params: self.m_step(stats, params),
+                                 lambda params: self.total_score(stats, params))
 
     # -- EM ------------------------------------------------------------------------------------
 

@@ -142,6 +142,57 @@ def initial_precisions(stats: Stats, penalised: np.ndarray) -> tuple[float, floa
     return alpha, 2.0 / spread
 
 
+#: the starts of the evidence search span the basis functions' own precisions (below) widened
+#: by this factor each way
+START_SPAN = 1e3
+#: each start climbs until the log evidence moves less than this (relative), or CLIMB_STEPS steps
+CLIMB_TOL = 1e-7
+CLIMB_STEPS = 300
+
+
+def start_alphas(stats: Stats, penalised: np.ndarray) -> np.ndarray:
+    """Weights' precisions (S,) to start the evidence search from, a decade apart, spanning
+    the precision at which each ``penalised`` (M,) basis function alone would carry y's spread,
+    widened by START_SPAN.  The log evidence can have a maximum in alpha for each scale among
+    the basis functions: on the breast-cancer data's first five columns (area ~1e3, smoothness
+    ~0.1) one at alpha 66.7 (log evidence -141.58) and the higher at alpha 0.119 (-134.43),
+    which a start above 1e-5 of the single start's alpha never reaches."""
+    n = float(stats["n"])
+    spread = float(stats["yy"]) / n
+    power = np.diag(stats["gram"])[penalised]
+    power = power[power > 0]
+    if not len(power) or not spread > 0:
+        return np.array([initial_precisions(stats, penalised)[0]])
+    own = power / (n * spread)
+    low = np.floor(np.log10(own.min() / START_SPAN))
+    high = np.ceil(np.log10(own.max() * START_SPAN))
+    return 10.0 ** np.arange(low, high + 1.0)
+
+
+def best_climb(starts: list, step, score):
+    """The parameters with the highest ``score`` after climbing by ``step`` (until the score
+    moves less than CLIMB_TOL, relative, or CLIMB_STEPS steps) from each of ``starts`` (in order
+    of their precision) whose own score is a local maximum of the starts' (not below either
+    neighbour's): each maximum of the evidence in a common precision is climbed once, from
+    the start nearest it, and a search over many decades costs a few climbs; among equal
+    results (one maximum reached twice) the first."""
+    values = np.array([score(params) for params in starts])
+    values = np.where(np.isfinite(values), values, -np.inf)
+    padded = np.concatenate([[-np.inf], values, [-np.inf]])
+    peaks = [i for i in range(len(starts)) if values[i] >= padded[i] and values[i] >= padded[i + 2]]
+    reached = []
+    for i in peaks or [0]:
+        params, value = starts[i], values[i]
+        for _ in range(CLIMB_STEPS):
+            params, previous = step(params), value
+            value = score(params)
+            if abs(value - previous) <= CLIMB_TOL * abs(value):
+                break
+        reached.append((value, params))
+    top = max(value for value, _ in reached)
+    return next(params for value, params in reached if not value < top - 1e-9 * abs(top))
+
+
 def check_target(y: np.ndarray, intercept: bool) -> None:
     """DataError for a target with nothing to explain: constant (with an intercept, which would
     fit it exactly and send the noise precision to infinity) or zero in every row."""

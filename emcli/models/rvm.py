@@ -170,16 +170,23 @@ class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing):
             self.offset = float(np.mean(y))
 
     def init_params(self, data: np.ndarray, method: str, rng: np.random.Generator) -> RVMParams:
-        """Every basis function in, with one precision in the data's units
-        (``linear.initial_precisions``), except those that are constant over the rows: the
-        evidence does not depend on their weights, which are pruned at once."""
+        """Every basis function in, except those that are constant over the rows (the
+        evidence does not depend on their weights, which are pruned at once), all with one
+        precision: as for blr, EM climbs on the summed statistics from one at every decade of
+        ``linear.start_alphas`` (beta from ``linear.initial_precisions``), and the highest
+        evidence maximum reached is the start."""
         start = RVMParams(np.ones(self.n_basis), 1.0, None, None, self.train, np.arange(self.n_basis))
         stats, _ = accumulate(lambda block: self.e_step(start, block), data,
                               chunk_rows(self, data.shape[1]))
-        alpha, beta = linear.initial_precisions(stats, self._precisions(start.alpha) > 0)
+        penalised = self._precisions(start.alpha) > 0
+        _, beta = linear.initial_precisions(stats, penalised)
         flat = np.diag(stats["gram"])[self.intercept:] == 0
-        alpha = np.where(flat, np.inf, alpha)
-        return self._params(alpha, beta, self.posterior(stats, alpha, beta), start)
+        starts = []
+        for value in linear.start_alphas(stats, penalised):
+            alpha = np.where(flat, np.inf, value)
+            starts.append(self._params(alpha, beta, self.posterior(stats, alpha, beta), start))
+        return linear.best_climb(starts, lambda params: self.m_step(stats, params),
+                                 lambda params: self.total_score(stats, params))
 
     def _params(self, alpha: np.ndarray, beta: float, post: linear.Posterior,
                 previous: RVMParams) -> RVMParams:
