@@ -19,6 +19,7 @@ class RunResult:
     n_iter: int
     converged: bool
     trace: list = field(default_factory=list)
+    degenerate: list = field(default_factory=list)  # the model's flat_components, if it has them
 
 
 def trace_row(iteration: int, score: float, data_term: float, started: float, event=None,

@@ -8,6 +8,7 @@ import numpy as np
 
 from emcli.em.batch import RunResult
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, chunk_rows
+from emcli.em.protocol import Diagnosing, has
 from emcli.em.start import runs_per_start, start_params
 from emcli.errors import DataError, FitError
 
@@ -52,18 +53,28 @@ def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
 
     def run(rng):
         params = init if warm else start_params(model, X, init, rng, rows, runs or 1)
-        return driver(model, X, params, rows=rows, max_iter=max_iter, tol=tol, rng=rng,
-                      max_reseeds=max_reseeds, **(algorithm_options or {}))
+        return diagnosed(model, driver(model, X, params, rows=rows, max_iter=max_iter, tol=tol,
+                                       rng=rng, max_reseeds=max_reseeds, **(algorithm_options or {})))
 
     outcome = best_of(run, 1 if warm else restarts, seed, algorithm, on_restart)
     outcome.start_runs = runs
     return outcome
 
 
+def diagnosed(model, result: RunResult) -> RunResult:
+    """``result`` with its degenerate components (``Diagnosing.flat_components``) recorded, from
+    the model's state of this fit."""
+    if has(model, Diagnosing):
+        result.degenerate = model.flat_components(result.params)
+    return result
+
+
 def best_of(run, restarts: int, seed: int, algorithm: str, on_restart=None) -> FitOutcome:
     """Restart r = 0..``restarts``-1 as ``run(default_rng(seed + r))`` -> RunResult; the best
-    score wins.  A restart failing on linear algebra or floating point is summarised with its
-    error; FitError when every one fails."""
+    score wins, among the restarts with no degenerate component if there are any (a spike
+    whose likelihood only a floor bounds must not beat a proper fit).  A restart failing on
+    linear algebra or floating point is summarised with its error; FitError when every one
+    fails."""
     runs, summaries, failures = [], [], []
     for r in range(restarts):
         try:
@@ -75,13 +86,14 @@ def best_of(run, restarts: int, seed: int, algorithm: str, on_restart=None) -> F
             runs.append((seed + r, result))
             summaries.append({"seed": seed + r, "score": result.score,
                               "log_likelihood": result.log_likelihood, "n_iter": result.n_iter,
-                              "converged": result.converged})
+                              "converged": result.converged, "degenerate": list(result.degenerate)})
         if on_restart is not None:
             on_restart(r)
     if not runs:
         raise FitError(f"every restart failed; the first: {failures[0]}")
     # Restarts that reach the same optimum differ only by round-off (and a permutation of the
     # components); take the first of them, so the choice does not hang on the chunk size.
+    runs = [pair for pair in runs if not pair[1].degenerate] or runs
     top = max(result.score for _, result in runs)
     best_seed, best = next(pair for pair in runs if pair[1].score >= top - 1e-9 * abs(top))
     return FitOutcome(best, best_seed, summaries, algorithm)

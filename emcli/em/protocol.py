@@ -208,13 +208,16 @@ class RowOutputs(Protocol):
 
 
 class Diagnosing(Protocol):
-    """Warnings about a finished fit."""
+    """Degenerate fits: a component (or a regression's noise) resting on a floor or a bound,
+    where the likelihood is bounded only by that floor, as on repeated values.  Such a fit is
+    not to be trusted or compared: a restart without one wins over it, select-k screens it, and
+    fit warns (fails, with --strict) and records it in the model file."""
 
     def diagnose(self, params: Params, n_samples: int) -> list[str]:
         """One message per problem of a fit to ``n_samples`` rows."""
 
     def flat_components(self, params: Params) -> list[int]:
-        """Components whose covariance rests on the floor (a fit not to compare)."""
+        """The degenerate components (0 for a regression's noise); empty for a sound fit."""
 
 
 class Describing(Protocol):

@@ -5,6 +5,7 @@ import math
 import os
 
 from emcli import __version__
+from emcli.em.protocol import Diagnosing, has
 from emcli.errors import EmtoolError, FitError, ModelFileError
 from emcli.io.atomic import write_bytes
 
@@ -39,8 +40,11 @@ def _trace_rows(model, trace: list) -> list:
 def _restart_row(model, summary: dict) -> dict:
     if "error" in summary:
         return {"seed": summary["seed"], "error": summary["error"]}
-    return {"seed": summary["seed"], **_score_fields(model, summary),
-            "n_iter": summary["n_iter"], "converged": summary["converged"]}
+    row = {"seed": summary["seed"], **_score_fields(model, summary),
+           "n_iter": summary["n_iter"], "converged": summary["converged"]}
+    if summary.get("degenerate"):
+        row["degenerate"] = summary["degenerate"]
+    return row
 
 
 def model_document(model, columns: list, outcome, *, n_samples: int,
@@ -59,6 +63,9 @@ def model_document(model, columns: list, outcome, *, n_samples: int,
                seed=outcome.seed, restarts=restarts, trace=_trace_rows(model, best.trace))
     if outcome.start_runs is not None:
         fit["start_runs"] = outcome.start_runs
+    if has(model, Diagnosing):
+        # the degenerate components, as the fit found them (flat_components): a fit not to trust
+        fit["degenerate"] = list(best.degenerate)
     if seconds is not None:
         fit["seconds"] = seconds
     return {

@@ -5,14 +5,16 @@ only where it must be."""
 import csv
 import io
 
+import numpy as np
+
 
 def _cell(value):
     if value is None:
         return ""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))  # a NumPy scalar's own repr is np.float64(...)
     return value
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, xlogy
 
-from emcli.em.protocol import Posterior, Prior, Reseeding, Sampling, Seeded
+from emcli.em.protocol import Diagnosing, Posterior, Prior, Reseeding, Sampling, Seeded
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError
 from emcli.models.params import check_k, check_shape, check_weights, float_array
@@ -33,12 +33,21 @@ from emcli.numeric import normalize_log_rows
 #: stays monotone: the clipped mean is the maximiser of the concave M-step objective over that
 #: interval, where the previous means also lie.
 FLOOR = float(np.finfo(np.float64).eps)
+#: a component whose every probability is this close to 0 or 1 is one row pattern
+PATTERN_TOL = 1e-3
 
 #: Beta(2, 2) on each mean makes its mode Laplace's rule of succession (s + 1) / (n + 2), worth
 #: two pseudo-rows per component and column; Dirichlet(2) on the weights adds one pseudo-row to
 #: each component.  Both are the weakest integer priors whose modes stay inside (0, 1), and are
 #: negligible beside components of dozens of rows.
 DEFAULT_PRIOR = {"a": 2.0, "b": 2.0, "alpha": 2.0}
+
+
+def pattern_warning(k: int) -> str:
+    """The warning for a component that is a single row pattern (bernoulli, categorical)."""
+    return (f"component {k} is a single row pattern held by fewer rows than its parameters (every "
+            "probability at 0 or 1), on the boundary where BIC's count of them does not hold; try "
+            "--prior default or fewer components")
 
 
 @dataclass
@@ -49,7 +58,7 @@ class BernoulliParams:
     means: np.ndarray
 
 
-class BernoulliMixture(Seeded, Reseeding, Prior, Posterior, Sampling):
+class BernoulliMixture(Seeded, Reseeding, Prior, Posterior, Sampling, Diagnosing):
     name = "bernoulli"
 
     def __init__(self, k: int = 1, prior: str = "none", prior_params: dict | None = None):
@@ -66,7 +75,9 @@ class BernoulliMixture(Seeded, Reseeding, Prior, Posterior, Sampling):
         return {"k": self.k, "prior": self.prior, "prior_params": dict(self.hyper)}
 
     def prepare(self, X: np.ndarray) -> None:
-        """Checks that every cell is 0 or 1; a Bernoulli mixture has no data-scale setting."""
+        """Checks that every cell is 0 or 1; a Bernoulli mixture has no data-scale setting (the
+        number of rows is kept for ``flat_components``)."""
+        self.n_rows = len(X)
         bad = np.argwhere((X != 0) & (X != 1))
         if bad.size:
             row, column = bad[0]
@@ -152,6 +163,22 @@ class BernoulliMixture(Seeded, Reseeding, Prior, Posterior, Sampling):
         means = params.means
         beta = (xlogy(a - 1.0, means) + xlogy(b - 1.0, 1.0 - means)).sum() - means.size * betaln(a, b)
         return float(beta) + dirichlet_log_density(params.weights, self.hyper["alpha"])
+
+    def flat_components(self, params: BernoulliParams) -> list[int]:
+        """Components spent on a few copies of one row: every mean within PATTERN_TOL of 0 or 1
+        (EM approaches the edge geometrically and stops on the way) while they hold fewer
+        rows than their D means.  A discrete likelihood is bounded, and a class of many
+        identical rows is a real cluster; but one fit to fewer rows than it has parameters
+        buys their likelihood with parameters on the boundary, where BIC's count of them does
+        not hold.  Under a prior, none."""
+        if self.hyper:
+            return []
+        edge = np.minimum(params.means, 1.0 - params.means) <= PATTERN_TOL
+        few = params.weights * getattr(self, "n_rows", np.inf) < params.means.shape[1]
+        return [int(k) for k in np.flatnonzero(edge.all(axis=1) & few)]
+
+    def diagnose(self, params: BernoulliParams, n_samples: int) -> list[str]:
+        return [pattern_warning(k) for k in self.flat_components(params)]
 
     def degenerate(self, params: BernoulliParams, stats: Stats) -> list[tuple[int, str]]:
         """Components holding less than one row's worth of responsibility.  Nothing can collapse:

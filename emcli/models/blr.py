@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emcli.em.chunks import accumulate, chunk_rows
-from emcli.em.protocol import Describing, RowOutputs, SelfStarting, WholeScore
+from emcli.em.protocol import Describing, Diagnosing, RowOutputs, SelfStarting, WholeScore
 from emcli.em.stats import Stats
 from emcli.models import linear
 from emcli.models.params import check_shape, float_array
@@ -54,7 +54,7 @@ class BLRParams:
     cov: np.ndarray
 
 
-class BayesianLinearRegression(SelfStarting, WholeScore, RowOutputs, Describing):
+class BayesianLinearRegression(SelfStarting, WholeScore, RowOutputs, Describing, Diagnosing):
     name = "blr"
     objective = "log_evidence"
     k = 1
@@ -63,6 +63,7 @@ class BayesianLinearRegression(SelfStarting, WholeScore, RowOutputs, Describing)
         self.intercept = linear.check_intercept(intercept)
         self.shift = None
         self.offset = 0.0
+        self.max_beta = None  # the noise precision's cap (linear.noise_cap), set in prepare
 
     def options(self) -> dict:
         return {"intercept": self.intercept}
@@ -74,6 +75,7 @@ class BayesianLinearRegression(SelfStarting, WholeScore, RowOutputs, Describing)
         intercept (which absorbs the shift), the origin without.  ``data`` is (N, D + 1):
         the features, then the target."""
         linear.check_target(data[:, -1], self.intercept)
+        self.max_beta = linear.noise_cap(data[:, -1], self.intercept)
         self.shift = np.zeros(data.shape[1] - 1 + self.intercept)
         self.offset = 0.0
         if self.intercept:
@@ -131,7 +133,8 @@ class BayesianLinearRegression(SelfStarting, WholeScore, RowOutputs, Describing)
         post = linear.Posterior(stats, np.where(penalised, previous.alpha, 0.0), previous.beta)
         weights = post.mean[penalised]
         alpha = penalised.sum() / (weights @ weights + np.trace(post.cov[np.ix_(penalised, penalised)]))
-        return self._params(stats, float(alpha), linear.noise_precision(stats, post))
+        beta = min(linear.noise_precision(stats, post), self.max_beta)
+        return self._params(stats, float(alpha), beta)
 
     # -- use -----------------------------------------------------------------------------------
 
@@ -139,6 +142,13 @@ class BayesianLinearRegression(SelfStarting, WholeScore, RowOutputs, Describing)
         """prediction and prediction_std (N,) for the (N, D) feature rows ``X``."""
         prediction, std = linear.predictive(self._design(X), params.mean, params.cov, params.beta)
         return {"prediction": prediction, "prediction_std": std}
+
+    def flat_components(self, params: BLRParams) -> list[int]:
+        """[0] when the noise precision is at its cap (the features fit the target exactly)."""
+        return linear.noise_diagnosis(params.beta, self.max_beta)[0]
+
+    def diagnose(self, params: BLRParams, n_samples: int) -> list[str]:
+        return linear.noise_diagnosis(params.beta, self.max_beta)[1]
 
     def describe(self, params: BLRParams, columns: list) -> list[str]:
         """One line on the fit for --verbose: the precisions as standard deviations and gamma,

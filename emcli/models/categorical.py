@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from emcli.em.protocol import Levelled, Missing, Posterior, Prior, Reseeding, Sampling, Seeded
+from emcli.em.protocol import Diagnosing, Levelled, Missing, Posterior, Prior, Reseeding, Sampling, Seeded
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError
 from emcli.models.params import check_k, check_weights, float_array
@@ -57,7 +57,7 @@ class CategoricalParams:
         return np.concatenate(self.tables, axis=1)
 
 
-class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling, Levelled):
+class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling, Levelled, Diagnosing):
     name = "categorical"
 
     def __init__(self, k: int = 1, prior: str = "none", prior_params: dict | None = None,
@@ -84,7 +84,9 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
 
     def prepare(self, X: np.ndarray) -> None:
         """Takes the levels to be the codes 0..max when none were set, and checks that every
-        observed cell is a code of its column's levels."""
+        observed cell is a code of its column's levels (the number of rows is kept for
+        ``flat_components``)."""
+        self.n_rows = len(X)
         if self.levels is None:
             top = np.where(np.isnan(X), -1.0, X).max(axis=0)
             self.levels = [list(range(max(int(t) + 1, 0))) for t in top]
@@ -207,6 +209,24 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
             return 0.0
         return (dirichlet_log_density(params.weights, self.hyper["alpha"])
                 + sum(dirichlet_log_density(table, self.hyper["beta"]) for table in params.tables))
+
+    def flat_components(self, params: CategoricalParams) -> list[int]:
+        """Classes spent on a few copies of one row: in every column one level has all the
+        probability but bernoulli.PATTERN_TOL, while they hold fewer rows than their free
+        parameters (as for bernoulli).  Under a prior, none."""
+        from emcli.models.bernoulli import PATTERN_TOL
+
+        if self.hyper:
+            return []
+        single = np.all([table.max(axis=1) >= 1.0 - PATTERN_TOL for table in params.tables], axis=0)
+        free = sum(table.shape[1] - 1 for table in params.tables)
+        single &= params.weights * getattr(self, "n_rows", np.inf) < free
+        return [int(k) for k in np.flatnonzero(single)]
+
+    def diagnose(self, params: CategoricalParams, n_samples: int) -> list[str]:
+        from emcli.models.bernoulli import pattern_warning
+
+        return [pattern_warning(k) for k in self.flat_components(params)]
 
     def degenerate(self, params: CategoricalParams, stats: Stats) -> list[tuple[int, str]]:
         """Components holding less than one row's worth of responsibility.  Nothing can collapse:

@@ -43,7 +43,7 @@ from scipy import linalg
 
 from emcli.em.chunks import chunk_rows, chunks
 from emcli.em.init import initial_centres
-from emcli.em.protocol import Reseeding, RowOutputs, SelfStarting
+from emcli.em.protocol import Diagnosing, Reseeding, RowOutputs, SelfStarting
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models.gaussian import second_features, unpack
@@ -147,7 +147,7 @@ def gating_step(U: np.ndarray, gradient: np.ndarray, scatter: np.ndarray, hessia
     return out
 
 
-class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs):
+class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs, Diagnosing):
     name = "experts"
     objective = "log_likelihood"
 
@@ -352,6 +352,18 @@ class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs):
         for k in np.flatnonzero(on_floor & (n_k < m + 1)):
             bad.setdefault(int(k), "collapsed")
         return sorted(bad.items())
+
+    def flat_components(self, params: ExpertsParams) -> list[int]:
+        """Experts whose noise variance rests on the floor: a line through rows that share one
+        target value (R's geyser: the 53 durations of exactly 4 minutes), whose likelihood
+        only the floor bounds."""
+        return [int(k) for k in np.flatnonzero(params.variances <= self.scaling.floor * (1.0 + 1e-9))]
+
+    def diagnose(self, params: ExpertsParams, n_samples: int) -> list[str]:
+        """A warning per expert without noise (``flat_components``)."""
+        return [f"expert {k} has no noise (its variance rests on the floor: it threads rows with one "
+                "target value), which inflates its likelihood; try fewer experts"
+                for k in self.flat_components(params)]
 
     def reseed(self, params: ExpertsParams, components: list[int], data: np.ndarray,
                rng: np.random.Generator) -> ExpertsParams:

@@ -336,6 +336,17 @@ class UnitFreeSeeding(ShortRuns):
                                    self.covariance)
 
 
+def floored_components(cov: np.ndarray, covariance: str, k: int, data_var: np.ndarray,
+                       reg_covar: float) -> list[int]:
+    """Components with (almost) no spread in some direction: the smallest eigenvalue of their
+    covariance (K, D, D after ``as_full``), each column scaled by its data variance (D,),
+    within twice the relative floor ``reg_covar``."""
+    scale = np.sqrt(data_var)
+    covs = as_full(cov, covariance, k, len(data_var)) / np.outer(scale, scale)
+    lowest = np.linalg.eigvalsh(covs)[:, 0]
+    return [int(j) for j in np.flatnonzero(lowest <= 2.0 * reg_covar)]
+
+
 def nearest_centre(Xc: np.ndarray, mc: np.ndarray, frame: np.ndarray | None = None) -> np.ndarray:
     """(N, K) one-hot responsibilities of each centred row (N, D) for its nearest centred
     mean (K, D), distances measured in ``frame`` (``em.init.seeding_frame``)."""

@@ -291,10 +291,8 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         bounded only by the floor, so its fit should not be trusted or compared."""
         if self.conjugate is not None:
             return []
-        scale = np.sqrt(self.data_var)
-        covs = self._component_covs(params) / np.outer(scale, scale)
-        lowest = np.linalg.eigvalsh(covs)[:, 0]
-        return [int(k) for k in np.flatnonzero(lowest <= 2.0 * self.reg_covar)]
+        return gaussian.floored_components(params.cov, self.covariance, self.k, self.data_var,
+                                           self.reg_covar)
 
     def diagnose(self, params: GMMParams, n_samples: int) -> list[str]:
         """Warnings about a finished fit: covariances resting on the floor, because their

@@ -193,6 +193,29 @@ def best_climb(starts: list, step, score):
     return next(params for value, params in reached if not value < top - 1e-9 * abs(top))
 
 
+#: the noise variance floor, relative to the target's spread (noise standard deviation 1e-6 of
+#: the target's): a target the features fit exactly would send the noise precision, and the
+#: evidence, to infinity; the M-step maximises over precisions up to the cap instead
+NOISE_FLOOR = 1e-12
+
+
+def noise_cap(y: np.ndarray, intercept: bool) -> float:
+    """The largest noise precision beta: 1 / (NOISE_FLOOR times the spread of the target ``y``
+    (N,), its variance with an intercept, its mean square without)."""
+    spread = float(np.var(y)) if intercept else float(np.mean(np.square(y)))
+    return 1.0 / (NOISE_FLOOR * spread)
+
+
+def noise_diagnosis(beta: float, cap: float | None) -> tuple[list, list]:
+    """(flat components, warnings) of a regression whose noise precision is ``beta``: its
+    noise, component 0, is degenerate when beta is at the ``cap``."""
+    if cap is None or beta < cap * (1.0 - 1e-9):
+        return [], []
+    return [0], [f"the features fit the target exactly: the noise variance rests on its floor "
+                 f"({NOISE_FLOOR:g} of the target's variance), where the evidence would grow "
+                 "without bound; the target is a function of the features"]
+
+
 def check_target(y: np.ndarray, intercept: bool) -> None:
     """DataError for a target with nothing to explain: constant (with an intercept, which would
     fit it exactly and send the noise precision to infinity) or zero in every row."""

@@ -104,7 +104,7 @@ MODELS = {
             data="binary",
             when="presence/absence or yes/no data, such as binarised images or survey answers",
             algorithms=MIXTURE_ALGORITHMS,
-            capabilities=("seeded", "reseeding", "prior", "posterior", "sampling"),
+            capabilities=("seeded", "reseeding", "prior", "posterior", "sampling", "diagnosing"),
         ),
         ModelSpec(
             name="categorical", target="emcli.models.categorical:CategoricalMixture",
@@ -116,7 +116,7 @@ MODELS = {
             data="categorical",
             when="unordered categorical answers (questionnaires, diagnoses, product choices)",
             algorithms=MIXTURE_ALGORITHMS,
-            capabilities=("seeded", "reseeding", "prior", "posterior", "missing", "sampling", "levels"),
+            capabilities=("seeded", "reseeding", "prior", "posterior", "missing", "sampling", "levels", "diagnosing"),
         ),
         ModelSpec(
             name="student", target="emcli.models.student:StudentT", kind="density, outliers",
@@ -126,7 +126,7 @@ MODELS = {
                         when="a robust location and scatter, and an outlier score per row (weight)",
             algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
             capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming",
-                          "short_runs"),
+                          "short_runs", "diagnosing"),
             min_rows=2, needs_variation=True,
         ),
         ModelSpec(
@@ -139,7 +139,7 @@ MODELS = {
             when="clusters with heavy tails or gross outliers, which would pull a gmm's components",
             algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
             capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming",
-                          "short_runs"),
+                          "short_runs", "diagnosing"),
             min_rows=2, needs_variation=True,
         ),
         ModelSpec(
@@ -151,7 +151,7 @@ MODELS = {
             outputs=("prediction", "prediction_std", "mode", "expert"),
             when="a target that follows different linear laws in different regions, or an "
                  "inverse problem where y given x has several branches (use the mode)",
-            capabilities=("self_starting", "reseeding", "row_outputs"),
+            capabilities=("self_starting", "reseeding", "row_outputs", "diagnosing"),
             min_rows=2,
         ),
         ModelSpec(
@@ -162,7 +162,7 @@ MODELS = {
             options=("intercept",), outputs=("prediction", "prediction_std"),
             when="linear regression with calibrated predictive uncertainty and a ridge penalty "
                  "set from the data, with no cross-validation",
-            capabilities=("self_starting", "whole_score", "row_outputs", "describing"),
+            capabilities=("self_starting", "whole_score", "row_outputs", "describing", "diagnosing"),
         ),
         ModelSpec(
             name="rvm", target="emcli.models.rvm:RelevanceVectorMachine",
@@ -174,7 +174,7 @@ MODELS = {
             outputs=("prediction", "prediction_std"),
             when="a sparse model: which features matter (--basis linear), or a smooth nonlinear "
                  "fit kept by a few relevance vectors (--basis rbf --gamma G)",
-            capabilities=("self_starting", "whole_score", "row_outputs", "describing"),
+            capabilities=("self_starting", "whole_score", "row_outputs", "describing", "diagnosing"),
         ),
         ModelSpec(
             name="probit", target="emcli.models.probit:ProbitRegression",

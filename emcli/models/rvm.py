@@ -44,7 +44,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from emcli.em.chunks import accumulate, chunk_rows, chunks
-from emcli.em.protocol import Describing, RowOutputs, SelfStarting, WholeScore
+from emcli.em.protocol import Describing, Diagnosing, RowOutputs, SelfStarting, WholeScore
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import linear
@@ -97,7 +97,7 @@ def deletion_gain(alpha: np.ndarray, post: linear.Posterior, intercept: bool) ->
     return -0.5 * (np.log(alpha * var) + mean * mean / var)
 
 
-class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing):
+class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing, Diagnosing):
     name = "rvm"
     objective = "log_evidence"
     k = 1
@@ -116,6 +116,7 @@ class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing):
         self.basis, self.threshold = basis, float(threshold)
         self.gamma = None if gamma is None else float(gamma)
         self.train = None
+        self.max_beta = None  # the noise precision's cap (linear.noise_cap), set in prepare
         self.shift = None
         self.offset = 0.0
         self.n_basis = 0
@@ -150,6 +151,7 @@ class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing):
         intercept absorbs).  ``data`` is (N, D + 1): the features, then the target."""
         X, y = data[:, :-1], data[:, -1]
         linear.check_target(y, self.intercept)
+        self.max_beta = linear.noise_cap(y, self.intercept)
         if self.basis == "rbf":
             if len(X) > MAX_RBF_ROWS:
                 raise DataError(f"--basis rbf keeps an N x N matrix and takes at most {MAX_RBF_ROWS} "
@@ -238,7 +240,7 @@ class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing):
         mean, var = post.mean[i:], np.diag(post.cov)[i:]
         em = np.full(len(previous.alpha), np.inf)
         em[active] = 1.0 / (mean * mean + var)
-        em_beta = linear.noise_precision(stats, post)
+        em_beta = min(linear.noise_precision(stats, post), self.max_beta)
         # gamma_i, how well the data determine weight i, is 1 - alpha_i S_ii; MacKay's update
         # can fail where it rounds to 0 or below, and there EM's value stands in
         gamma = 1.0 - previous.alpha[active] * var
@@ -249,6 +251,7 @@ class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing):
         mackay[active] = np.where(np.isfinite(proposal) & (proposal > 0), proposal, em[active])
         if not (np.isfinite(mackay_beta) and mackay_beta > 0):
             mackay_beta = em_beta
+        mackay_beta = min(mackay_beta, self.max_beta)
         steps = [(em, em_beta, self.posterior(stats, em, em_beta)),
                  (mackay, mackay_beta, self.posterior(stats, mackay, mackay_beta))]
         alpha, beta, post = max(steps, key=lambda step: step[2].log_evidence)
@@ -294,6 +297,13 @@ class RelevanceVectorMachine(SelfStarting, WholeScore, RowOutputs, Describing):
         prediction, std = linear.predictive(Phi, params.mean[columns], params.cov[np.ix_(columns, columns)],
                                             params.beta)
         return {"prediction": prediction, "prediction_std": std}
+
+    def flat_components(self, params: RVMParams) -> list[int]:
+        """[0] when the noise precision is at its cap (the features fit the target exactly)."""
+        return linear.noise_diagnosis(params.beta, self.max_beta)[0]
+
+    def diagnose(self, params: RVMParams, n_samples: int) -> list[str]:
+        return linear.noise_diagnosis(params.beta, self.max_beta)[1]
 
     def describe(self, params: RVMParams, columns: list) -> list[str]:
         """One line for --verbose naming the relevant basis functions."""

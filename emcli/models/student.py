@@ -43,7 +43,8 @@ from scipy.optimize import brentq, minimize_scalar
 from scipy.special import digamma, gammaln, logsumexp
 
 from emcli.em.chunks import chunks
-from emcli.em.protocol import ConditionalSteps, Posterior, Reseeding, RowOutputs, Sampling, Seeded, Streaming
+from emcli.em.protocol import (ConditionalSteps, Diagnosing, Posterior, Reseeding, RowOutputs, Sampling, Seeded,
+                               Streaming)
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
@@ -116,7 +117,8 @@ def dof_root(target: float) -> float:
     return brentq(lambda nu: _tail_gap(nu) - target, low, high, xtol=1e-12, rtol=4 * np.finfo(float).eps)
 
 
-class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, RowOutputs, Streaming):
+class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, ConditionalSteps, Sampling, RowOutputs,
+                     Streaming, Diagnosing):
     name = "tmix"
     default_init = "robust"  # the data it is chosen for has outliers, which k-means++ seeks out
     objective = "log_likelihood"
@@ -374,6 +376,31 @@ class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, Con
         """Components holding less than one row's worth of responsibility ("empty"), or whose
         scale before the floor is no larger than the floor ("collapsed" onto a point)."""
         return gaussian.degenerate_components(stats["n"], params.cov, self.covariance, self.floor)
+
+    def _lowest_dof(self, params: StudentParams) -> list[int]:
+        """Components whose estimated degrees of freedom sit at the lowest DOF_RANGE allows."""
+        if self.dof is not None:
+            return []
+        return [int(k) for k in np.flatnonzero(params.dof <= DOF_RANGE[0] * (1.0 + 1e-9))]
+
+    def flat_components(self, params: StudentParams) -> list[int]:
+        """Components whose scale rests on the floor (no spread in some direction, as on
+        repeated rows: the BMW-Siemens returns' 312 days at (0, 0)) or whose estimated degrees
+        of freedom sit at their lower bound (tails so heavy that the likelihood would go on
+        rising past it: a spike in a wide skirt)."""
+        floored = gaussian.floored_components(params.cov, self.covariance, self.k, self.data_var,
+                                              self.reg_covar)
+        return sorted(set(floored) | set(self._lowest_dof(params)))
+
+    def diagnose(self, params: StudentParams, n_samples: int) -> list[str]:
+        """A warning per degenerate component (``flat_components``)."""
+        lowest = set(self._lowest_dof(params))
+        return [f"component {k} " + (f"has its degrees of freedom at the lower bound {DOF_RANGE[0]:g}"
+                                     if k in lowest else
+                                     "has almost no spread in some direction (its scale rests on the floor, "
+                                     "as on repeated values)")
+                + ", which inflates its likelihood; try fewer components or a fixed --dof"
+                for k in self.flat_components(params)]
 
     def reseed(self, params: StudentParams, components: list[int], X: np.ndarray,
                rng: np.random.Generator) -> StudentParams:

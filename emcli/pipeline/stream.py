@@ -61,7 +61,7 @@ def fit_stream(spec: FitSpec, model, source: Source, on_restart=None):
     """(outcome, columns, rows of the first epoch, rows dropped) of stepwise EM over the file's
     rows: ``spec.restarts`` starts (a warm start runs once), the best running log-likelihood
     wins."""
-    from emcli.em.fit import best_of
+    from emcli.em.fit import best_of, diagnosed
     from emcli.em.start import runs_per_start
     from emcli.em.stepwise import fit_source
     from emcli.io.stream import chosen_columns
@@ -73,9 +73,10 @@ def fit_stream(spec: FitSpec, model, source: Source, on_restart=None):
     runs = None if spec.warm else runs_per_start(model, spec.restarts, spec.start_runs)
 
     def run(rng):
-        return fit_source(model, blocks, rng=rng, init=init, batch_size=options["batch_size"],
-                          kappa=options["kappa"], epochs=min(options["epochs"] or spec.max_iter, spec.max_iter),
-                          tol=spec.tol, chunk_bytes=spec.chunk_bytes, start_runs=runs or 1)
+        return diagnosed(model, fit_source(
+            model, blocks, rng=rng, init=init, batch_size=options["batch_size"], kappa=options["kappa"],
+            epochs=min(options["epochs"] or spec.max_iter, spec.max_iter), tol=spec.tol,
+            chunk_bytes=spec.chunk_bytes, start_runs=runs or 1))
 
     outcome = best_of(run, 1 if spec.warm else spec.restarts, spec.seed, "stepwise", on_restart)
     outcome.start_runs = runs

@@ -123,11 +123,9 @@ def cell_spec(spec: FitSpec, cell: Cell) -> FitSpec:
     return spec.with_options(k=cell.k, **({"covariance": cell.covariance} if cell.covariance else {}))
 
 
-def _degenerate(flat: list) -> FloatingPointError:
-    several = len(flat) > 1
-    return FloatingPointError(
-        f"degenerate: component{'s' if several else ''} {', '.join(map(str, flat))} "
-        f"{'rest' if several else 'rests'} on the covariance floor (no spread in some direction)")
+def _degenerate(fitted, n_rows: int) -> FloatingPointError:
+    """The cell's error for a fit with degenerate components: the model's own diagnosis."""
+    return FloatingPointError("degenerate: " + "; ".join(fitted.model.diagnose(fitted.params, n_rows)))
 
 
 def _scores(spec: FitSpec, rows: Rows, fitted, scoring: Scoring) -> dict:
@@ -169,9 +167,8 @@ def fit_cell(spec: FitSpec, cell: Cell, rows: Rows, scoring: Scoring = Scoring()
         if cell.k > len(rows.X):
             raise UsageError(f"{cell.k} components but only {len(rows.X)} rows")
         fitted = fit_array(spec, rows.X, rows.columns, levels=rows.levels, target=rows.target)
-        flat = fitted.flat_components()
-        if flat:
-            raise _degenerate(flat)
+        if fitted.flat_components():
+            raise _degenerate(fitted, len(rows.X))
         row.update(_scores(spec, rows, fitted, scoring))
         row.update(converged=fitted.converged, seconds=time.perf_counter() - started)
         return row, fitted.doc, fitted.warnings
