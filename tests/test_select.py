@@ -31,11 +31,11 @@ def test_faithful_picks_tied_three_like_mclust(run):
 
 
 def test_degenerate_cells_are_rows_with_their_reason(faithful):
-    """full k=3 on faithful with thirty more eruptions all waiting exactly 83 minutes puts a
+    """full k=3 on faithful with sixty more eruptions all waiting exactly 83 minutes puts a
     component on that line: no spread across it, a likelihood only the floor bounds; it must
     not win."""
-    durations = np.random.default_rng(0).uniform(1.5, 5.0, 30).round(3)
-    spiked = np.vstack([faithful, np.column_stack([durations, np.full(30, 83.0)])])
+    durations = np.random.default_rng(0).uniform(1.5, 5.0, 60).round(3)
+    spiked = np.vstack([faithful, np.column_stack([durations, np.full(60, 83.0)])])
     row, doc, _ = fit_cell(FitSpec("gmm", restarts=3), Cell(3, "full"),
                            Rows(None, ["eruptions", "waiting"], spiked))
     assert doc is None and row["bic"] is None

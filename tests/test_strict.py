@@ -11,7 +11,7 @@ MISSING = ROOT / "sample_data" / "faithful_missing.csv"
 
 @pytest.mark.parametrize("args, output", [
     (["fit", FAITHFUL, "-k", "3", "--max-iter", "2"], "m.json"),
-    (["select-k", FAITHFUL, "--k-range", "2:3", "--max-iter", "2", "--table", "t.csv"], "m.json"),
+    (["select-k", FAITHFUL, "--k-range", "2:3", "--max-iter", "2", "--tol", "1e-12", "--table", "t.csv"], "m.json"),
     (["impute", MISSING, "--max-iter", "1", "--model-out", "m2.json"], "out.csv"),
 ])
 def test_an_unconverged_fit_is_status_3_and_writes_nothing(run, tmp_path, args, output):
@@ -27,9 +27,9 @@ def test_an_unconverged_fit_is_status_3_and_writes_nothing(run, tmp_path, args, 
 
 
 def test_a_degenerate_component_is_status_3(run, tmp_path):
-    """Three full components on faithful with thirty more eruptions all waiting 83 minutes: one
+    """Three full components on faithful with sixty more eruptions all waiting 83 minutes: one
     rests on that line, with no spread across it."""
-    durations = np.random.default_rng(0).uniform(1.5, 5.0, 30).round(3)
+    durations = np.random.default_rng(0).uniform(1.5, 5.0, 60).round(3)
     lines = FAITHFUL.read_text().splitlines() + [f"{d},83" for d in durations]
     (tmp_path / "spiked.csv").write_text("\n".join(lines) + "\n")
     args = ["fit", "spiked.csv", "-k", "3", "--restarts", "3", "-o", "m.json"]

@@ -236,7 +236,7 @@ start_options = _stack(
                       "that outliers cannot dominate), random rows, or a fitted model file to start "
                       "from (warm start)."),
     click.option("--start-runs", type=click.IntRange(min=1, max=MAX_COUNT),
-                 help="gmm, student, tmix: short EM runs (5 iterations on at most 10,000 rows) each "
+                 help="gmm, student, tmix: short EM runs (3 iterations on at most 10,000 rows) each "
                       "k-means++ or robust start chooses from, by likelihood; 1: a single seeding "
                       "[default: 20 shared among the restarts, at least 1 each]."),
     click.option("--algorithm", default="batch", show_default=True,

@@ -27,7 +27,7 @@ from emcli.em.protocol import Diagnosing, SelfStarting, ShortRuns, has
 #: k=3: mclust's -180.19 from 1 of 20 single seedings, from none of 20 short-run starts)
 START_BUDGET = 20
 #: EM iterations of each short run: enough to tell the basins apart, cheap on a sample
-SHORT_ITERATIONS = 5
+SHORT_ITERATIONS = 3
 #: the short runs use a uniform sample of this many rows of larger data (at least 20 per
 #: component): a start needs the clusters' rough place, at a cost that does not grow with N
 START_SAMPLE = 10_000
