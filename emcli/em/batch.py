@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emcli.em.chunks import accumulate
-from emcli.em.protocol import Reseeding, data_term, has, log_prior
+from emcli.em.protocol import Diagnosing, Reseeding, data_term, has, log_prior
 
 
 @dataclass
@@ -20,6 +20,25 @@ class RunResult:
     converged: bool
     trace: list = field(default_factory=list)
     degenerate: list = field(default_factory=list)  # the model's flat_components, if it has them
+
+
+def diagnosed(model, result: RunResult) -> RunResult:
+    """``result`` with its degenerate components (``Diagnosing.flat_components``) recorded, from
+    the model's state of this fit."""
+    if has(model, Diagnosing):
+        result.degenerate = model.flat_components(result.params)
+    return result
+
+
+def best_index(results: list) -> int:
+    """The index of the winning run among ``results`` (RunResult, ``diagnosed``): the highest
+    score among the runs with no degenerate component (among all, if none is sound: a spike
+    whose likelihood only a floor bounds must not beat a proper fit).  Runs that reach one
+    optimum differ only by round-off (and a permutation of the components), which the chunk
+    size moves; the first of those within 1e-9 of the top wins, so the choice does not."""
+    sound = [i for i, result in enumerate(results) if not result.degenerate] or range(len(results))
+    top = max(results[i].score for i in sound)
+    return next(i for i in sound if results[i].score >= top - 1e-9 * abs(top))
 
 
 def trace_row(iteration: int, score: float, data_term: float, started: float, event=None,

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from emcli.em.batch import RunResult
+from emcli.em.batch import RunResult, best_index, diagnosed
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, chunk_rows
-from emcli.em.protocol import Diagnosing, has
 from emcli.em.start import runs_per_start, start_params
 from emcli.errors import DataError, FitError
 
@@ -61,20 +60,11 @@ def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
     return outcome
 
 
-def diagnosed(model, result: RunResult) -> RunResult:
-    """``result`` with its degenerate components (``Diagnosing.flat_components``) recorded, from
-    the model's state of this fit."""
-    if has(model, Diagnosing):
-        result.degenerate = model.flat_components(result.params)
-    return result
-
-
 def best_of(run, restarts: int, seed: int, algorithm: str, on_restart=None) -> FitOutcome:
-    """Restart r = 0..``restarts``-1 as ``run(default_rng(seed + r))`` -> RunResult; the best
-    score wins, among the restarts with no degenerate component if there are any (a spike
-    whose likelihood only a floor bounds must not beat a proper fit).  A restart failing on
-    linear algebra or floating point is summarised with its error; FitError when every one
-    fails."""
+    """Restart r = 0..``restarts``-1 as ``run(default_rng(seed + r))`` -> RunResult; the winner
+    is em.batch.best_index's (the best score, a sound fit before a degenerate one).  A restart
+    failing on linear algebra or floating point is summarised with its error; FitError when
+    every one fails."""
     runs, summaries, failures = [], [], []
     for r in range(restarts):
         try:
@@ -91,9 +81,5 @@ def best_of(run, restarts: int, seed: int, algorithm: str, on_restart=None) -> F
             on_restart(r)
     if not runs:
         raise FitError(f"every restart failed; the first: {failures[0]}")
-    # Restarts that reach the same optimum differ only by round-off (and a permutation of the
-    # components); take the first of them, so the choice does not hang on the chunk size.
-    runs = [pair for pair in runs if not pair[1].degenerate] or runs
-    top = max(result.score for _, result in runs)
-    best_seed, best = next(pair for pair in runs if pair[1].score >= top - 1e-9 * abs(top))
+    best_seed, best = runs[best_index([result for _, result in runs])]
     return FitOutcome(best, best_seed, summaries, algorithm)

@@ -16,10 +16,10 @@ by the short runs' likelihood, every one of 20 seeds reaches the best fit on bot
 
 import numpy as np
 
-from emcli.em.batch import run_batch
+from emcli.em.batch import best_index, diagnosed, run_batch
 from emcli.em.chunks import accumulate
 from emcli.em.init import initial_centres
-from emcli.em.protocol import Diagnosing, SelfStarting, ShortRuns, has
+from emcli.em.protocol import SelfStarting, ShortRuns, has
 
 #: short runs per fit, shared among its restarts (each restart at least one): one start then
 #: chooses among 20 seedings, while 20 restarts keep 20 different seedings, whose spread finds
@@ -69,7 +69,7 @@ def short_runs_start(model, X: np.ndarray, method: str, rng: np.random.Generator
     size = max(START_SAMPLE, 20 * model.k)
     if len(X) > size:
         X = X[np.sort(rng.choice(len(X), size, replace=False))]
-    found = []  # (sound, score, params) of each run that ran
+    found = []
     for _ in range(runs):
         try:
             params = hard_start(model, X, method, rng, rows)
@@ -78,15 +78,10 @@ def short_runs_start(model, X: np.ndarray, method: str, rng: np.random.Generator
         except (np.linalg.LinAlgError, FloatingPointError):
             continue
         if np.isfinite(run.score):
-            flat = has(model, Diagnosing) and bool(model.flat_components(run.params))
-            found.append((not flat, run.score, run.params))
+            found.append(diagnosed(model, run))
     if not found:
         return hard_start(model, X, method, rng, rows)
-    # runs in one basin differ by round-off, which the chunk size moves: the first of them wins
-    sound = max(entry[0] for entry in found)
-    top = max(score for ok, score, _ in found if ok == sound)
-    return next(params for ok, score, params in found
-                if ok == sound and score >= top - 1e-9 * abs(top))
+    return found[best_index(found)].params
 
 
 def hard_start(model, X: np.ndarray, method: str, rng: np.random.Generator, rows: int):

@@ -30,8 +30,9 @@ class Fitted:
         return self.outcome.best.converged
 
     def flat_components(self) -> list:
-        """Components resting on the covariance floor: a fit not to compare with others."""
-        return self.model.flat_components(self.params) if has(self.model, Diagnosing) else []
+        """The best restart's degenerate components, as the fit recorded them
+        (``Diagnosing.flat_components``): a fit not to compare with others."""
+        return list(self.outcome.best.degenerate)
 
 
 def not_converged(spec: FitSpec, outcome: FitOutcome, n_rows: int) -> str | None:

@@ -61,7 +61,8 @@ def fit_stream(spec: FitSpec, model, source: Source, on_restart=None):
     """(outcome, columns, rows of the first epoch, rows dropped) of stepwise EM over the file's
     rows: ``spec.restarts`` starts (a warm start runs once), the best running log-likelihood
     wins."""
-    from emcli.em.fit import best_of, diagnosed
+    from emcli.em.batch import diagnosed
+    from emcli.em.fit import best_of
     from emcli.em.start import runs_per_start
     from emcli.em.stepwise import fit_source
     from emcli.io.stream import chosen_columns

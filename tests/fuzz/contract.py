@@ -41,6 +41,8 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hypothesis import strategies as st
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "sample_data"
 EMTOOL = shutil.which("emtool", path=str(Path(sys.executable).parent)) or shutil.which("emtool")
@@ -308,6 +310,14 @@ class Output:
     fmt: str | None = None
     optional: bool = False
     passthrough: frozenset = frozenset()  # nan/inf spellings the input itself held (see input_tokens)
+
+
+def maybe_output(data, args: list, outputs: list, flag: str, path: str, kind: str, label: str) -> None:
+    """Draws (``data``, hypothesis's) whether the run asks for the output ``path`` by ``flag``;
+    if so, adds both to its command line ``args`` and to the ``outputs`` the contract checks."""
+    if data.draw(st.booleans(), label=label):
+        args += [flag, path]
+        outputs.append(Output(path, kind))
 
 
 @dataclass

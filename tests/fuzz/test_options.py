@@ -4,7 +4,7 @@ on good data, for every command: fit, select-k, impute, compress, decompress, sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .contract import Output, SAMPLE, case_directory, count_example, input_tokens, read_input, run_and_check
+from .contract import Output, maybe_output, SAMPLE, case_directory, count_example, input_tokens, read_input, run_and_check
 from .profiles import fuzz_settings
 from .seeds import SEEDS, _binary_csv, _faithful60, _probit_csv, emq_files, seeds
 from .strategies import (HOSTILE_FLOATS, HOSTILE_INTS, fit_option_choices, k_ranges, k_values,
@@ -80,12 +80,8 @@ def test_select_k_options(data):
         args += ["--k-range", "1:3"]
     fmt = args[args.index("--output-format") + 1] if "--output-format" in args else "csv"
     outputs = [Output("-", "json" if fmt == "json" else "table")] if fmt in ("csv", "json") else []
-    if data.draw(st.booleans(), label="best"):
-        args += ["-o", "best.json"]
-        outputs.append(Output("best.json", "model"))
-    if data.draw(st.booleans(), label="table"):
-        args += ["--table", "t.csv"]
-        outputs.append(Output("t.csv", "table"))
+    maybe_output(data, args, outputs, "-o", "best.json", "model", label="best")
+    maybe_output(data, args, outputs, "--table", "t.csv", "table", label="table")
     with case_directory() as tmp:
         (tmp / name).write_bytes(make())
         run_and_check(args, tmp, outputs)
@@ -133,12 +129,8 @@ def test_impute_options(data):
             outputs += [Output(f"{pattern}.{ext}".replace("{i}", str(i)), "table") for i in range(1, m + 1)]
     elif not draws:
         outputs.append(Output(f"{pattern}.{ext}", "table"))
-    if data.draw(st.booleans(), label="report"):
-        args += ["--report", "r.json"]
-        outputs.append(Output("r.json", "json"))
-    if data.draw(st.booleans(), label="model_out"):
-        args += ["--model-out", "m.json"]
-        outputs.append(Output("m.json", "model"))
+    maybe_output(data, args, outputs, "--report", "r.json", "json", label="report")
+    maybe_output(data, args, outputs, "--model-out", "m.json", "model", label="model_out")
     with case_directory() as tmp:
         (tmp / name).write_bytes((SAMPLE / name).read_bytes())
         shape = read_input(tmp / name)
@@ -178,9 +170,7 @@ def test_compress_options(data):
     output = data.draw(st.sampled_from(["c.emq", "c.emq", "-", "c.csv"]), label="output")
     args += ["-o", output]
     outputs = [Output(output, "emq")]
-    if data.draw(st.booleans(), label="report"):
-        args += ["--report", "r.json"]
-        outputs.append(Output("r.json", "json"))
+    maybe_output(data, args, outputs, "--report", "r.json", "json", label="report")
     with case_directory() as tmp:
         from PIL import Image
         import numpy as np

@@ -4,7 +4,7 @@ that reads a table: fit, predict, impute, select-k, compress (and decompress of 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from .contract import Output, case_directory, count_example, input_tokens, read_input, run_and_check
+from .contract import Output, maybe_output, case_directory, count_example, input_tokens, read_input, run_and_check
 from .profiles import fuzz_settings
 from .seeds import seeds
 from .strategies import (MODEL_NAMES, REGRESSION, HOSTILE_NUMBERS, any_table, k_ranges, k_values,
@@ -34,9 +34,7 @@ def test_fit_any_table(table, model, data):
         if data.draw(st.integers(0, 3), label="strict") == 0:
             args.append("--strict")
         outputs = [Output("model.json", "model")]
-        if data.draw(st.booleans(), label="trace"):
-            args += ["--trace", "trace.csv"]
-            outputs.append(Output("trace.csv", "table"))
+        maybe_output(data, args, outputs, "--trace", "trace.csv", "table", label="trace")
         args += ["-o", "model.json"]
         run_and_check(args, tmp, outputs)
 
@@ -141,12 +139,8 @@ def test_impute_any_table(table, data):
         else:
             args += ["-o", f"out.{out_ext}"]
             outputs.append(Output(f"out.{out_ext}", "table", rows=rows, filled=filled, passthrough=passthrough))
-        if data.draw(st.booleans(), label="report"):
-            args += ["--report", "report.json"]
-            outputs.append(Output("report.json", "json"))
-        if data.draw(st.booleans(), label="model_out"):
-            args += ["--model-out", "model.json"]
-            outputs.append(Output("model.json", "model"))
+        maybe_output(data, args, outputs, "--report", "report.json", "json", label="report")
+        maybe_output(data, args, outputs, "--model-out", "model.json", "model", label="model_out")
         run_and_check(args, tmp, outputs)
 
 
@@ -164,9 +158,7 @@ def test_select_k_any_table(table, model, data):
         if model in REGRESSION:
             args += ["--target", _target(data, table)]
         outputs = [Output("-", "table")]
-        if data.draw(st.booleans(), label="best"):
-            args += ["-o", "best.json"]
-            outputs.append(Output("best.json", "model"))
+        maybe_output(data, args, outputs, "-o", "best.json", "model", label="best")
         table_out = data.draw(st.sampled_from([None, "table.csv", "table.json"]), label="table")
         if table_out:
             args += ["--table", table_out]
@@ -196,9 +188,7 @@ def test_compress_any_table_and_decompress_it(table, data):
         args += data.draw(st.lists(st.sampled_from(["--codebook-dtype=float32", "--sample=5", "--sample=1",
                                                     "--restarts=2"]), unique=True), label="flags")
         outputs = [Output("c.emq", "emq")]
-        if data.draw(st.booleans(), label="report"):
-            args += ["--report", "report.json"]
-            outputs.append(Output("report.json", "json"))
+        maybe_output(data, args, outputs, "--report", "report.json", "json", label="report")
         result = run_and_check(args, tmp, outputs)
         if result.exit_code != 0:
             return
