@@ -12,18 +12,17 @@ def normalize_log_rows(log_joint: np.ndarray) -> np.ndarray:
     ``log_joint``: (N, K), overwritten with p(z_n = k | x_n); rows always sum to one.  A row
     whose every entry is -inf (so far from every component that no density is a float) gets
     equal responsibilities and log p(x_n) = -inf, never 0 / 0.  Returns the (N,) row
-    log-likelihoods.
+    log-likelihoods.  One compiled pass (``emcli._kernels.normalize_rows``).
     """
-    top = log_joint.max(axis=1)
-    lost = np.isneginf(top)
-    top[lost] = 0.0
-    log_joint -= top[:, None]
-    log_joint[lost] = 0.0
-    np.exp(log_joint, out=log_joint)
-    total = log_joint.sum(axis=1)
-    log_joint /= total[:, None]
-    row_ll = top + np.log(total)
-    row_ll[lost] = -np.inf
+    from emcli._kernels import normalize_rows
+
+    row_ll = np.empty(len(log_joint))
+    if log_joint.dtype == np.float64 and log_joint.flags.c_contiguous:
+        normalize_rows(log_joint, row_ll)
+    else:
+        work = np.ascontiguousarray(log_joint, dtype=np.float64)
+        normalize_rows(work, row_ll)
+        log_joint[...] = work
     return row_ll
 
 

@@ -4,6 +4,7 @@ the model's own per-row outputs (a Student-t's precision weight, a regression's 
 import numpy as np
 
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, chunk_rows, chunks
+from emcli.em.workers import ordered_map
 from emcli.em.protocol import HardLabels, Posterior, RowOutputs, has
 from emcli.errors import DataError, UsageError
 from emcli.models import registry
@@ -40,8 +41,9 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
             raise UsageError(f"{model.name} gives no {flag[2:]} output; {flag} is not available")
     if proba and not clusters:
         raise UsageError(f"{model.name} has a single component; --proba is not available")
-    parts = [_block_columns(model, params, block, clusters=clusters, proba=proba, logpdf=logpdf)
-             for block in chunks(X, chunk_rows(model, X.shape[1], chunk_bytes))]
+    parts = list(ordered_map(lambda block: _block_columns(model, params, block, clusters=clusters,
+                                                          proba=proba, logpdf=logpdf),
+                             chunks(X, chunk_rows(model, X.shape[1], chunk_bytes))))
     out = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     if clusters:
         out["cluster"] = out["cluster"].astype(np.int64)

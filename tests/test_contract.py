@@ -273,3 +273,26 @@ def test_data_derived_state_is_set_once(name):
     if has(loaded, Sampling):
         loaded.sample(loaded_params, 10, np.random.default_rng(0))
     assert _state(loaded) == read
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_threads_give_the_same_statistics_bit_for_bit(name):
+    """The E-step is a map-reduce over the worker threads: statistics and score summed in chunk
+    order, so any number of threads gives those of one, bit for bit."""
+    from emcli.em.chunks import accumulate
+    from emcli.em.workers import workers
+
+    X = data(name)
+    model = make(name)
+    model.prepare(X)
+    params = start_params(model, X, "k-means++", np.random.default_rng(0), rows=len(X))
+    passes = {}
+    for threads in (1, 2, 3):
+        with workers(threads):
+            passes[threads] = accumulate(lambda block: model.e_step(params, block), X, 37)
+    one = passes[1]
+    for many in (passes[2], passes[3]):
+        assert many[1] == one[1]
+        assert set(many[0]) == set(one[0])
+        for field in one[0]:
+            np.testing.assert_array_equal(np.asarray(many[0][field]), np.asarray(one[0][field]))

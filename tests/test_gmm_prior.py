@@ -57,8 +57,7 @@ def test_m_step_is_the_posterior_mode(faithful, covariance):
     def objective(params):
         """Q(params) = sum_n sum_k r_nk log p(x_n, k | params) under the start's
         responsibilities, plus the log prior."""
-        x_c = faithful - model.center
-        log_joint = model._log_joint(params, x_c, model._second(x_c))
+        log_joint = model.log_joint(params, faithful)
         return float((resp * log_joint).sum()) + model.log_prior(params)
 
     top = objective(best)

@@ -1,12 +1,12 @@
-"""The compiled nearest-centre kernel against a NumPy brute force."""
-
-import subprocess
-import sys
+"""The compiled kernels against NumPy and SciPy: nearest centres, the log-sum-exp normalisation, the
+Gaussian design rows and the fused Gaussian E-step."""
 
 import numpy as np
 import pytest
 
-from emcli._kernels import nearest
+from scipy.special import logsumexp
+
+from emcli._kernels import design, nearest, normalize_rows
 
 
 def brute(X, centres):
@@ -53,17 +53,6 @@ def test_large_offsets_lose_no_precision():
     assert inertia == pytest.approx(expected[1], rel=1e-6)
 
 
-def test_results_do_not_depend_on_the_thread_count():
-    code = ("import numpy as np; from emcli._kernels import nearest\n"
-            "X = np.random.default_rng(1).normal(size=(50000, 7)); C = X[:11].copy()\n"
-            "l = np.empty(len(X), np.int64); s = np.empty_like(C); c = np.empty(11)\n"
-            "i = nearest(X, C, l, s, c); print(repr(i), repr(s.tolist()), l.tolist())")
-    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                              env={"OMP_NUM_THREADS": threads, "PATH": ""}).stdout
-               for threads in ("1", "2", "3")}
-    assert len(outputs) == 1
-
-
 def test_rejects_wrong_types_and_shapes():
     X, centres = np.zeros((4, 2)), np.zeros((2, 2))
     with pytest.raises(TypeError, match="labels"):
@@ -74,3 +63,100 @@ def test_rejects_wrong_types_and_shapes():
         nearest(np.asfortranarray(np.zeros((4, 3))), np.zeros((2, 3)), np.empty(4, np.int64), None, None)
     with pytest.raises(ValueError, match="shapes"):
         nearest(X, np.zeros((2, 3)), np.empty(4, np.int64), None, None)
+
+
+# -- normalize_rows ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n,k", [(1, 1), (7, 2), (300, 3), (513, 4), (100, 16), (37, 17)])
+def test_normalize_rows_against_logsumexp(n, k):
+    rng = np.random.default_rng(n * k)
+    log_joint = rng.normal(scale=30.0, size=(n, k)) - 500.0
+    expected_ll = logsumexp(log_joint, axis=1)
+    expected = np.exp(log_joint - log_joint.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    row_ll = np.empty(n)
+    normalize_rows(log_joint, row_ll)
+    np.testing.assert_allclose(row_ll, expected_ll, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(log_joint, expected, rtol=1e-14, atol=1e-300)
+    np.testing.assert_allclose(log_joint.sum(axis=1), 1.0, rtol=1e-15)
+
+
+def test_normalize_rows_exp_is_within_one_ulp_down_to_subnormals():
+    """A row [0, x] with x < -40 has responsibility exactly exp(x) (rounded) for x: the
+    kernel's own exp against the C library's, from -40 down through the subnormals to 0."""
+    x = np.concatenate([np.linspace(-40.0, -708.0, 100_001), np.linspace(-708.0, -746.0, 10_001)])
+    log_joint = np.column_stack([np.zeros_like(x), x])
+    normalize_rows(log_joint, np.empty(len(x)))
+    expected = np.exp(x)
+    normal = expected >= np.finfo(float).tiny
+    ulps = np.abs(log_joint[normal, 1] - expected[normal]) / np.spacing(expected[normal])
+    assert ulps.max() <= 1.0
+    assert np.all(np.abs(log_joint[~normal, 1] - expected[~normal]) <= np.spacing(0.0))
+    assert log_joint[-1, 1] == 0.0
+
+
+def test_normalize_rows_edge_rows():
+    """All -inf: equal responsibilities, log density -inf; NaN or +inf anywhere: NaN, as the
+    NumPy form of the same steps gives; -inf entries next to finite ones: exactly 0."""
+    inf, nan = np.inf, np.nan
+    log_joint = np.array([[-inf, -inf, -inf], [0.0, nan, 1.0], [inf, 0.0, 1.0], [-inf, 2.0, -inf],
+                          [-1e308, 0.0, -inf]])
+    row_ll = np.empty(5)
+    normalize_rows(log_joint, row_ll)
+    np.testing.assert_array_equal(log_joint[0], [1 / 3, 1 / 3, 1 / 3])
+    assert row_ll[0] == -inf
+    assert np.isnan(log_joint[1:3]).all() and np.isnan(row_ll[1:3]).all()
+    np.testing.assert_array_equal(log_joint[3:], [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(row_ll[3:], [2.0, 0.0])
+
+
+# -- design and the fused E-step ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [0, 1, 2])
+def test_design_rows(kind):
+    rng = np.random.default_rng(kind)
+    X, centre = rng.normal(size=(50, 5)) * 100, rng.normal(size=5)
+    Xc = X - centre
+    upper = np.triu_indices(5)
+    second = [(Xc[:, :, None] * Xc[:, None, :])[:, upper[0], upper[1]], Xc * Xc,
+              np.einsum("ij,ij->i", Xc, Xc)[:, None]][kind]
+    out = np.empty((50, second.shape[1] + 6))
+    design(X, centre, kind, out)
+    np.testing.assert_allclose(out, np.hstack([second, Xc, np.ones((50, 1))]), rtol=1e-15)
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
+def test_gaussian_pass_against_numpy(covariance):
+    """The fused pass's statistics and row log densities equal those of its NumPy form (design
+    rows, one GEMM, the normalisation, one GEMM), for blocks of any length, with far rows
+    (distances beyond float range) left out and marked NaN."""
+    from emcli.models import gaussian
+    from emcli.models.gmm import GaussianMixture
+    from emcli.numeric import normalize_log_rows
+
+    rng = np.random.default_rng(1)
+    X = np.vstack([rng.normal(size=(700, 4)) + rng.integers(0, 3, size=(700, 1)) * 4, [[1e200, 0, 0, 0]]])
+    model = GaussianMixture(k=3, covariance=covariance)
+    model.prepare(X[:-1])
+    params = model.params_from_centres(X[[0, 1, 2]])
+    A, offsets = params.coefficients(model.center), model._offsets(params)
+    S, row_ll = gaussian.complete_pass(X, model.center, covariance, A, offsets)
+    assert np.isnan(row_ll[-1]) and not np.isnan(row_ll[:-1]).any()
+    F = gaussian.design(X[:-1], model.center, covariance)
+    log_joint = offsets - 0.5 * np.maximum(F @ A, 0.0)
+    expected_ll = normalize_log_rows(log_joint)
+    np.testing.assert_allclose(row_ll[:-1], expected_ll, rtol=1e-13)
+    np.testing.assert_allclose(S, F.T @ log_joint, rtol=1e-12, atol=1e-9)
+
+
+def test_new_kernels_reject_wrong_shapes():
+    with pytest.raises(ValueError, match="shapes"):
+        normalize_rows(np.zeros((4, 3)), np.empty(5))
+    with pytest.raises(TypeError, match="log_joint"):
+        normalize_rows(np.zeros((4, 3), np.float32), np.empty(4))
+    with pytest.raises(ValueError, match="shapes"):
+        design(np.zeros((4, 3)), np.zeros(3), 0, np.empty((4, 9)))
+    with pytest.raises(ValueError, match="shapes"):
+        design(np.zeros((4, 3)), np.zeros(3), 5, np.empty((4, 10)))

@@ -267,6 +267,40 @@ seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_defaul
                          "restart r uses seed + r.")
 chunk_bytes = click.option("--chunk-bytes", type=ByteSize(), default="4M", show_default=True,
                            help="Scratch memory per E-step chunk of rows.")
+#: more worker threads than this is a typing error, not a machine
+MAX_THREADS = 1024
+
+
+class ThreadCount(click.IntRange):
+    """A number of threads, 1 to MAX_THREADS; a bad value that came from EMTOOL_THREADS says so,
+    for a user who never typed --threads."""
+
+    def __init__(self):
+        super().__init__(min=1, max=MAX_THREADS)
+
+    def convert(self, value, param, ctx):
+        import os
+
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as exc:
+            if os.environ.get("EMTOOL_THREADS") == str(value):
+                exc.message += " (it is EMTOOL_THREADS, the default of --threads)"
+            raise
+
+
+def _open_workers(ctx, param, value):
+    """--threads: open the command's worker threads (emcli.em.workers) for as long as it runs."""
+    from emcli.em.workers import available_cores, workers
+
+    ctx.with_resource(workers(available_cores() if value is None else value))
+
+
+threads = click.option("--threads", type=ThreadCount(), envvar="EMTOOL_THREADS",
+                       callback=_open_workers, expose_value=False,
+                       help="Worker threads for the passes over the data, each with one BLAS thread; "
+                            "results are the same for any number [default: EMTOOL_THREADS, else the "
+                            "cores this process may use].")
 run_options = _stack(
     click.option("--restarts", type=click.IntRange(min=1, max=MAX_COUNT), default=1, show_default=True,
                  help="Independent starts; the best objective wins."),
@@ -276,6 +310,7 @@ run_options = _stack(
     click.option("--tol", type=Finite(min=0), default=1e-6, show_default=True,
                  help="Stop when the mean per-row objective changes less; 0 runs --max-iter."),
     chunk_bytes,
+    threads,
 )
 strict = click.option("--strict", is_flag=True,
                       help="Exit 3, writing nothing, when the fit did not converge or has a degenerate "

@@ -16,6 +16,7 @@ from emcli.cli import options
               help="A level the model never saw (categorical): an error, or a missing cell.")
 @options.input_format
 @options.chunk_bytes
+@options.threads
 @click.option("-o", "--output", default="-", show_default=True, metavar="OUT",
               help="Output table ('-' is CSV on stdout); the format follows the extension.")
 @options.output_format

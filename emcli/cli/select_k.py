@@ -25,7 +25,8 @@ CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of th
               help="gap: uniform reference sets per cell.")
 @options.fit_options
 @click.option("--jobs", type=click.IntRange(min=1),
-              help="Processes fitting cells at once (default: the machine's cores); results do not depend on it.")
+              help="Processes fitting cells at once, sharing --threads (default: the cores this process may "
+                   "use); results do not depend on it.")
 @click.option("--output-format", "table_format", type=click.Choice(["table", "csv", "json"]),
               help="The table on stdout: a table on a terminal, CSV otherwise by default.")
 @click.option("--table", "table_path", metavar="FILE", help="Also write the table (CSV, or JSON by extension).")
@@ -53,11 +54,10 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
       emtool select-k sample_data/blobs.csv -m kmeans --k-range 1:8 --criterion gap --plot gap.png
       emtool select-k sample_data/faithful.csv --k-range 1:6 --prior default --table map.csv
     """
-    import os
-
     from emcli import console, pipeline
     from emcli.cli.fitspec import fit_request
     from emcli.cli.report import require_sound, show
+    from emcli.em.workers import available_cores
     from emcli.io.atomic import check_outputs
     from emcli.select import grid, run
     from emcli.select.plot import check_path as check_plot_path
@@ -73,7 +73,7 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     scoring = grid.Scoring(criterion, folds, reference_draws)
     run.check_data(rows, data, [cell.k for cell in cells], scoring)
     with console.progress(len(cells), f"select-k {model_name}") as advance:
-        selection = run.select(request.spec, rows, cells, scoring, jobs or os.cpu_count() or 1, advance)
+        selection = run.select(request.spec, rows, cells, scoring, jobs or available_cores(), advance)
     require_sound(values["strict"], selection.warnings)
     _write(selection, output, table_path, plot_path, table_format)
     show([*rows.warnings, *selection.warnings])

@@ -1,17 +1,23 @@
-"""Row chunks sized in bytes, so that E-step scratch memory stays bounded whatever N, D and K."""
+"""Row chunks sized in bytes, so that E-step scratch memory stays bounded whatever N, D and K;
+and the pass that sums a step over them, on the command's worker threads (``em.workers``)."""
 
 from collections.abc import Iterator
 
 import numpy as np
 
 from emcli import stopping
+from emcli.em.workers import ordered_map
 
 DEFAULT_CHUNK_BYTES = 4 * 2**20
+
+#: at most this many rows per chunk, so that a pass has chunks enough to share among threads
+#: (the chunks never depend on the number of threads, which keeps results bit for bit equal)
+MAX_CHUNK_ROWS = 8192
 
 
 def chunk_rows(model, n_features: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
     """Rows per chunk so that the model's per-row scratch space fits in ``chunk_bytes``."""
-    return max(1, int(chunk_bytes) // max(1, model.workspace_bytes_per_row(n_features)))
+    return max(1, min(MAX_CHUNK_ROWS, int(chunk_bytes) // max(1, model.workspace_bytes_per_row(n_features))))
 
 
 def chunks(X: np.ndarray, rows: int) -> Iterator[np.ndarray]:
@@ -21,11 +27,12 @@ def chunks(X: np.ndarray, rows: int) -> Iterator[np.ndarray]:
 
 
 def accumulate(step, X: np.ndarray, rows: int):
-    """Sum ``step(chunk)`` -> (Stats, score) over the chunks of ``X``, in row order."""
+    """Sum ``step(chunk)`` -> (Stats, score) over the chunks of ``X``, in chunk order, the
+    chunks on the worker threads: a map-reduce whose sums are those of one thread, bit for
+    bit."""
     total_stats, total_score = None, 0.0
-    for block in chunks(X, rows):
+    for stats, score in ordered_map(step, chunks(X, rows)):
         stopping.check()
-        stats, score = step(block)
         total_stats = stats if total_stats is None else total_stats + stats
         total_score += score
     return total_stats, total_score

@@ -10,13 +10,22 @@ a missing cell are computed, in chunks, each chunk vectorised per missingness pa
 import numpy as np
 
 from emcli.em.chunks import chunk_rows, chunks
+from emcli.em.workers import ordered_map
 from emcli.numeric import normalize_log_rows
 
 
-def _incomplete(X: np.ndarray, model) -> list:
-    """Index arrays of the rows of ``X`` with a missing cell, in chunks sized for ``model``."""
-    rows = np.flatnonzero(np.isnan(X).any(axis=1))
-    return list(chunks(rows, chunk_rows(model, X.shape[1])))
+def _posteriors(model, params, X: np.ndarray):
+    """For each chunk (sized for ``model``) of the rows of ``X`` with a missing cell, on the
+    worker threads, in order: (row indices, rows, (N, K) posterior probabilities of the
+    components, the components' ``missing.Conditional``)."""
+    def posterior(rows: np.ndarray):
+        block = X[rows]
+        resp, conditionals = model.conditionals(params, block)
+        normalize_log_rows(resp)
+        return rows, block, resp, conditionals
+
+    incomplete = np.flatnonzero(np.isnan(X).any(axis=1))
+    return ordered_map(posterior, chunks(incomplete, chunk_rows(model, X.shape[1])))
 
 
 def conditional_means(model, params, X: np.ndarray) -> np.ndarray:
@@ -24,10 +33,7 @@ def conditional_means(model, params, X: np.ndarray) -> np.ndarray:
     row's observed cells; observed cells are copied exactly.  A row with no observed cell gets
     the mixture's mean."""
     out = X.copy()
-    for rows in _incomplete(X, model):
-        block = X[rows]
-        resp, conditionals = model.conditionals(params, block)
-        normalize_log_rows(resp)
+    for rows, block, resp, conditionals in _posteriors(model, params, X):
         expected = sum(r[:, None] * c.filled for r, c in zip(resp.T, conditionals))
         out[rows] = np.where(np.isnan(block), expected, block)
     return out
@@ -38,10 +44,7 @@ def conditional_draws(model, params, X: np.ndarray, rng: np.random.Generator) ->
     conditional distribution given the row's observed cells: the component from its posterior
     probabilities, then the cells from that component's conditional normal."""
     out = X.copy()
-    for rows in _incomplete(X, model):
-        block = X[rows]
-        resp, conditionals = model.conditionals(params, block)
-        normalize_log_rows(resp)
+    for rows, block, resp, conditionals in _posteriors(model, params, X):  # draws in row order
         upper = np.cumsum(resp, axis=1)
         component = (upper < rng.random(len(rows))[:, None] * upper[:, -1:]).sum(axis=1)
         drawn = np.empty_like(block)

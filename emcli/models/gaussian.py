@@ -1,10 +1,12 @@
 """Gaussian building blocks shared by the mixtures of Gaussians and of Student-t distributions.
 
 Covariance types: full (K, D, D), tied (D, D), diag (K, D) and spherical (K,).  Rows are centred
-on a fixed reference point before they reach these functions.  The Mahalanobis term of component
-k is  x'P_k x - 2 x'P_k m_k + m_k'P_k m_k  (P_k the precision); for full covariances x'P_k x is,
-for every k at once, the product of the rows' packed outer products with the stacked precisions,
-and the same outer products give the weighted second moments in one GEMM.
+on a fixed reference point.  The Mahalanobis term of component k is  x'P_k x - 2 x'P_k m_k +
+m_k'P_k m_k  (P_k the precision): linear in each row's design [x x' packed, x, 1], so the
+E-step is one compiled pass that writes the design rows (``design``), one GEMM with the stacked
+coefficients of every component (``distance_coefficients``), the compiled log-sum-exp, and one
+GEMM of the design with the responsibilities, which gives all the weighted moments at once
+(``design_moments``).
 """
 
 import numpy as np
@@ -79,30 +81,88 @@ def second_features(Xc: np.ndarray, covariance: str) -> np.ndarray | None:
     return None
 
 
-def mahalanobis(Xc: np.ndarray, second, mc: np.ndarray, precision: np.ndarray,
-                covariance: str) -> np.ndarray:
-    """(N, K) squared Mahalanobis distances of the centred rows ``Xc`` (N, D) to the centred
-    means ``mc`` (K, D); ``second`` from ``second_features``."""
-    d = Xc.shape[1]
-    if covariance == "full":
-        linear = np.einsum("kij,kj->ki", precision, mc)
+#: the compiled ``design`` kernel's code for each covariance type's second-moment features
+DESIGN_KIND = {"full": 0, "tied": 0, "diag": 1, "spherical": 2}
+
+
+def n_second(covariance: str, d: int) -> int:
+    """Second-moment features per row in a ``design`` row."""
+    return {"full": d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": d, "spherical": 1}[covariance]
+
+
+def design(X: np.ndarray, center: np.ndarray, covariance: str) -> np.ndarray:
+    """(N, P) design rows [s(x - c), x - c, 1] of the rows ``X`` (N, D) about ``center`` (D,):
+    s the upper triangle of (x - c)(x - c)' row by row for full and tied, the squares for diag,
+    the squared norm for spherical (P = ``n_second`` + D + 1), in one compiled pass.  One GEMM
+    with ``distance_coefficients`` gives every row's distance to every component, and one with
+    the responsibilities gives the weighted moments (``design_moments``)."""
+    from emcli._kernels import design as compiled
+
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    n, d = X.shape
+    out = np.empty((n, n_second(covariance, d) + d + 1))
+    compiled(X, np.ascontiguousarray(center, dtype=np.float64), DESIGN_KIND[covariance], out)
+    return out
+
+
+def distance_coefficients(mc: np.ndarray, precision: np.ndarray, covariance: str) -> np.ndarray:
+    """(P, K) coefficients A such that ``design`` rows @ A are the squared Mahalanobis distances
+    x'P_k x - 2 x'P_k m_k + m_k'P_k m_k of centred rows to the centred means ``mc`` (K, D)
+    under ``precision`` (in the shape of the covariance type): the packed precisions (the
+    off-diagonal entries doubled), -2 P_k m_k and m_k'P_k m_k."""
+    k, d = mc.shape
+    if covariance in ("full", "tied"):
         upper = np.triu_indices(d)
-        packed = precision[:, upper[0], upper[1]] * np.where(upper[0] == upper[1], 1.0, 2.0)
-        quad = second.T @ packed.T
-    elif covariance == "tied":
-        linear = mc @ precision
-        quad = np.repeat(np.einsum("ij,ij->i", Xc @ precision, Xc)[:, None], len(mc), axis=1)
+        doubled = np.where(upper[0] == upper[1], 1.0, 2.0)
+        if covariance == "full":
+            linear = np.einsum("kij,kj->ki", precision, mc)
+            packed = precision[:, upper[0], upper[1]] * doubled
+        else:
+            linear = mc @ precision
+            packed = np.broadcast_to(precision[upper] * doubled, (k, len(doubled)))
     elif covariance == "diag":
-        linear = precision * mc
-        quad = second @ precision.T
+        linear, packed = precision * mc, precision
     else:
-        linear = precision[:, None] * mc
-        quad = np.outer(second, precision)
-    quad -= Xc @ (2.0 * linear).T
-    quad += np.einsum("ki,ki->k", linear, mc)
-    # rounding can take a row at a mean a hair below zero
-    np.maximum(quad, 0.0, out=quad)
-    return quad
+        linear, packed = precision[:, None] * mc, precision[:, None]
+    constant = np.einsum("ki,ki->k", linear, mc)
+    return np.ascontiguousarray(np.vstack([packed.T, -2.0 * linear.T, constant[None, :]]))
+
+
+def design_moments(F: np.ndarray, W: np.ndarray, covariance: str, d: int):
+    """``split_moments`` of F' W: the weighted moments of the centred rows whose ``design``
+    rows are ``F`` (N, P), under the weights ``W`` (N, K)."""
+    return split_moments(F.T @ W, covariance, d)
+
+
+def split_moments(S: np.ndarray, covariance: str, d: int):
+    """Weight totals (K,), first moments (K, D) sum_n W_nk x_n and second moments from the
+    (P, K) products S = sum_n design(x_n)' W_n: packed upper triangles (K, D(D+1)/2) for
+    full, one (D, D) sum weighted by each row's total weight for tied, (K, D) squares for
+    diag, (K,) for spherical."""
+    q = len(S) - d - 1
+    if covariance == "tied":
+        s2 = unpack(S[:q].sum(axis=1)[None, :], d)[0]
+    else:
+        s2 = S[:q].T if covariance != "spherical" else S[0]
+    return S[-1], S[q : q + d].T, s2
+
+
+def complete_pass(X: np.ndarray, center: np.ndarray, covariance: str, coefficients: np.ndarray,
+                  offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The E-step of a Gaussian mixture over complete rows ``X`` (N, D) in one compiled pass
+    (``emcli._kernels.gaussian_pass``): the (P, K) products sum_n design(x_n)' r_n for
+    ``split_moments``, and the (N,) log p(x_n), given the ``distance_coefficients`` and the
+    (K,) log-density ``offsets``.  Rows whose distances overflow add nothing and have log
+    p(x_n) NaN, for the caller to redo."""
+    from scipy.linalg.cython_blas import __pyx_capi__ as blas
+
+    from emcli._kernels import gaussian_pass
+
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    S, row_ll = np.empty(coefficients.shape), np.empty(len(X))
+    gaussian_pass(blas["dgemm"], X, np.ascontiguousarray(center, dtype=np.float64),
+                  DESIGN_KIND[covariance], coefficients, np.ascontiguousarray(offsets), S, row_ll)
+    return S, row_ll
 
 
 def as_full(matrices: np.ndarray, covariance: str, k: int, d: int) -> np.ndarray:
@@ -167,19 +227,6 @@ def log_gaussian(maha: np.ndarray, logdet: np.ndarray, d: int) -> np.ndarray:
     maha *= -0.5
     maha += 0.5 * logdet - 0.5 * d * LOG_2PI
     return maha
-
-
-def weighted_moments(Xc: np.ndarray, W: np.ndarray, second, covariance: str):
-    """Weighted first (K, D) and second moments of the centred rows: sum_n W_nk x_n and
-    sum_n W_nk x_n x_n' as packed upper triangles (K, D(D+1)/2) for full, one (D, D) sum
-    weighted by each row's total weight for tied, (K, D) squares for diag, (K,) for spherical."""
-    if covariance == "full":
-        s2 = (second @ W).T
-    elif covariance == "tied":
-        s2 = (Xc * W.sum(axis=1)[:, None]).T @ Xc
-    else:
-        s2 = W.T @ second
-    return W.T @ Xc, s2
 
 
 def unpack(packed: np.ndarray, d: int) -> np.ndarray:

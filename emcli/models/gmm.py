@@ -26,7 +26,7 @@ from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
 from emcli.models.gaussian import COVARIANCE_KEY
 from emcli.models.params import check_magnitude, check_shape, check_weights, float_array
-from emcli.numeric import column_moments, normalize_log_rows
+from emcli.numeric import LOG_2PI, column_moments, normalize_log_rows
 
 
 @dataclass
@@ -43,6 +43,16 @@ class GMMParams:
     def precision(self):
         """(precisions, log-determinants of the precisions) in the shape of ``cov``."""
         return gaussian.precision_of(self.covariance, self.cov, *self.means.shape)
+
+    def coefficients(self, center: np.ndarray) -> np.ndarray:
+        """(P, K) ``gaussian.distance_coefficients`` about the reference point ``center``,
+        computed once per parameters: every chunk of every pass asks for them."""
+        memo = self.__dict__.get("_coefficients")
+        if memo is None or memo[0] is not center:
+            coefficients = gaussian.distance_coefficients(self.means - center, self.precision[0],
+                                                          self.covariance)
+            memo = self.__dict__["_coefficients"] = (center, coefficients)
+        return memo[1]
 
 
 class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Posterior, Vector, Missing, Conditionals, Sampling,
@@ -104,56 +114,74 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         return GMMParams(self.covariance, np.full(k, 1.0 / k), centres.copy(), cov)
 
     def assign_stats(self, params: GMMParams, X: np.ndarray) -> Stats:
-        Xc = X - self.center
-        mc = params.means - self.center
-        resp = gaussian.nearest_centre(Xc, mc, self.frame)
-        return self._stats(Xc, resp)
+        resp = gaussian.nearest_centre(X - self.center, params.means - self.center, self.frame)
+        return self._stats(self._design(X), resp)
 
     # -- E-step ------------------------------------------------------------------------------------
 
     def workspace_bytes_per_row(self, n_features: int) -> int:
-        second = n_features * (n_features + 1) // 2 if self.covariance == "full" else n_features
-        # a row with M missing cells gathers its M x M conditional covariance (M < D), and each
-        # component keeps the row's deviation and completed copy
+        # the compiled pass keeps its design rows in fixed blocks: per row, the log density
+        # and a copy of the row; a row with M missing cells gathers its M x M conditional
+        # covariance (M < D), and each component keeps the row's deviation and completed copy
         hidden = n_features * n_features + (2 * self.k + 3) * n_features if self.incomplete else 0
-        return 8 * (second + 3 * self.k + 2 * n_features + hidden)
+        return 8 * (1 + n_features + hidden)
 
-    def _log_joint(self, params: GMMParams, Xc: np.ndarray, second) -> np.ndarray:
-        """(N, K) log p(x_n, z_n = k) for centred rows ``Xc`` (N, D) and their
-        ``gaussian.second_features``."""
-        precision, logdet = params.precision
-        mc = params.means - self.center
-        maha = gaussian.mahalanobis(Xc, second, mc, precision, self.covariance)
-        far = gaussian.far_rows(maha)
-        if far.any():
-            excess, nearest = gaussian.far_distances(Xc[far], mc, self._component_covs(params, precision))
-            maha[far] = excess + nearest[:, None]
-        log_joint = gaussian.log_gaussian(maha, logdet, Xc.shape[1])
+    def _design(self, X: np.ndarray) -> np.ndarray:
+        return gaussian.design(X, self.center, self.covariance)
+
+    def _offsets(self, params: GMMParams) -> np.ndarray:
+        """(K,) log w_k + log N(m_k | m_k, S_k): log p(x, z = k) is this less half the squared
+        Mahalanobis distance."""
         with np.errstate(divide="ignore"):
-            log_joint += np.log(params.weights)
-        return log_joint
+            return np.log(params.weights) + 0.5 * params.precision[1] - 0.5 * params.means.shape[1] * LOG_2PI
 
-    def _second(self, Xc: np.ndarray):
-        return gaussian.second_features(Xc, self.covariance)
+    def _far_distances(self, params: GMMParams, X: np.ndarray) -> np.ndarray:
+        """(N, K) squared Mahalanobis distances of rows ``X`` (N, D) whose distances overflow
+        the design's GEMM, computed without overflow where possible (``gaussian.far_distances``)."""
+        precision = self._component_covs(params, params.precision[0])
+        excess, nearest = gaussian.far_distances(X - self.center, params.means - self.center, precision)
+        return excess + nearest[:, None]
 
-    def _stats(self, Xc: np.ndarray, resp: np.ndarray, second=None) -> Stats:
-        """n (K,), and s1, s2 from ``gaussian.weighted_moments``, about the reference point."""
-        if second is None:
-            second = self._second(Xc)
-        s1, s2 = gaussian.weighted_moments(Xc, resp, second, self.covariance)
-        return Stats(n=resp.sum(axis=0), s1=s1, s2=s2)
+    def _log_joint(self, params: GMMParams, X: np.ndarray) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k) of complete rows ``X`` (N, D)."""
+        maha = self._design(X) @ params.coefficients(self.center)
+        far = gaussian.far_rows(maha)
+        # rounding can take a row at a mean a hair below zero
+        np.maximum(maha, 0.0, out=maha)
+        if far.any():
+            maha[far] = self._far_distances(params, X[far])
+        maha *= -0.5
+        maha += self._offsets(params)
+        return maha
+
+    def _complete_e_step(self, params: GMMParams, X: np.ndarray) -> tuple[Stats, float]:
+        """The E-step over complete rows ``X`` (N, D): one compiled pass
+        (``gaussian.complete_pass``), then rows too far for it again in NumPy."""
+        d = X.shape[1]
+        S, row_ll = gaussian.complete_pass(X, self.center, self.covariance,
+                                           params.coefficients(self.center), self._offsets(params))
+        stats = Stats(**dict(zip(("n", "s1", "s2"), gaussian.split_moments(S, self.covariance, d))))
+        far = np.isnan(row_ll)
+        if far.any():
+            resp = self._log_joint(params, X[far])
+            row_ll[far] = normalize_log_rows(resp)
+            stats = stats + self._stats(self._design(X[far]), resp)
+        return stats, float(row_ll.sum())
+
+    def _stats(self, F: np.ndarray, resp: np.ndarray) -> Stats:
+        """n (K,), and s1, s2 from ``gaussian.design_moments``, about the reference point, of
+        the rows with design ``F`` (N, P)."""
+        n, s1, s2 = gaussian.design_moments(F, resp, self.covariance, len(self.center))
+        return Stats(n=n, s1=s1, s2=s2)
 
     def e_step(self, params: GMMParams, X: np.ndarray) -> tuple[Stats, float]:
-        Xc = X - self.center
-        missing = np.isnan(Xc)
+        missing = np.isnan(X)
         if not missing.any():
-            second = self._second(Xc)
-            log_joint = self._log_joint(params, Xc, second)
-            row_ll = normalize_log_rows(log_joint)
-            return self._stats(Xc, log_joint, second), float(row_ll.sum())
+            return self._complete_e_step(params, X)
         incomplete = missing.any(axis=1)
         stats, score = self.e_step(params, X[~incomplete]) if not incomplete.all() else (None, 0.0)
-        conditionals = self._conditionals(params, Xc[incomplete], ~missing[incomplete])
+        Xc = X[incomplete] - self.center
+        conditionals = self._conditionals(params, Xc, ~missing[incomplete])
         log_joint = self._incomplete_log_joint(params, conditionals)
         row_ll = normalize_log_rows(log_joint)
         hidden = self._incomplete_stats(conditionals, log_joint)
@@ -220,26 +248,23 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
 
     def log_joint(self, params: GMMParams, X: np.ndarray) -> np.ndarray:
         """(N, K) log p(x_n, z_n = k) over each row's observed cells."""
-        Xc = X - self.center
-        missing = np.isnan(Xc)
+        missing = np.isnan(X)
         log_joint = np.empty((len(X), self.k))
         incomplete = missing.any(axis=1)
-        complete_rows = Xc[~incomplete]
-        log_joint[~incomplete] = self._log_joint(params, complete_rows, self._second(complete_rows))
+        log_joint[~incomplete] = self._log_joint(params, X[~incomplete])
         if incomplete.any():
-            conditionals = self._conditionals(params, Xc[incomplete], ~missing[incomplete])
+            conditionals = self._conditionals(params, X[incomplete] - self.center, ~missing[incomplete])
             log_joint[incomplete] = self._incomplete_log_joint(params, conditionals)
         return log_joint
 
     def expected_stats(self, params: GMMParams, X: np.ndarray, resp: np.ndarray) -> Stats:
         """Statistics of the rows ``X`` (N, D) under any (N, K) responsibilities ``resp``
         (tempered or drawn ones, for the other EM algorithms)."""
-        Xc = X - self.center
-        missing = np.isnan(Xc)
+        missing = np.isnan(X)
         incomplete = missing.any(axis=1)
-        stats = self._stats(Xc[~incomplete], resp[~incomplete])
+        stats = self._stats(self._design(X[~incomplete]), resp[~incomplete])
         if incomplete.any():
-            conditionals = self._conditionals(params, Xc[incomplete], ~missing[incomplete])
+            conditionals = self._conditionals(params, X[incomplete] - self.center, ~missing[incomplete])
             stats = stats + self._incomplete_stats(conditionals, resp[incomplete])
         return stats
 

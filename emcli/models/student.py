@@ -42,7 +42,7 @@ import numpy as np
 from scipy.optimize import brentq, minimize_scalar
 from scipy.special import digamma, gammaln, logsumexp
 
-from emcli.em.chunks import chunks
+from emcli.em.workers import ordered_map
 from emcli.em.protocol import (ConditionalSteps, Diagnosing, Posterior, Reseeding, RowOutputs, Sampling, Seeded,
                                Streaming)
 from emcli.em.stats import Stats
@@ -176,33 +176,33 @@ class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, Con
 
     def assign_stats(self, params: StudentParams, X: np.ndarray) -> Stats:
         """Hard responsibilities (nearest centre) with the weights u of the current t's."""
-        Xc = X - self.center
-        mc = params.means - self.center
-        resp = gaussian.nearest_centre(Xc, mc, self.frame)
-        second = gaussian.second_features(Xc, self.covariance)
-        _, u, shift = self._terms(params, Xc, second)
-        return self._stats(Xc, second, resp, u, shift, params.dof)
+        resp = gaussian.nearest_centre(X - self.center, params.means - self.center, self.frame)
+        F = gaussian.design(X, self.center, self.covariance)
+        _, u, shift = self._terms(params, X, F)
+        return self._stats(F, resp, u, shift, params.dof)
 
     # -- E-step ------------------------------------------------------------------------------------
 
     def workspace_bytes_per_row(self, n_features: int) -> int:
-        second = n_features * (n_features + 1) // 2 if self.covariance == "full" else n_features
-        return 8 * (second + 5 * self.k + 2 * n_features)
+        design = gaussian.n_second(self.covariance, n_features) + n_features + 1
+        return 8 * (design + 5 * self.k + n_features)
 
-    def _terms(self, params: StudentParams, Xc: np.ndarray, second):
-        """For centred rows ``Xc`` (N, D) and their ``gaussian.second_features``, three (N, K)
+    def _terms(self, params: StudentParams, X: np.ndarray, F: np.ndarray):
+        """For rows ``X`` (N, D) and their ``gaussian.design`` rows ``F``, three (N, K)
         arrays: log p(x_n, z_n = k), the weights u_nk and log(1 + delta_nk / nu_k)."""
         precision, logdet = params.precision
-        d = Xc.shape[1]
+        d = X.shape[1]
         mc = params.means - self.center
-        ratio = gaussian.mahalanobis(Xc, second, mc, precision, self.covariance)
+        ratio = F @ params.coefficients(self.center)
+        # rounding can take a row at a mean a hair below zero
+        np.maximum(ratio, 0.0, out=ratio)
         ratio /= params.dof
         # log1p keeps the density exact for large nu, where delta / nu is small
         shift = np.log1p(ratio)
         far = gaussian.far_rows(ratio)
         if far.any():
             # log(1 + q / nu) for distances beyond float range, from log q
-            log_ratio = gaussian.far_log_distances(Xc[far], mc, gaussian.as_full(precision, self.covariance, *mc.shape))
+            log_ratio = gaussian.far_log_distances(X[far] - self.center, mc, gaussian.as_full(precision, self.covariance, *mc.shape))
             log_ratio -= np.log(params.dof)
             shift[far] = np.logaddexp(0.0, log_ratio)
             with np.errstate(over="ignore"):
@@ -214,29 +214,27 @@ class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, Con
         u = np.divide(1.0 + d / params.dof, ratio, out=ratio)
         return log_joint, u, shift
 
-    def _stats(self, Xc: np.ndarray, second, resp: np.ndarray, u: np.ndarray,
-               shift: np.ndarray, dof: np.ndarray) -> Stats:
-        """n (K,) sum r; w (K,) sum r u; s1, s2 from ``gaussian.weighted_moments`` with row
-        weights r u, about the reference point; gap (K,) sum r (log u - u), for the dof step.
-        Overwrites ``u`` and ``shift``."""
+    def _stats(self, F: np.ndarray, resp: np.ndarray, u: np.ndarray, shift: np.ndarray,
+               dof: np.ndarray) -> Stats:
+        """n (K,) sum r; w (K,) sum r u; s1, s2 from ``gaussian.design_moments`` with row
+        weights r u, about the reference point, of the rows with design ``F`` (N, P); gap (K,)
+        sum r (log u - u), for the dof step.  Overwrites ``u`` and ``shift``."""
+        d = len(self.center)
         # log u = log(1 + D/nu) - log(1 + delta/nu)
-        gap = np.subtract(np.log1p(Xc.shape[1] / dof), shift, out=shift)
+        gap = np.subtract(np.log1p(d / dof), shift, out=shift)
         gap -= u
         weights = np.multiply(u, resp, out=u)
-        s1, s2 = gaussian.weighted_moments(Xc, weights, second, self.covariance)
-        return Stats(n=resp.sum(axis=0), w=weights.sum(axis=0), s1=s1, s2=s2,
-                     gap=np.einsum("nk,nk->k", resp, gap))
+        w, s1, s2 = gaussian.design_moments(F, weights, self.covariance, d)
+        return Stats(n=resp.sum(axis=0), w=w, s1=s1, s2=s2, gap=np.einsum("nk,nk->k", resp, gap))
 
     def e_step(self, params: StudentParams, X: np.ndarray) -> tuple[Stats, float]:
-        Xc = X - self.center
-        second = gaussian.second_features(Xc, self.covariance)
-        log_joint, u, shift = self._terms(params, Xc, second)
+        F = gaussian.design(X, self.center, self.covariance)
+        log_joint, u, shift = self._terms(params, X, F)
         row_ll = normalize_log_rows(log_joint)
-        return self._stats(Xc, second, log_joint, u, shift, params.dof), float(row_ll.sum())
+        return self._stats(F, log_joint, u, shift, params.dof), float(row_ll.sum())
 
     def _centred(self, params: StudentParams, X: np.ndarray):
-        Xc = X - self.center
-        return self._terms(params, Xc, gaussian.second_features(Xc, self.covariance))
+        return self._terms(params, X, gaussian.design(X, self.center, self.covariance))
 
     def log_joint(self, params: StudentParams, X: np.ndarray) -> np.ndarray:
         """(N, K) log p(x_n, z_n = k)."""
@@ -245,10 +243,9 @@ class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, Con
     def expected_stats(self, params: StudentParams, X: np.ndarray, resp: np.ndarray) -> Stats:
         """Statistics of the rows ``X`` under any (N, K) responsibilities ``resp``; the
         precision weights u are those of ``params``."""
-        Xc = X - self.center
-        second = gaussian.second_features(Xc, self.covariance)
-        _, u, shift = self._terms(params, Xc, second)
-        return self._stats(Xc, second, resp, u, shift, params.dof)
+        F = gaussian.design(X, self.center, self.covariance)
+        _, u, shift = self._terms(params, X, F)
+        return self._stats(F, resp, u, shift, params.dof)
 
     def responsibilities(self, params: StudentParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K) posterior probabilities of the components and (N,) log densities."""
@@ -313,15 +310,16 @@ class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, Con
         if self.dof is not None:
             return params
         precision, logdet = params.precision
-        mc = params.means - self.center
         distances = np.empty((len(X), self.k))
-        start = 0
-        for block in chunks(X, rows):
-            Xc = block - self.center
-            second = gaussian.second_features(Xc, self.covariance)
-            distances[start:start + len(block)] = gaussian.mahalanobis(Xc, second, mc, precision,
-                                                                       self.covariance)
-            start += len(block)
+
+        def fill(start: int) -> None:
+            block = X[start : start + rows]
+            distances[start : start + len(block)] = (gaussian.design(block, self.center, self.covariance)
+                                                     @ params.coefficients(self.center))
+
+        for _ in ordered_map(fill, range(0, len(X), rows)):
+            pass
+        np.maximum(distances, 0.0, out=distances)
         d = X.shape[1]
         with np.errstate(divide="ignore"):
             log_weights = np.log(params.weights)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from emcli.em.chunks import chunk_rows, chunks
+from emcli.em.workers import ordered_map
 from emcli.errors import UsageError
 from emcli.pipeline import FitSpec, fit_array
 
@@ -43,7 +44,7 @@ def cv_loglik(spec: FitSpec, X: np.ndarray, columns: list, folds: int,
     total = 0.0
     for train, held_out in splits(len(X), folds, spec.seed):
         fitted = fit_array(spec, X[train], columns, levels=levels)
-        X_test = X[held_out]
-        for block in chunks(X_test, chunk_rows(fitted.model, X.shape[1], spec.chunk_bytes)):
-            total += float(np.sum(fitted.model.responsibilities(fitted.params, block)[1]))
+        rows = chunk_rows(fitted.model, X.shape[1], spec.chunk_bytes)
+        total += sum(ordered_map(lambda block: float(np.sum(fitted.model.responsibilities(fitted.params, block)[1])),
+                                 chunks(X[held_out], rows)))
     return total / len(X)

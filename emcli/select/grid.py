@@ -10,6 +10,7 @@ import numpy as np
 
 from emcli.data import Rows
 from emcli.em.chunks import chunk_rows, chunks
+from emcli.em.workers import ordered_map
 from emcli.em.protocol import Posterior, has
 from emcli.errors import EmtoolError, UsageError
 from emcli.models import registry
@@ -101,11 +102,11 @@ def table_columns(model_name: str, criterion: str) -> list:
 
 def _entropy(model, params, X: np.ndarray, chunk_bytes: int) -> float:
     """Total entropy of the responsibilities, -sum_n sum_k r_nk log r_nk (in chunks)."""
-    total = 0.0
-    for block in chunks(X, chunk_rows(model, X.shape[1], chunk_bytes)):
+    def entropy(block: np.ndarray) -> float:
         resp, _ = model.responsibilities(params, block)
-        total -= float(np.sum(resp * np.log(np.where(resp > 0, resp, 1.0))))
-    return total
+        return -float(np.sum(resp * np.log(np.where(resp > 0, resp, 1.0))))
+
+    return sum(ordered_map(entropy, chunks(X, chunk_rows(model, X.shape[1], chunk_bytes))))
 
 
 @dataclass(frozen=True)
@@ -183,22 +184,20 @@ def _fit_one(args):
     return fit_cell(*args)
 
 
-def _one_thread_each(model_name: str):
-    """Worker start-up: one BLAS / OpenMP thread per process, since the processes already fill
-    the cores (two threads each made a 2-core grid slower than one process).  The model's
-    module is imported first, so that the limit reaches the BLAS it loads (scipy's own
-    OpenBLAS, loaded later, would run two threads per worker: a 2-core grid took 4.0 s, not
-    2.0)."""
-    from threadpoolctl import threadpool_limits
+def _cell_process(model_name: str, threads: int):
+    """Worker start-up: the model's module imported, then its share of the command's threads
+    (``em.workers``, one BLAS thread each), since the processes together fill the cores."""
+    from emcli.em.workers import for_this_process
 
     registry.spec(model_name).load()
-    threadpool_limits(1)
+    for_this_process(threads)
 
 
 def run_grid(spec: FitSpec, cells: list, rows: Rows, jobs: int, on_done=None,
              scoring: Scoring = Scoring()) -> list:
-    """Every cell's (row, document, warnings), in grid order.  Cells run in ``jobs`` processes; each cell
-    is seeded by itself, so the results do not depend on ``jobs``."""
+    """Every cell's (row, document, warnings), in grid order.  Cells run in ``jobs`` processes,
+    which share the command's worker threads (``em.workers``); each cell is seeded by itself,
+    so the results depend on neither."""
     rows = Rows(None, rows.columns, rows.X, rows.levels, rows.target)  # the table stays here
     work = [(spec, cell, rows, scoring) for cell in cells]
     if jobs <= 1 or len(cells) == 1:
@@ -211,9 +210,12 @@ def run_grid(spec: FitSpec, cells: list, rows: Rows, jobs: int, on_done=None,
     import multiprocessing
 
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    from emcli.em.workers import current
+
     spec.entry.load()  # imported once here rather than in every forked worker
-    with ProcessPoolExecutor(max_workers=min(jobs, len(cells)), mp_context=context,
-                             initializer=_one_thread_each, initargs=(spec.model,)) as pool:
+    processes = min(jobs, len(cells))
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_cell_process,
+                             initargs=(spec.model, max(1, current() // processes))) as pool:
         results = []
         for result in pool.map(_fit_one, work):
             results.append(result)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES
+from emcli.em.workers import ordered_map
 from emcli.errors import DataError
 from emcli.pipeline import FitSpec
 
@@ -82,11 +83,13 @@ def _chunk_rows(d: int) -> int:
 
 def _sse(X: np.ndarray, codebook: np.ndarray, codes: np.ndarray) -> float:
     """Summed squared difference between the rows X (N, D) and codebook[codes]."""
-    total, step = 0.0, _chunk_rows(X.shape[1])
-    for start in range(0, len(X), step):
+    step = _chunk_rows(X.shape[1])
+
+    def sse(start: int) -> float:
         diff = X[start : start + step].astype(np.float64) - codebook[codes[start : start + step]]
-        total += float(np.einsum("ij,ij->", diff, diff))
-    return total
+        return float(np.einsum("ij,ij->", diff, diff))
+
+    return sum(ordered_map(sse, range(0, len(X), step)))
 
 
 def encode(X: np.ndarray, codebook: np.ndarray) -> tuple[np.ndarray, float]:
@@ -97,10 +100,13 @@ def encode(X: np.ndarray, codebook: np.ndarray) -> tuple[np.ndarray, float]:
 
     centres = np.ascontiguousarray(codebook, dtype=np.float64)
     codes = np.empty(len(X), dtype=np.int64)
-    total, step = 0.0, _chunk_rows(X.shape[1])
-    for start in range(0, len(X), step):
+    step = _chunk_rows(X.shape[1])
+
+    def code(start: int) -> float:
         block = np.ascontiguousarray(X[start : start + step], dtype=np.float64)
-        total += nearest(block, centres, codes[start : start + step], None, None)
+        return nearest(block, centres, codes[start : start + step], None, None)
+
+    total = sum(ordered_map(code, range(0, len(X), step)))
     return _narrow(codes, len(codebook)), total
 
 

@@ -1,6 +1,4 @@
 /*
- * Compiled kernels for the hot loops that NumPy cannot fuse.
- *
  * nearest(X, centres, labels, sums, counts) -> inertia
  *   X (N, D) and centres (K, D): C-contiguous float64.  Writes labels (N,) int64, the index of
  *   each row's nearest centre (the first on ties); when sums (K, D) and counts (K,) float64 are
@@ -9,30 +7,12 @@
  *
  * Distances are summed as (x - c)^2, never expanded as |x|^2 - 2x'c + |c|^2, so there is no
  * cancellation and the data need no centring.  The distance loop works on tiles of ROWS rows
- * by CENTRES centres whose accumulators stay in vector registers.  Rows are split into fixed
- * blocks whose partial sums are added in block order, so that results do not depend on the
- * number of OpenMP threads.
+ * by CENTRES centres whose accumulators stay in vector registers.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <math.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "kernels.h"
 
-#define BLOCK_ROWS 2048
 #define ROWS 6
 #define CENTRES 8
-
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define MULTIVERSION __attribute__((target_clones("fma", "default")))
-#else
-#define MULTIVERSION
-#endif
-
-/* Four doubles as one value: GCC and Clang lower it to whatever vectors the target has (one
- * AVX2 register, or two SSE2 registers), so the tile below keeps its accumulators in registers. */
-typedef double v4d __attribute__((vector_size(32)));
 
 /* Squared distances (ROWS, kpad) from the ROWS rows at x (ROWS, D) to the centres, stored
  * transposed and padded with infinities as ct (D, kpad), kpad a multiple of CENTRES. */
@@ -58,10 +38,11 @@ static void tile_distances(const double *x, const double *ct, Py_ssize_t d, Py_s
     }
 }
 
-/* One block of rows: labels, and the block's own sums (K, D), counts (K,) and inertia. */
-static int nearest_block(const double *X, const double *ct, Py_ssize_t start, Py_ssize_t stop,
-                         Py_ssize_t d, Py_ssize_t k, Py_ssize_t kpad, int64_t *labels,
-                         double *sums, double *counts, double *inertia)
+/* Rows [0, n): labels, and (when sums is not NULL) the added sums (K, D) and counts (K,);
+ * the inertia in *inertia.  -1 when scratch memory is short. */
+static int nearest_rows(const double *X, const double *ct, Py_ssize_t n, Py_ssize_t d,
+                        Py_ssize_t k, Py_ssize_t kpad, int64_t *labels, double *sums,
+                        double *counts, double *inertia)
 {
     double *dist = malloc((size_t)(ROWS * kpad) * sizeof(double));
     double *tail = calloc((size_t)(ROWS * d) + 1, sizeof(double));
@@ -70,8 +51,8 @@ static int nearest_block(const double *X, const double *ct, Py_ssize_t start, Py
         return -1;
     }
     double total = 0.0;
-    for (Py_ssize_t i0 = start; i0 < stop; i0 += ROWS) {
-        Py_ssize_t rows = stop - i0 < ROWS ? stop - i0 : ROWS;
+    for (Py_ssize_t i0 = 0; i0 < n; i0 += ROWS) {
+        Py_ssize_t rows = n - i0 < ROWS ? n - i0 : ROWS;
         const double *x = X + i0 * d;
         if (rows < ROWS) {  /* the last, partial tile: pad it with copies of zeros */
             memcpy(tail, x, (size_t)(rows * d) * sizeof(double));
@@ -105,26 +86,7 @@ static int nearest_block(const double *X, const double *ct, Py_ssize_t start, Py
     return 0;
 }
 
-static int get_buffer(PyObject *obj, Py_buffer *view, int writable, int ndim, const char *name)
-{
-    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
-    if (PyObject_GetBuffer(obj, view, flags) < 0)
-        return -1;
-    const char *f = view->format;
-    if (f[0] == '<' || f[0] == '=' || f[0] == '@')
-        f++;
-    int integer = strcmp(name, "labels") == 0;
-    int ok = view->itemsize == 8 && f[1] == 0 && (integer ? (f[0] == 'q' || f[0] == 'l') : f[0] == 'd');
-    if (view->ndim != ndim || !ok) {
-        PyErr_Format(PyExc_TypeError, "%s: expected a %d-dimensional C-contiguous %s array", name,
-                     ndim, integer ? "int64" : "float64");
-        PyBuffer_Release(view);
-        return -1;
-    }
-    return 0;
-}
-
-static PyObject *nearest(PyObject *Py_UNUSED(module), PyObject *args)
+PyObject *kernel_nearest(PyObject *Py_UNUSED(module), PyObject *args)
 {
     PyObject *x_obj, *c_obj, *l_obj, *s_obj, *n_obj;
     if (!PyArg_ParseTuple(args, "OOOOO", &x_obj, &c_obj, &l_obj, &s_obj, &n_obj))
@@ -137,7 +99,8 @@ static PyObject *nearest(PyObject *Py_UNUSED(module), PyObject *args)
     static const int writable[5] = {0, 0, 1, 1, 1}, ndims[5] = {2, 2, 1, 2, 1};
     int held = 0;
     for (; held < (with_sums ? 5 : 3); held++)
-        if (get_buffer(objects[held], &views[held], writable[held], ndims[held], names[held]) < 0)
+        if (kernel_buffer(objects[held], &views[held], writable[held], ndims[held], held == 2,
+                          names[held]) < 0)
             goto done;
 
     Py_ssize_t n = views[0].shape[0], d = views[0].shape[1], k = views[1].shape[0];
@@ -147,66 +110,29 @@ static PyObject *nearest(PyObject *Py_UNUSED(module), PyObject *args)
         goto done;
     }
     const double *X = views[0].buf, *centres = views[1].buf;
+    double *sums = with_sums ? views[3].buf : NULL, *counts = with_sums ? views[4].buf : NULL;
     Py_ssize_t kpad = (k + CENTRES - 1) / CENTRES * CENTRES;
-    Py_ssize_t blocks = (n + BLOCK_ROWS - 1) / BLOCK_ROWS;
     double *ct = malloc((size_t)(d * kpad) * sizeof(double) + 1);
-    double *block_inertia = malloc((size_t)blocks * sizeof(double) + 1);
-    double *partial = with_sums ? calloc((size_t)(blocks * k * (d + 1)) + 1, sizeof(double)) : NULL;
-    if (ct == NULL || block_inertia == NULL || (with_sums && partial == NULL)) {
-        free(ct); free(block_inertia); free(partial);
+    if (ct == NULL) {
         PyErr_NoMemory();
         goto done;
     }
     for (Py_ssize_t j = 0; j < d; j++)
         for (Py_ssize_t c = 0; c < kpad; c++)
             ct[j * kpad + c] = c < k ? centres[c * d + j] : INFINITY;
-
-    int failed = 0;
+    if (with_sums) {
+        memset(sums, 0, (size_t)(k * d) * sizeof(double));
+        memset(counts, 0, (size_t)k * sizeof(double));
+    }
+    double inertia = 0.0;
+    int failed;
     Py_BEGIN_ALLOW_THREADS
-#pragma omp parallel for schedule(static) reduction(|: failed) if (blocks > 1)
-    for (Py_ssize_t b = 0; b < blocks; b++) {
-        Py_ssize_t start = b * BLOCK_ROWS, stop = start + BLOCK_ROWS < n ? start + BLOCK_ROWS : n;
-        double *own = with_sums ? partial + b * k * (d + 1) : NULL;
-        failed |= nearest_block(X, ct, start, stop, d, k, kpad, views[2].buf, own,
-                                own ? own + k * d : NULL, block_inertia + b) != 0;
-    }
+    failed = nearest_rows(X, ct, n, d, k, kpad, views[2].buf, sums, counts, &inertia);
     Py_END_ALLOW_THREADS
-
-    if (failed) {
-        PyErr_NoMemory();
-    } else {
-        double inertia = 0.0, *sums = with_sums ? views[3].buf : NULL;
-        double *counts = with_sums ? views[4].buf : NULL;
-        if (with_sums) {
-            memset(sums, 0, (size_t)(k * d) * sizeof(double));
-            memset(counts, 0, (size_t)k * sizeof(double));
-        }
-        for (Py_ssize_t b = 0; b < blocks; b++) {
-            inertia += block_inertia[b];
-            if (with_sums) {
-                const double *own = partial + b * k * (d + 1);
-                for (Py_ssize_t i = 0; i < k * d; i++)
-                    sums[i] += own[i];
-                for (Py_ssize_t c = 0; c < k; c++)
-                    counts[c] += own[k * d + c];
-            }
-        }
-        result = PyFloat_FromDouble(inertia);
-    }
-    free(ct); free(block_inertia); free(partial);
+    free(ct);
+    result = failed ? PyErr_NoMemory() : PyFloat_FromDouble(inertia);
 done:
     while (held-- > 0)
         PyBuffer_Release(&views[held]);
     return result;
 }
-
-static PyMethodDef methods[] = {
-    {"nearest", nearest, METH_VARARGS,
-     "nearest(X, centres, labels, sums, counts) -> inertia: nearest centres, cluster sums."},
-    {NULL, NULL, 0, NULL},
-};
-
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "emcli._kernels",
-                                    "Compiled kernels for emtool's hot loops.", -1, methods};
-
-PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

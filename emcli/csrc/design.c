@@ -1,0 +1,77 @@
+/*
+ * design(X, centre, kind, out)
+ *   X (N, D) and centre (D,) float64, out (N, P) float64, all C-contiguous.  Writes each row's
+ *   design for the Gaussian E-step, out_n = [s(x_n - c), x_n - c, 1], where s is the second-moment
+ *   feature of the kind: 0, the upper triangle of (x - c)(x - c)' row by row (P = D(D+1)/2 + D
+ *   + 1); 1, the squares (P = 2D + 1); 2, the squared norm (P = D + 2).
+ *
+ * With it, one product out @ A gives every row's squared Mahalanobis distance to every component
+ * (A stacks the packed precisions, -2 P_k m_k and m_k'P_k m_k), and one product out' @ W gives
+ * the weighted second moments, first moments and weight totals: the E-step of a Gaussian
+ * mixture is two GEMMs around this pass, whose rows stay in cache between their two uses.
+ */
+#include "kernels.h"
+
+/* The design rows out (n, p) of the rows X (n, d) about c; see above. */
+MULTIVERSION
+void design_rows(const double *X, const double *c, Py_ssize_t n, Py_ssize_t d, int kind,
+                        Py_ssize_t p, double *out)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double *o = out + i * p, *x = o + p - d - 1;  /* x - c is written first, in place */
+        for (Py_ssize_t j = 0; j < d; j++)
+            x[j] = X[i * d + j] - c[j];
+        x[d] = 1.0;
+        if (kind == 0) {
+            for (Py_ssize_t a = 0; a < d; a++) {
+                const double xa = x[a];
+                for (Py_ssize_t b = a; b < d; b++)
+                    *o++ = xa * x[b];
+            }
+        } else if (kind == 1) {
+            for (Py_ssize_t j = 0; j < d; j++)
+                o[j] = x[j] * x[j];
+        } else {
+            double total = 0.0;
+            for (Py_ssize_t j = 0; j < d; j++)
+                total += x[j] * x[j];
+            o[0] = total;
+        }
+    }
+}
+
+PyObject *kernel_design(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *x_obj, *c_obj, *o_obj;
+    int kind;
+    Py_buffer views[3];
+    if (!PyArg_ParseTuple(args, "OOiO", &x_obj, &c_obj, &kind, &o_obj))
+        return NULL;
+    if (kernel_buffer(x_obj, &views[0], 0, 2, 0, "X") < 0)
+        return NULL;
+    if (kernel_buffer(c_obj, &views[1], 0, 1, 0, "centre") < 0) {
+        PyBuffer_Release(&views[0]);
+        return NULL;
+    }
+    if (kernel_buffer(o_obj, &views[2], 1, 2, 0, "out") < 0) {
+        PyBuffer_Release(&views[1]);
+        PyBuffer_Release(&views[0]);
+        return NULL;
+    }
+    Py_ssize_t n = views[0].shape[0], d = views[0].shape[1];
+    Py_ssize_t second = kind == 0 ? d * (d + 1) / 2 : kind == 1 ? d : 1;
+    Py_ssize_t p = views[2].shape[1];
+    PyObject *result = NULL;
+    if (kind < 0 || kind > 2 || views[1].shape[0] != d || views[2].shape[0] != n || p != second + d + 1) {
+        PyErr_SetString(PyExc_ValueError, "design: array shapes do not agree");
+    } else {
+        Py_BEGIN_ALLOW_THREADS
+        design_rows(views[0].buf, views[1].buf, n, d, kind, p, views[2].buf);
+        Py_END_ALLOW_THREADS
+        result = Py_None;
+        Py_INCREF(result);
+    }
+    for (int i = 2; i >= 0; i--)
+        PyBuffer_Release(&views[i]);
+    return result;
+}
