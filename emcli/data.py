@@ -29,6 +29,14 @@ class Rows:
     warnings: list = field(default_factory=list)  # about the columns chosen by default
 
 
+#: rows per block of the checks below, whose masks would otherwise be (N, D) temporaries
+_BLOCK_ROWS = 65536
+
+
+def _blocks(X: np.ndarray):
+    return (X[start : start + _BLOCK_ROWS] for start in range(0, len(X), _BLOCK_ROWS))
+
+
 #: below this many rows, distinct integers in every row are no sign of an identifier
 _ID_MIN_ROWS = 10
 
@@ -53,33 +61,42 @@ def _id_like(table: "pa.Table", columns: list) -> list:
 
     if table.num_rows < _ID_MIN_ROWS:
         return []
+    types = dict(zip(table.column_names, table.schema.types))
     return [f"column {c!r} holds a different integer in every row, as an identifier does; if it is "
             f"one, leave it out with --exclude {c}" for c in columns
-            if pa.types.is_integer(table.column(c).type)
-            and pc.count_distinct(table.column(c)).as_py() == table.num_rows]
+            if pa.types.is_integer(types[c]) and pc.count_distinct(table.column(c)).as_py() == table.num_rows]
 
 
 def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "numeric",
-              levels: list | None = None, unseen: str = "error", exclude: list | None = None) -> Rows:
+              levels: list | None = None, unseen: str = "error", exclude: list | None = None,
+              keep_table: bool = True) -> Rows:
     """Read ``path`` and encode its columns for a model whose data are of ``kind``: "numeric",
     "binary" (0/1) or "categorical" (level codes; ``levels`` given when predicting).  Without
-    ``columns``, every column of the kind but those in ``exclude``."""
+    ``columns``, every column of the kind but those in ``exclude``.  Without ``keep_table``
+    the rows' ``table`` is None, and a Parquet file is read one column at a time, so that its
+    cells are never in memory twice."""
     from emcli.io.tables import numeric_matrix, read_table
 
-    table = read_table(path, fmt)
+    table = read_table(path, fmt, lazy=not keep_table and kind == "numeric")
+    kept = table if keep_table else None
     name = display_name(path)
     choosable = _choosable(table, exclude, name)
     if kind == "binary":
         from emcli.io.encode import binary_matrix
 
-        return Rows(table, *binary_matrix(choosable, columns, name))
+        return Rows(kept, *binary_matrix(choosable, columns, name))
     if kind == "categorical":
         from emcli.io.encode import categorical_matrix
 
-        return Rows(table, *categorical_matrix(choosable, columns, name, levels, unseen))
-    rows = Rows(table, *numeric_matrix(choosable, columns, name))
+        return Rows(kept, *categorical_matrix(choosable, columns, name, levels, unseen))
+    rows = Rows(kept, *numeric_matrix(choosable, columns, name))
     if columns is None:
         rows.warnings.extend(_id_like(table, rows.columns))
+    if not keep_table:
+        import pyarrow as pa
+
+        del table, choosable
+        pa.default_memory_pool().release_unused()  # the columns' buffers, back to the system
     return rows
 
 
@@ -131,14 +148,19 @@ def require_complete(X: np.ndarray, columns: list, path: str, model_name: str) -
 
 def require_observed_columns(X: np.ndarray, columns: list, path: str) -> None:
     """DataError naming the first column with every cell missing."""
-    unobserved = np.flatnonzero(np.isnan(X).all(axis=0))
+    observed = np.zeros(X.shape[1], dtype=bool)
+    for block in _blocks(X):
+        observed |= ~np.isnan(block).all(axis=0)
+    unobserved = np.flatnonzero(~observed)
     if unobserved.size:
         raise DataError(f"{display_name(path)}: column {columns[unobserved[0]]!r} has no values")
 
 
 def empty_rows(X: np.ndarray) -> np.ndarray:
     """(M,) indices of the rows whose every cell is missing."""
-    return np.flatnonzero(np.isnan(X).all(axis=1))
+    found = [start + np.flatnonzero(np.isnan(block).all(axis=1))
+             for start, block in zip(range(0, len(X), _BLOCK_ROWS), _blocks(X))]
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 
 def require_no_empty_rows(X: np.ndarray, path: str, remedy: str = "drop them") -> None:

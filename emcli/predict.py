@@ -1,5 +1,6 @@
 """What ``emtool predict`` appends to a table: cluster labels, probabilities, log densities and
-the model's own per-row outputs (a Student-t's precision weight, a regression's prediction)."""
+the model's own per-row outputs (a Student-t's precision weight, a regression's prediction);
+and the table written back with them, block by block where it can be (``predict_file``)."""
 
 import numpy as np
 
@@ -41,12 +42,15 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
             raise UsageError(f"{model.name} gives no {flag[2:]} output; {flag} is not available")
     if proba and not clusters:
         raise UsageError(f"{model.name} has a single component; --proba is not available")
-    parts = list(ordered_map(lambda block: _block_columns(model, params, block, clusters=clusters,
-                                                          proba=proba, logpdf=logpdf),
-                             chunks(X, chunk_rows(model, X.shape[1], chunk_bytes))))
-    out = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-    if clusters:
-        out["cluster"] = out["cluster"].astype(np.int64)
+    out, start = {}, 0
+    blocks = list(chunks(X, chunk_rows(model, X.shape[1], chunk_bytes)))
+    for block, part in zip(blocks, ordered_map(lambda block: _block_columns(
+            model, params, block, clusters=clusters, proba=proba, logpdf=logpdf), blocks)):
+        for column, values in part.items():  # each chunk into its place: no second copy
+            if column not in out:
+                out[column] = np.empty(len(X), np.int64 if column == "cluster" else values.dtype)
+            out[column][start : start + len(block)] = values
+        start += len(block)
     _require_finite(out, name)
     return out
 
@@ -63,3 +67,78 @@ def _require_finite(columns: dict, name: str) -> None:
             row = int(np.flatnonzero(bad)[0])
             raise DataError(f"{name}: row {row + 1}: its {column} is beyond the range of a float; the "
                             "row is too far from what the model was fit to")
+
+
+def predict_file(model, params, columns: list, source, output: str, output_format: str, *,
+                 proba: bool = False, logpdf: bool = False, unseen: str = "error",
+                 chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> None:
+    """Write the table ``source`` (a pipeline.Source) with the new columns of the model fit to
+    ``columns`` appended, to ``output`` in ``output_format``.
+
+    A model of numeric columns applied to a file is predicted block by block (io.blocks), so
+    that memory does not grow with the rows.  A block that cannot be read or predicted alone
+    (a cell that is not a number, a column empty everywhere, a row beyond float range) sends
+    the command to the whole table, whose checks say exactly what is wrong, with the row
+    counted from the top of the file; the output is put in place only once complete, so
+    nothing of the block-wise attempt remains."""
+    import pyarrow as pa
+
+    from emcli.io.blocks import streamable
+
+    if registry.spec(model.name).data == "numeric" and streamable(source.path, source.fmt, output_format):
+        try:
+            _predict_blocks(model, params, columns, source, output, output_format, proba=proba,
+                            logpdf=logpdf, chunk_bytes=chunk_bytes)
+            return
+        except (DataError, pa.ArrowException, OSError):
+            pass  # the whole table's path reads it again and says what is wrong
+    _predict_whole(model, params, columns, source, output, output_format, proba=proba,
+                   logpdf=logpdf, unseen=unseen, chunk_bytes=chunk_bytes)
+
+
+def _predict_whole(model, params, columns: list, source, output: str, output_format: str, *,
+                   proba: bool, logpdf: bool, unseen: str, chunk_bytes: int) -> None:
+    from emcli.data import display_name
+    from emcli.io.passthrough import read_text, with_input_text
+    from emcli.io.tables import append_columns, write_table
+    from emcli.pipeline import load_for_predict
+
+    rows = load_for_predict(model, columns, source, unseen)
+    new = predict_columns(model, params, rows.X, proba=proba, logpdf=logpdf, chunk_bytes=chunk_bytes,
+                          name=display_name(source.path))
+    # a CSV or TSV output carries the input's cells as their text; Parquet keeps the types
+    text = read_text(source.path, source.fmt, rows.table.column_names) if output_format != "parquet" else None
+    write_table(with_input_text(append_columns(rows.table, new), text), output, output_format)
+
+
+def _predict_blocks(model, params, columns: list, source, output: str, output_format: str, *,
+                    proba: bool, logpdf: bool, chunk_bytes: int) -> None:
+    """``predict_file`` block by block; DataError (or an Arrow or OS error) for anything the
+    whole table's checks are to judge."""
+    import itertools
+
+    from emcli.data import require_complete, require_no_empty_rows
+    from emcli.io.blocks import blocks
+    from emcli.io.tables import append_columns, numeric_matrix, write_batches
+
+    entry = registry.spec(model.name)
+    observed = np.zeros(len(columns), dtype=bool)
+
+    def batches():
+        for typed, passing in blocks(source.path, source.fmt, columns):
+            X = numeric_matrix(typed, columns, source.path)[1]
+            if entry.target_kind or not entry.missing:
+                require_complete(X, columns, source.path, model.name)
+            else:
+                require_no_empty_rows(X, source.path)
+            observed[:] |= ~np.isnan(X).all(axis=0)
+            new = predict_columns(model, params, X, proba=proba, logpdf=logpdf, chunk_bytes=chunk_bytes)
+            yield from append_columns(passing, new).to_batches()
+        if not observed.all():
+            raise DataError("a column has no values")  # the whole table's reader names it
+
+    stream = batches()
+    first = next(stream, None)
+    if first is None:
+        raise DataError("no rows")  # the whole table's reader says so
+    write_batches(first.schema, itertools.chain([first], stream), output, output_format)

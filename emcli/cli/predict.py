@@ -35,19 +35,13 @@ def predict(model_file, data, proba, logpdf, unseen, fmt, chunk_bytes, output, o
       emtool predict faithful.json sample_data/faithful.csv --proba --logpdf -o labelled.csv
     """
     from emcli import pipeline
-    from emcli.data import display_name
     from emcli.io.atomic import check_outputs
     from emcli.io.modelfile import read_model
-    from emcli.io.passthrough import output_format as table_output_format, read_text, with_input_text
-    from emcli.io.tables import append_columns, write_table
-    from emcli.predict import predict_columns
+    from emcli.io.passthrough import output_format as table_output_format
+    from emcli.predict import predict_file
 
     check_outputs([("-o", output)], [model_file, data])
     output_format = table_output_format(output, output_format, data, fmt)
     model, params, doc = read_model(model_file)
-    rows = pipeline.load_for_predict(model, doc["columns"], pipeline.Source(data, fmt), unseen)
-    new = predict_columns(model, params, rows.X, proba=proba, logpdf=logpdf, chunk_bytes=chunk_bytes,
-                          name=display_name(data))
-    # a CSV or TSV output carries the input's cells as their text; Parquet keeps the types
-    text = read_text(data, fmt, rows.table.column_names) if output_format != "parquet" else None
-    write_table(with_input_text(append_columns(rows.table, new), text), output, output_format)
+    predict_file(model, params, doc["columns"], pipeline.Source(data, fmt), output, output_format,
+                 proba=proba, logpdf=logpdf, unseen=unseen, chunk_bytes=chunk_bytes)

@@ -21,20 +21,40 @@ METHODS = ("k-means++", "robust", "random")
 TRIM = 0.1
 
 
-def _squared_distances(X: np.ndarray, origin: np.ndarray, sq_norms: np.ndarray,
-                       centres: np.ndarray) -> np.ndarray:
-    """(N, C) squared Euclidean distances from rows of X (N, D) to centres (C, D).
+#: rows per block of the passes below: their scratch stays a few MB whatever N
+_BLOCK = 65536
 
-    ``sq_norms`` (N,) are the squared norms of the rows about ``origin`` (D,), the column means:
-    working about the means limits cancellation, and shifting the centres rather than the rows
-    avoids an (N, D) copy of the data.
-    """
-    shifted = centres - origin
-    dist = X @ (-2.0 * shifted.T)
-    dist += 2.0 * (origin @ shifted.T) + np.einsum("ij,ij->i", shifted, shifted)
-    dist += sq_norms[:, None]
-    np.maximum(dist, 0.0, out=dist)
-    return dist
+
+class _Seeding:
+    """The rows of X (N, D) as k-means++ sees them: z = (x - m) F, m the column means and F the
+    ``frame`` (D, D; None: the identity), block by block, so that neither the mapped rows nor
+    an (N, D) temporary is ever made.  Working about the means limits cancellation."""
+
+    def __init__(self, X: np.ndarray, frame: np.ndarray | None):
+        self.X, self.frame = X, frame
+        self.origin = X.mean(axis=0)
+        self.sq_norms = np.empty(len(X))
+        for start, z in self.blocks():
+            self.sq_norms[start : start + len(z)] = np.einsum("ij,ij->i", z, z)
+
+    def mapped(self, rows: np.ndarray) -> np.ndarray:
+        z = rows - self.origin
+        return z if self.frame is None else z @ self.frame
+
+    def blocks(self):
+        for start in range(0, len(self.X), _BLOCK):
+            yield start, self.mapped(self.X[start : start + _BLOCK])
+
+    def distances(self, centres: np.ndarray):
+        """(start, (n, C) squared distances) of each block of rows to the rows ``centres``
+        (C, D) of X, in row order."""
+        shifted = self.mapped(centres)
+        lengths = np.einsum("ij,ij->i", shifted, shifted)
+        for start, z in self.blocks():
+            block = z @ (-2.0 * shifted.T)
+            block += lengths
+            block += self.sq_norms[start : start + len(z), None]
+            yield start, np.maximum(block, 0.0, out=block)
 
 
 def _too_few_distinct(found: int, k: int, X: np.ndarray | None = None) -> DataError:
@@ -48,36 +68,42 @@ def _too_few_distinct(found: int, k: int, X: np.ndarray | None = None) -> DataEr
 
 
 def kmeans_plus_plus(X: np.ndarray, k: int, rng: np.random.Generator,
-                     trim: float = 0.0) -> np.ndarray:
-    """Indices (k,) of rows of ``X`` chosen as centres by greedy k-means++.
+                     trim: float = 0.0, frame: np.ndarray | None = None) -> np.ndarray:
+    """Indices (k,) of rows of ``X`` chosen as centres by greedy k-means++, distances measured
+    on the rows x @ ``frame`` (None: as they are).
 
     Each step draws 2 + ln k candidates with probability proportional to the squared distance to
     the nearest centre so far and keeps the one that lowers the total most; with ``trim`` > 0
-    the squared distances are capped at their quantile 1 - ``trim`` in both.
+    the squared distances are capped at their quantile 1 - ``trim`` in both.  Besides the rows,
+    memory is two (N,) arrays, the distances to the nearest centre and their running sum: each
+    step's candidates are scored block by block, and the chosen one's distances computed again.
     """
     n = len(X)
-    origin = X.mean(axis=0)
-    sq_norms = np.empty(n)
-    for start in range(0, n, 65536):
-        centred = X[start : start + 65536] - origin
-        sq_norms[start : start + 65536] = np.einsum("ij,ij->i", centred, centred)
+    seeding = _Seeding(X, frame)
     trials = 2 + int(np.log(k))
     chosen = [int(rng.integers(n))]
-    closest = _squared_distances(X, origin, sq_norms, X[chosen])[:, 0]
+    closest = np.empty(n)
+    for start, block in seeding.distances(X[chosen]):
+        closest[start : start + len(block)] = block[:, 0]
     for _ in range(1, k):
         cap = np.quantile(closest, 1.0 - trim) if trim > 0 else np.inf
         if cap <= 0.0:
             cap = np.inf  # most rows sit on the centres already: draw among the others
-        cumulative = np.cumsum(np.minimum(closest, cap))
+        cumulative = np.cumsum(np.minimum(closest, cap) if np.isfinite(cap) else closest)
         if cumulative[-1] <= 0.0:
             raise _too_few_distinct(len(chosen), k, X)
         candidates = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1], side="right")
+        del cumulative
         candidates = np.minimum(candidates, n - 1)
-        dist = _squared_distances(X, origin, sq_norms, X[candidates])
-        np.minimum(dist, closest[:, None], out=dist)
-        best = int(np.argmin(np.minimum(dist, cap).sum(axis=0)))
-        chosen.append(int(candidates[best]))
-        closest = dist[:, best].copy()
+        totals = np.zeros(trials)
+        for start, block in seeding.distances(X[candidates]):
+            np.minimum(block, closest[start : start + len(block), None], out=block)
+            totals += np.minimum(block, cap, out=block).sum(axis=0)
+        best = int(candidates[np.argmin(totals)])
+        chosen.append(best)
+        for start, block in seeding.distances(X[[best]]):
+            near = closest[start : start + len(block)]
+            np.minimum(near, block[:, 0], out=near)
     return np.asarray(chosen)
 
 
@@ -100,10 +126,9 @@ def initial_centres(X: np.ndarray, k: int, method: str, rng: np.random.Generator
     distances measured in ``frame``: rows x @ frame (a (D, D) matrix; None: as they are)."""
     if k > len(X):
         raise DataError(f"{k} components asked for but the data has only {len(X)} rows")
-    Z = X if frame is None else X @ frame
-    if method == "random":
-        return X[random_rows(Z, k, rng)].copy()
-    return X[kmeans_plus_plus(Z, k, rng, TRIM if method == "robust" else 0.0)].copy()
+    if method == "random":  # distinct rows are distinct in any invertible frame
+        return X[random_rows(X, k, rng)].copy()
+    return X[kmeans_plus_plus(X, k, rng, TRIM if method == "robust" else 0.0, frame)].copy()
 
 
 def seeding_frame(X: np.ndarray, covariance: str) -> np.ndarray | None:
@@ -116,14 +141,17 @@ def seeding_frame(X: np.ndarray, covariance: str) -> np.ndarray | None:
     to the standard deviations."""
     if covariance == "spherical" or len(X) < 2:
         return None
-    scale = X.std(axis=0)
+    from emcli.numeric import column_covariance
+
+    covariance_matrix = column_covariance(X)
+    scale = np.sqrt(np.diag(covariance_matrix))
     scale[scale == 0] = 1.0
     standardise = np.diag(1.0 / scale)
     if covariance == "diag":
         return standardise
     from scipy import linalg
 
-    correlation = np.atleast_2d(np.cov(X / scale, rowvar=False))
+    correlation = covariance_matrix / np.outer(scale, scale)
     try:
         lower = linalg.cholesky(correlation, lower=True)
     except linalg.LinAlgError:

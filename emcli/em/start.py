@@ -17,7 +17,7 @@ by the short runs' likelihood, every one of 20 seeds reaches the best fit on bot
 import numpy as np
 
 from emcli.em.batch import best_index, diagnosed, run_batch
-from emcli.em.chunks import accumulate
+from emcli.em.chunks import accumulate, chunks
 from emcli.em.init import initial_centres
 from emcli.em.protocol import SelfStarting, ShortRuns, has
 
@@ -54,9 +54,8 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     """
     if has(model, SelfStarting):
         return model.init_params(X, method, rng)
-    missing = np.isnan(X)
-    if missing.any():
-        X = np.where(missing, np.nanmean(X, axis=0), X)
+    if any(np.isnan(block).any() for block in chunks(X, 65536)):
+        X = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
     if runs <= 1 or method == "random" or model.k == 1 or not has(model, ShortRuns):
         return hard_start(model, X, method, rng, rows)
     return short_runs_start(model, X, method, rng, rows, runs)

@@ -40,9 +40,15 @@ def read_text(path: str, fmt: str | None, names: list) -> pa.Table | None:
         convert_options=csv.ConvertOptions(column_types={name: pa.string() for name in names},
                                            strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
-    empty = {name: pc.equal(table.column(name), "") for name in names}
-    return pa.table({name: pc.if_else(empty[name], pa.scalar(None, pa.string()), table.column(name))
-                     for name in names})
+    return empty_as_null(table.select(names))
+
+
+def empty_as_null(table: pa.Table) -> pa.Table:
+    """A table of text cells with each empty cell null (a missing value, written back empty)."""
+    # no Python scalars here: making one imports pandas
+    return pa.table({name: pc.if_else(pc.invert(pc.cast(pc.utf8_length(column), pa.bool_())),
+                                      pa.nulls(len(column), pa.string()), column)
+                     for name, column in zip(table.column_names, table.columns)})
 
 
 def with_input_text(table: pa.Table, text: pa.Table | None, filled: dict | None = None) -> pa.Table:

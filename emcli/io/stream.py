@@ -23,7 +23,9 @@ def _batches(path: str, fmt: str, columns: list | None, block_bytes: int) -> Ite
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        yield from pq.ParquetFile(path).iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=columns)
+        # pre-buffering keeps every row group read so far: memory would grow with the file
+        yield from pq.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=PARQUET_BATCH_ROWS,
+                                                                       columns=columns, use_threads=False)
         return
     from pyarrow import csv
 

@@ -15,16 +15,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emcli.errors import DataError
-from emcli.io.atomic import STDOUT, atomic_path, write_bytes
-from emcli.io.formats import table_format
+from emcli.io.atomic import STDOUT, atomic_path, write_bytes, write_stdout
+from emcli.io.formats import is_special, table_format
 from emcli.io.streams import delimited_source
 
 def _display(path: str) -> str:
     return "<stdin>" if path == STDOUT else path
 
 
-def read_table(path: str, fmt: str | None = None) -> pa.Table:
-    """Read a whole table with pyarrow's multi-threaded readers.
+def read_table(path: str, fmt: str | None = None, lazy: bool = False) -> pa.Table:
+    """Read a whole table with pyarrow's multi-threaded readers; with ``lazy``, a Parquet file
+    (not standard input) as ``ParquetColumns``, each column read when asked for.
 
     Raises DataError naming the file for a missing, empty, header-only or malformed file.
     """
@@ -35,7 +36,7 @@ def read_table(path: str, fmt: str | None = None) -> pa.Table:
     if path != STDOUT and os.path.isdir(path):
         raise DataError(f"{name}: is a directory, not a table")
     try:
-        table = _read_parquet(path) if fmt == "parquet" else _read_delimited(path, fmt, name)
+        table = _read_parquet(path, lazy) if fmt == "parquet" else _read_delimited(path, fmt, name)
     except pa.ArrowInvalid as exc:
         message = str(exc).splitlines()[0]
         if "Empty CSV file" in message or (os.path.isfile(path) and os.path.getsize(path) == 0):
@@ -60,9 +61,10 @@ def read_table(path: str, fmt: str | None = None) -> pa.Table:
     return table
 
 
-def _read_parquet(path: str) -> pa.Table:
+def _read_parquet(path: str, lazy: bool = False) -> pa.Table:
     """A Parquet file, or Parquet bytes on standard input (``--input-format parquet``): the
-    format keeps its metadata at the end, so stdin is read whole first."""
+    format keeps its metadata at the end, so stdin is read whole first.  ``lazy``: a file as
+    ``ParquetColumns``."""
     import pyarrow.parquet as pq
 
     source = delimited_source(path)
@@ -70,7 +72,41 @@ def _read_parquet(path: str) -> pa.Table:
         source = pa.BufferReader(source)
     if (source.size() if isinstance(source, pa.BufferReader) else os.path.getsize(path)) == 0:
         raise pa.ArrowInvalid("Empty CSV file")
-    return pq.read_table(source, use_threads=True)
+    # ParquetFile, not pq.read_table, which imports pandas for the metadata it may hold
+    if lazy and path != STDOUT:  # without pre-buffering, a column's read holds less beside it
+        return ParquetColumns(pq.ParquetFile(source, pre_buffer=False), _display(path))
+    return pq.ParquetFile(source).read(use_threads=True)
+
+
+class ParquetColumns:
+    """A Parquet file as much of a pa.Table as reading rows needs: its column names, row count
+    and schema at once, each column's cells when asked for.  A fit converting the columns one
+    at a time then holds one column besides its (N, D) rows, never the whole table too."""
+
+    def __init__(self, opened, name: str, names: list | None = None):
+        self._file, self._name = opened, name
+        self.column_names = list(opened.schema_arrow.names if names is None else names)
+        self.num_rows = opened.metadata.num_rows
+
+    @property
+    def num_columns(self) -> int:
+        return len(self.column_names)
+
+    @property
+    def schema(self) -> pa.Schema:
+        fields = {field.name: field for field in self._file.schema_arrow}
+        return pa.schema([fields[name] for name in self.column_names])
+
+    def column(self, key) -> pa.ChunkedArray:
+        name = self.column_names[key] if isinstance(key, int) else key
+        try:
+            return self._file.read(columns=[name], use_threads=False).column(0)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataError(f"{self._name} is not a readable Parquet file "
+                            f"({_printable(str(exc).splitlines()[0])})") from None
+
+    def drop_columns(self, names: list) -> "ParquetColumns":
+        return ParquetColumns(self._file, self._name, [n for n in self.column_names if n not in names])
 
 
 _PARQUET_MAGIC = b"PAR1"
@@ -176,13 +212,14 @@ def numeric_columns(table: pa.Table, name: str) -> list[str]:
     value at all, whose type nothing tells.
     """
     chosen = []
-    for column_name, column in zip(table.column_names, table.columns):
-        if _is_numeric_type(column.type):
+    for column_name, field in zip(table.column_names, table.schema):
+        if _is_numeric_type(field.type):
             chosen.append(column_name)
-        elif pa.types.is_null(column.type):
+        elif pa.types.is_null(field.type):
             raise DataError(f"{name}: column {column_name!r} has no values; "
                             "leave it out with --columns")
-        elif pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        elif pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            column = table.column(column_name)
             if _looks_numeric(column):
                 _raise_not_numeric(column_name, column, name)
     if not chosen:
@@ -225,27 +262,45 @@ def numeric_matrix(
         column = table.column(index[column_name])
         if not _is_numeric_type(column.type):
             _raise_not_numeric(column_name, column, name)
-        # integers beyond 2**53 become the nearest float, as they would in any numeric tool
-        values = pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False)
-        out[:, j] = values
-        infinite = np.isinf(values)
+        fill_column(out[:, j], column)
+        infinite = np.isinf(out[:, j])
         if infinite.any():
             row = int(np.flatnonzero(infinite)[0])
             raise DataError(
-                f"{name}: column {column_name!r} row {row + 1} is infinite ({values[row]})"
+                f"{name}: column {column_name!r} row {row + 1} is infinite ({out[row, j]})"
             )
     return list(columns), out
 
 
+def fill_column(out: np.ndarray, column) -> None:
+    """Write a numeric Arrow column (an Array or ChunkedArray, nulls as NaN) into the float64
+    view ``out`` (N,), chunk by chunk from the Arrow buffers: no copy of the whole column on
+    the way, and not pyarrow's to_numpy, which imports pandas (~50 MB and a third of a second
+    for every command).  Integers beyond 2**53 become the nearest float, as they would in any
+    numeric tool."""
+    start = 0
+    for chunk in getattr(column, "chunks", [column]):
+        values = pc.cast(chunk, pa.float64(), safe=False)
+        n, offset = len(values), values.offset
+        validity, data = values.buffers()[:2]
+        target = out[start : start + n]
+        if n:
+            target[:] = np.frombuffer(data, np.float64, count=n, offset=8 * offset)
+        if values.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, np.uint8), bitorder="little")
+            target[bits[offset : offset + n] == 0] = np.nan
+        start += n
+
+
 def first_missing(X: np.ndarray, columns: list[str]) -> tuple[str, int] | None:
-    """The column and (1-based) row of the first missing cell of ``X``, or None."""
-    missing = np.isnan(X)
-    if not missing.any():
-        return None
-    rows = missing.any(axis=1)
-    row = int(np.flatnonzero(rows)[0])
-    col = int(np.flatnonzero(missing[row])[0])
-    return columns[col], row + 1
+    """The column and (1-based) row of the first missing cell of ``X``, or None; in blocks of
+    rows, so that no (N, D) mask is made."""
+    for start in range(0, len(X), 65536):
+        missing = np.isnan(X[start : start + 65536])
+        if missing.any():
+            row = int(np.flatnonzero(missing.any(axis=1))[0])
+            return columns[int(np.flatnonzero(missing[row])[0])], start + row + 1
+    return None
 
 
 def append_columns(table: pa.Table, new: dict[str, np.ndarray]) -> pa.Table:
@@ -254,8 +309,18 @@ def append_columns(table: pa.Table, new: dict[str, np.ndarray]) -> pa.Table:
     if clash:
         raise DataError(f"the input already has a column {clash[0]!r}; rename it before predicting")
     for column_name, values in new.items():
-        table = table.append_column(column_name, pa.array(values))
+        table = table.append_column(column_name, _as_arrow(values))
     return table
+
+
+def _as_arrow(values: np.ndarray) -> pa.Array:
+    """A NumPy column as an Arrow array: float64 and int64 by their buffer, with no copy (and
+    without pa.array's import of pandas); anything else by pa.array."""
+    if values.dtype in (np.float64, np.int64) and values.ndim == 1:
+        values = np.ascontiguousarray(values)
+        return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values),
+                                     [None, pa.py_buffer(values)])
+    return pa.array(values)
 
 
 def _plain_text(table: pa.Table, delimiter: str) -> bool:
@@ -348,38 +413,43 @@ def _write_csv(table: pa.Table, target, delimiter: str, header: bool = True) -> 
 def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: str,
                   fmt: str | None = None) -> None:
     """Write ``batches`` of ``schema`` to ``path`` (``-`` is CSV on stdout) as they come, so
-    that the whole table is never in memory: atomically to a file, batch by batch (each write
-    checked) to standard output; Parquet on stdout is built whole first.  Text is quoted
-    where it must be."""
+    that the whole table is never in memory: a file atomically; standard output or a special
+    file (a pipe) from a temporary file once every batch is written, each write checked, so
+    that an error in a later batch leaves nothing behind there either.  Text is quoted where
+    it must be."""
     fmt = table_format(path, fmt)
+    if path != STDOUT and not is_special(path):
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            _write_batches_to(handle, schema, batches, fmt)
+        return
+    import tempfile
+
+    with tempfile.TemporaryFile() as spool:
+        _write_batches_to(spool, schema, batches, fmt)
+        spool.seek(0)
+        with contextlib.ExitStack() as stack:
+            target = None if path == STDOUT else stack.enter_context(open(path, "wb"))
+            while piece := spool.read(1 << 20):
+                write_stdout(piece) if target is None else target.write(piece)
+
+
+def _write_batches_to(handle, schema: pa.Schema, batches: Iterator[pa.RecordBatch], fmt: str) -> None:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        sink = io.BytesIO() if path == STDOUT else None
-        with contextlib.ExitStack() as stack:
-            target = sink if sink is not None else stack.enter_context(atomic_path(path))
-            with pq.ParquetWriter(target, schema) as writer:
-                for batch in batches:
-                    writer.write_batch(batch)
-        if sink is not None:
-            write_bytes(path, sink.getvalue())
+        # no dictionary for floating columns: trying one on every row group of distinct values
+        # made writing five times slower
+        kept = [field.name for field in schema if not pa.types.is_floating(field.type)]
+        with pq.ParquetWriter(handle, schema, use_dictionary=kept) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
         return
     delimiter = "\t" if fmt == "tsv" else ","
-
-    def pieces() -> Iterator[bytes]:
-        # each batch quoted only if its own text needs it (pyarrow would otherwise quote every
-        # text value); rows quoted and unquoted may follow one another in one CSV file
-        yield _csv_bytes(schema.empty_table(), delimiter, header=True)
-        for batch in batches:
-            yield _csv_bytes(pa.Table.from_batches([batch], schema), delimiter, header=False)
-
-    if path == STDOUT:
-        for piece in pieces():
-            write_bytes(path, piece)
-        return
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        for piece in pieces():
-            handle.write(piece)
+    # each batch quoted only if its own text needs it (pyarrow would otherwise quote every
+    # text value); rows quoted and unquoted may follow one another in one CSV file
+    handle.write(_csv_bytes(schema.empty_table(), delimiter, header=True))
+    for batch in batches:
+        handle.write(_csv_bytes(_as_text(pa.Table.from_batches([batch], schema)), delimiter, header=False))
 
 
 def _csv_bytes(table: pa.Table, delimiter: str, header: bool) -> bytes:

@@ -20,6 +20,7 @@ from functools import cached_property
 
 import numpy as np
 
+from emcli.em.chunks import chunks
 from emcli.em.protocol import Centres, Conditionals, Diagnosing, Missing, Posterior, Prior, Reseeding, Sampling, Seeded, Streaming, Vector
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
@@ -91,7 +92,7 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         if len(X) < 2:
             raise DataError(f"a Gaussian mixture needs at least 2 rows, the data has {len(X)}")
         self.center, self.data_var = column_moments(X)
-        self.incomplete = bool(np.isnan(X).any())
+        self.incomplete = bool(any(np.isnan(block).any() for block in chunks(X, 65536)))
         constant = np.flatnonzero(self.data_var == 0)
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; a Gaussian mixture needs variation in every column")

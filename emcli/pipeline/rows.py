@@ -47,7 +47,7 @@ def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | 
     _check_request(spec, source)
     if may_stream and streams(spec, source):
         return FileRows(source)
-    return check(spec, _read(spec, source, levels), source, k=k)
+    return check(spec, _read(spec, source, levels, keep_table=False), source, k=k)
 
 
 def read(spec: FitSpec, source: Source, levels: list | None = None) -> Rows:
@@ -58,13 +58,16 @@ def read(spec: FitSpec, source: Source, levels: list | None = None) -> Rows:
     return _read(spec, source, levels)
 
 
-def _read(spec: FitSpec, source: Source, levels: list | None) -> Rows:
+def _read(spec: FitSpec, source: Source, levels: list | None, keep_table: bool = True) -> Rows:
+    """The rows of ``source``; without ``keep_table`` (a fit, which needs only the rows) the
+    table is let go as soon as they are read."""
     entry = spec.entry
     if entry.target_kind:
-        return load_regression_rows(source.path, source.fmt, source.columns, source.target,
+        rows = load_regression_rows(source.path, source.fmt, source.columns, source.target,
                                     entry.target_kind, levels, exclude=source.exclude)
+        return rows if keep_table else dataclasses.replace(rows, table=None)
     return load_rows(source.path, source.fmt, source.columns, entry.data, levels=levels,
-                     exclude=source.exclude)
+                     exclude=source.exclude, keep_table=keep_table)
 
 
 def check(spec: FitSpec, rows: Rows, source: Source, *, k: int | None = None) -> Rows:
