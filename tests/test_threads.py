@@ -23,8 +23,13 @@ def _without_timings(doc):
 
 @pytest.mark.parametrize("model", [["-m", "gmm", "-k", "3"], ["-m", "gmm", "-k", "3", "--covariance", "diag"],
                                    ["-m", "kmeans", "-k", "3"], ["-m", "tmix", "-k", "2", "--max-iter", "20"],
-                                   ["-m", "tmix", "-k", "2", "--algorithm", "ecme"]])
+                                   ["-m", "tmix", "-k", "2", "--algorithm", "ecme"],
+                                   ["-m", "gmm", "-k", "3", "--algorithm", "mcem", "--max-iter", "10"],
+                                   ["-m", "gmm", "-k", "3", "--algorithm", "annealed", "--max-iter", "30"]],
+                         ids=["gmm", "diag", "kmeans", "tmix", "ecme", "mcem", "annealed"])
 def test_fit_is_the_same_for_any_number_of_threads(run, model):
+    """Also for the algorithms that draw random numbers in every chunk (mcem, annealed): each
+    chunk has a generator of its own."""
     docs = []
     for threads in (1, 2, 3):
         result = run("fit", BLOBS, *model, "--restarts", "2", *SMALL_CHUNKS, "--threads", threads, "-o", "-")

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from emcli.em.batch import RunResult, require_finite, trace_row
-from emcli.em.chunks import accumulate
+from emcli.em.chunks import accumulate_drawn
 from emcli.em.merged import split_merged
 from emcli.em.protocol import log_prior
 from emcli.numeric import normalize_log_rows
@@ -32,7 +32,7 @@ def tempered_step(model, params, X: np.ndarray, rows: int, temperature: float,
                   rng: np.random.Generator):
     """(stats, data term) of an E-step whose posteriors are tempered by ``temperature``; the
     data term is the observed log-likelihood of ``params`` (untempered)."""
-    def block_step(block):
+    def block_step(block, rng):
         log_joint = model.log_joint(params, block)
         row_ll = normalize_log_rows(log_joint.copy())
         if temperature > 1.0:
@@ -41,7 +41,7 @@ def tempered_step(model, params, X: np.ndarray, rows: int, temperature: float,
         normalize_log_rows(log_joint)
         return model.expected_stats(params, block, log_joint), float(row_ll.sum())
 
-    return accumulate(block_step, X, rows)
+    return accumulate_drawn(block_step, X, rows, rng)
 
 
 def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,

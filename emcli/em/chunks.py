@@ -30,8 +30,22 @@ def accumulate(step, X: np.ndarray, rows: int):
     """Sum ``step(chunk)`` -> (Stats, score) over the chunks of ``X``, in chunk order, the
     chunks on the worker threads: a map-reduce whose sums are those of one thread, bit for
     bit."""
+    return _summed(ordered_map(step, chunks(X, rows)))
+
+
+def accumulate_drawn(step, X: np.ndarray, rows: int, rng: np.random.Generator):
+    """``accumulate`` for a step that draws random numbers, ``step(chunk, chunk_rng)``: each
+    chunk draws from a generator of its own, spawned from ``rng`` in chunk order, so that the
+    draws, like the sums, are the same whichever thread runs which chunk (a generator shared
+    by threads would hand out its numbers in the order they happened to ask)."""
+    blocks = list(chunks(X, rows))
+    return _summed(ordered_map(lambda pair: step(*pair), zip(blocks, rng.spawn(len(blocks)))))
+
+
+def _summed(results):
+    """The sums of (Stats, score) ``results``, in order."""
     total_stats, total_score = None, 0.0
-    for stats, score in ordered_map(step, chunks(X, rows)):
+    for stats, score in results:
         stopping.check()
         total_stats = stats if total_stats is None else total_stats + stats
         total_score += score

@@ -10,7 +10,7 @@ import time
 import numpy as np
 
 from emcli.em.batch import RunResult, require_finite, trace_row
-from emcli.em.chunks import accumulate
+from emcli.em.chunks import accumulate_drawn
 from emcli.em.protocol import log_prior
 from emcli.numeric import normalize_log_rows
 
@@ -18,7 +18,7 @@ from emcli.numeric import normalize_log_rows
 def drawn_step(model, params, X: np.ndarray, rows: int, rng: np.random.Generator, draws: int):
     """(stats from ``draws`` posterior draws of each row's label, averaged; the observed
     log-likelihood of ``params``)."""
-    def block_step(block):
+    def block_step(block, rng):
         resp = model.log_joint(params, block)
         row_ll = normalize_log_rows(resp)
         cumulative = np.cumsum(resp, axis=1)
@@ -29,7 +29,7 @@ def drawn_step(model, params, X: np.ndarray, rows: int, rng: np.random.Generator
             counts[rows_index, np.minimum(labels, resp.shape[1] - 1)] += 1.0
         return model.expected_stats(params, block, counts / draws), float(row_ll.sum())
 
-    return accumulate(block_step, X, rows)
+    return accumulate_drawn(block_step, X, rows, rng)
 
 
 def _run(model, X, params, *, rows, max_iter, rng, draws):
