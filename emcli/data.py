@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from emcli.errors import DataError
+from emcli.numeric import BLOCK_ROWS
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,12 +30,9 @@ class Rows:
     warnings: list = field(default_factory=list)  # about the columns chosen by default
 
 
-#: rows per block of the checks below, whose masks would otherwise be (N, D) temporaries
-_BLOCK_ROWS = 65536
-
-
 def _blocks(X: np.ndarray):
-    return (X[start : start + _BLOCK_ROWS] for start in range(0, len(X), _BLOCK_ROWS))
+    """Blocks of rows, for checks whose masks would otherwise be (N, D) temporaries."""
+    return (X[start : start + BLOCK_ROWS] for start in range(0, len(X), BLOCK_ROWS))
 
 
 #: below this many rows, distinct integers in every row are no sign of an identifier
@@ -159,7 +157,7 @@ def require_observed_columns(X: np.ndarray, columns: list, path: str) -> None:
 def empty_rows(X: np.ndarray) -> np.ndarray:
     """(M,) indices of the rows whose every cell is missing."""
     found = [start + np.flatnonzero(np.isnan(block).all(axis=1))
-             for start, block in zip(range(0, len(X), _BLOCK_ROWS), _blocks(X))]
+             for start, block in zip(range(0, len(X), BLOCK_ROWS), _blocks(X))]
     return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
 
 

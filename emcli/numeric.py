@@ -1,9 +1,12 @@
 """Numerical helpers shared by the models."""
 
 import numpy as np
-from scipy import linalg
 
 LOG_2PI = float(np.log(2.0 * np.pi))
+
+#: rows per block of the passes over all rows that must not make an (N, D) temporary (column
+#: moments, missing-cell checks, seeding distances): a few MB of scratch whatever N
+BLOCK_ROWS = 16384
 
 
 def normalize_log_rows(log_joint: np.ndarray) -> np.ndarray:
@@ -31,6 +34,8 @@ def cholesky_lower(matrix: np.ndarray, what: str = "covariance") -> np.ndarray:
 
     Raises np.linalg.LinAlgError naming ``what`` when the matrix is not positive definite.
     """
+    from scipy import linalg
+
     try:
         return linalg.cholesky(matrix, lower=True, check_finite=False)
     except linalg.LinAlgError:
@@ -40,6 +45,8 @@ def cholesky_lower(matrix: np.ndarray, what: str = "covariance") -> np.ndarray:
 def inverse_and_logdet(cov: np.ndarray, what: str = "covariance") -> tuple[np.ndarray, float]:
     """Inverse of a symmetric positive definite (D, D) matrix and the log-determinant of the
     inverse, through its Cholesky factor."""
+    from scipy import linalg
+
     lower = cholesky_lower(cov, what)
     inverse_lower = linalg.solve_triangular(
         lower, np.eye(len(cov)), lower=True, check_finite=False
@@ -47,7 +54,7 @@ def inverse_and_logdet(cov: np.ndarray, what: str = "covariance") -> tuple[np.nd
     return inverse_lower.T @ inverse_lower, -2.0 * float(np.log(np.diag(lower)).sum())
 
 
-def column_moments(X: np.ndarray, rows: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+def column_moments(X: np.ndarray, rows: int = BLOCK_ROWS) -> tuple[np.ndarray, np.ndarray]:
     """Column means and (population) variances of the (N, D) ``X`` over its observed (non-NaN)
     cells, (D,) each, computed in chunks of ``rows`` so that no (N, D) temporary is made."""
     total, count = np.zeros(X.shape[1]), np.zeros(X.shape[1])
@@ -63,7 +70,7 @@ def column_moments(X: np.ndarray, rows: int = 65536) -> tuple[np.ndarray, np.nda
     return mean, sq / np.maximum(count, 1)
 
 
-def column_covariance(X: np.ndarray, rows: int = 65536) -> np.ndarray:
+def column_covariance(X: np.ndarray, rows: int = BLOCK_ROWS) -> np.ndarray:
     """(D, D) population covariance of the complete (N, D) rows ``X``, about the column means,
     in chunks of ``rows`` so that no (N, D) temporary is made."""
     mean = X.mean(axis=0)

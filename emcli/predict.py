@@ -43,7 +43,7 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
     if proba and not clusters:
         raise UsageError(f"{model.name} has a single component; --proba is not available")
     out, start = {}, 0
-    blocks = list(chunks(X, chunk_rows(model, X.shape[1], chunk_bytes)))
+    blocks = list(chunks(X, chunk_rows(model, X.shape[1], chunk_bytes, len(X))))
     for block, part in zip(blocks, ordered_map(lambda block: _block_columns(
             model, params, block, clusters=clusters, proba=proba, logpdf=logpdf), blocks)):
         for column, values in part.items():  # each chunk into its place: no second copy

@@ -290,9 +290,12 @@ class ThreadCount(click.IntRange):
 
 
 def _open_workers(ctx, param, value):
-    """--threads: open the command's worker threads (emcli.em.workers) for as long as it runs."""
+    """--threads: open the command's worker threads (emcli.em.workers) for as long as it runs;
+    and, as every command with it works on data, have freed arrays go back to the system."""
+    from emcli.allocator import return_freed_memory
     from emcli.em.workers import available_cores, workers
 
+    return_freed_memory()
     ctx.with_resource(workers(available_cores() if value is None else value))
 
 

@@ -10,14 +10,24 @@ from emcli.em.workers import ordered_map
 
 DEFAULT_CHUNK_BYTES = 4 * 2**20
 
-#: at most this many rows per chunk, so that a pass has chunks enough to share among threads
-#: (the chunks never depend on the number of threads, which keeps results bit for bit equal)
-MAX_CHUNK_ROWS = 8192
+#: at most this many rows per chunk
+MAX_CHUNK_ROWS = 65536
+#: a pass over N rows makes at least this many chunks (of at least MIN_CHUNK_ROWS rows), so
+#: that the worker threads share it evenly; the chunks depend on N, never on the threads, which
+#: keeps results bit for bit the same for any number of them
+CHUNKS_PER_PASS = 16
+MIN_CHUNK_ROWS = 1024
 
 
-def chunk_rows(model, n_features: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
-    """Rows per chunk so that the model's per-row scratch space fits in ``chunk_bytes``."""
-    return max(1, min(MAX_CHUNK_ROWS, int(chunk_bytes) // max(1, model.workspace_bytes_per_row(n_features))))
+def chunk_rows(model, n_features: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+               n_rows: int | None = None) -> int:
+    """Rows per chunk so that the model's per-row scratch space fits in ``chunk_bytes``, and,
+    for a pass over ``n_rows`` rows, that it has chunks enough to share among threads (a
+    chunk costs some 50 us of Python beside its work, which is why they are not smaller)."""
+    cap = MAX_CHUNK_ROWS
+    if n_rows is not None:
+        cap = min(cap, max(MIN_CHUNK_ROWS, -(-n_rows // CHUNKS_PER_PASS)))
+    return max(1, min(cap, int(chunk_bytes) // max(1, model.workspace_bytes_per_row(n_features))))
 
 
 def chunks(X: np.ndarray, rows: int) -> Iterator[np.ndarray]:

@@ -45,7 +45,7 @@ def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
     if len(X) < model.k:
         raise DataError(f"{model.k} components asked for but the data has only {len(X)} rows")
     model.prepare(X)
-    rows = rows or chunk_rows(model, X.shape[1], chunk_bytes)
+    rows = rows or chunk_rows(model, X.shape[1], chunk_bytes, len(X))
     max_reseeds = 2 * model.k if max_reseeds is None else max_reseeds
     warm = not isinstance(init, str)
     runs = None if warm else runs_per_start(model, restarts, start_runs)

@@ -12,6 +12,7 @@ the capped draw with outliers present)."""
 import numpy as np
 
 from emcli.errors import DataError
+from emcli.numeric import BLOCK_ROWS
 
 METHODS = ("k-means++", "robust", "random")
 
@@ -21,8 +22,6 @@ METHODS = ("k-means++", "robust", "random")
 TRIM = 0.1
 
 
-#: rows per block of the passes below: their scratch stays a few MB whatever N
-_BLOCK = 65536
 
 
 class _Seeding:
@@ -42,8 +41,8 @@ class _Seeding:
         return z if self.frame is None else z @ self.frame
 
     def blocks(self):
-        for start in range(0, len(self.X), _BLOCK):
-            yield start, self.mapped(self.X[start : start + _BLOCK])
+        for start in range(0, len(self.X), BLOCK_ROWS):
+            yield start, self.mapped(self.X[start : start + BLOCK_ROWS])
 
     def distances(self, centres: np.ndarray):
         """(start, (n, C) squared distances) of each block of rows to the rows ``centres``

@@ -19,6 +19,7 @@ import numpy as np
 from emcli.em.batch import best_index, diagnosed, run_batch
 from emcli.em.chunks import accumulate, chunks
 from emcli.em.init import initial_centres
+from emcli.numeric import BLOCK_ROWS
 from emcli.em.protocol import SelfStarting, ShortRuns, has
 
 #: short runs per fit, shared among its restarts (each restart at least one): one start then
@@ -54,7 +55,7 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     """
     if has(model, SelfStarting):
         return model.init_params(X, method, rng)
-    if any(np.isnan(block).any() for block in chunks(X, 65536)):
+    if any(np.isnan(block).any() for block in chunks(X, BLOCK_ROWS)):
         X = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
     if runs <= 1 or method == "random" or model.k == 1 or not has(model, ShortRuns):
         return hard_start(model, X, method, rng, rows)

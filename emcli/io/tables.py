@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from emcli.errors import DataError
+from emcli.numeric import BLOCK_ROWS
 from emcli.io.atomic import STDOUT, atomic_path, write_bytes, write_stdout
 from emcli.io.formats import is_special, table_format
 from emcli.io.streams import delimited_source
@@ -101,6 +101,16 @@ class ParquetColumns:
         name = self.column_names[key] if isinstance(key, int) else key
         try:
             return self._file.read(columns=[name], use_threads=False).column(0)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise DataError(f"{self._name} is not a readable Parquet file "
+                            f"({_printable(str(exc).splitlines()[0])})") from None
+
+    def pieces(self, name: str):
+        """The column's cells, one row group at a time (a few hundred KB each, not the whole
+        column's MB beside the rows they are copied into)."""
+        try:
+            for group in range(self._file.num_row_groups):
+                yield from self._file.read_row_group(group, columns=[name], use_threads=False).column(0).chunks
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"{self._name} is not a readable Parquet file "
                             f"({_printable(str(exc).splitlines()[0])})") from None
@@ -258,11 +268,11 @@ def numeric_matrix(
             f"{name} has no column {missing[0]!r} (it has: {', '.join(table.column_names)})"
         )
     out = np.empty((table.num_rows, len(columns)), dtype=np.float64)
+    types = table.schema.types
     for j, column_name in enumerate(columns):
-        column = table.column(index[column_name])
-        if not _is_numeric_type(column.type):
-            _raise_not_numeric(column_name, column, name)
-        fill_column(out[:, j], column)
+        if not _is_numeric_type(types[index[column_name]]):
+            _raise_not_numeric(column_name, table.column(index[column_name]), name)
+        _fill_column(out[:, j], _pieces(table, column_name))
         infinite = np.isinf(out[:, j])
         if infinite.any():
             row = int(np.flatnonzero(infinite)[0])
@@ -272,15 +282,27 @@ def numeric_matrix(
     return list(columns), out
 
 
-def fill_column(out: np.ndarray, column) -> None:
-    """Write a numeric Arrow column (an Array or ChunkedArray, nulls as NaN) into the float64
-    view ``out`` (N,), chunk by chunk from the Arrow buffers: no copy of the whole column on
-    the way, and not pyarrow's to_numpy, which imports pandas (~50 MB and a third of a second
-    for every command).  Integers beyond 2**53 become the nearest float, as they would in any
-    numeric tool."""
+def _pieces(table, column_name: str):
+    """A column's cells as Arrow arrays: its chunks, or a lazily read Parquet file's row groups
+    one at a time."""
+    if isinstance(table, ParquetColumns):
+        return table.pieces(column_name)
+    return table.column(column_name).chunks
+
+
+def _fill_column(out: np.ndarray, pieces) -> None:
+    """Write a numeric Arrow column, given as its ``pieces`` (Arrow arrays, in order; nulls as
+    NaN), into the float64 view ``out`` (N,) from the Arrow buffers: no copy of the whole
+    column on the way, and not pyarrow's to_numpy, which imports pandas (~50 MB and a third of
+    a second for every command).  Integers beyond 2**53 become the nearest float, as they
+    would in any numeric tool."""
     start = 0
-    for chunk in getattr(column, "chunks", [column]):
-        values = pc.cast(chunk, pa.float64(), safe=False)
+    for chunk in pieces:
+        values = chunk
+        if chunk.type != pa.float64():
+            import pyarrow.compute as pc  # only here: a fit of float columns does without it
+
+            values = pc.cast(chunk, pa.float64(), safe=False)
         n, offset = len(values), values.offset
         validity, data = values.buffers()[:2]
         target = out[start : start + n]
@@ -295,8 +317,8 @@ def fill_column(out: np.ndarray, column) -> None:
 def first_missing(X: np.ndarray, columns: list[str]) -> tuple[str, int] | None:
     """The column and (1-based) row of the first missing cell of ``X``, or None; in blocks of
     rows, so that no (N, D) mask is made."""
-    for start in range(0, len(X), 65536):
-        missing = np.isnan(X[start : start + 65536])
+    for start in range(0, len(X), BLOCK_ROWS):
+        missing = np.isnan(X[start : start + BLOCK_ROWS])
         if missing.any():
             row = int(np.flatnonzero(missing.any(axis=1))[0])
             return columns[int(np.flatnonzero(missing[row])[0])], start + row + 1
@@ -327,6 +349,8 @@ def _plain_text(table: pa.Table, delimiter: str) -> bool:
     """Whether every text value can be written without quotes (pyarrow otherwise quotes them
     all): none is empty (which would read back as missing) or holds the delimiter, a quote or
     a line break.  Unquoted text keeps a passed-through column as the input had it."""
+    import pyarrow.compute as pc
+
     special = f"^$|[{re.escape(delimiter)}\"\n\r]"
     for column in table.columns:
         if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -348,6 +372,8 @@ def _csv_options(names: list, delimiter: str, header: bool = True):
 def _as_text(table: pa.Table) -> pa.Table:
     """``table`` with binary columns (from Parquet) as text, for CSV; DataError naming a
     column whose bytes are not UTF-8 text, which CSV cannot carry."""
+    import pyarrow.compute as pc
+
     for i, field in enumerate(table.schema):
         if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type) \
                 or pa.types.is_fixed_size_binary(field.type):
@@ -389,6 +415,8 @@ def _write_csv(table: pa.Table, target, delimiter: str, header: bool = True) -> 
     text value or none, so a table whose text needs quotes somewhere (a delimiter, a quote, a
     line break in a value) is written by Python's csv module, which quotes only those values:
     every other cell stays as the input had it."""
+    import pyarrow.compute as pc
+
     from pyarrow import csv
 
     if _plain_text(table, delimiter):

@@ -27,7 +27,7 @@ from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
 from emcli.models.gaussian import COVARIANCE_KEY
 from emcli.models.params import check_magnitude, check_shape, check_weights, float_array
-from emcli.numeric import LOG_2PI, column_moments, normalize_log_rows
+from emcli.numeric import BLOCK_ROWS, LOG_2PI, column_moments, normalize_log_rows
 
 
 @dataclass
@@ -92,7 +92,7 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         if len(X) < 2:
             raise DataError(f"a Gaussian mixture needs at least 2 rows, the data has {len(X)}")
         self.center, self.data_var = column_moments(X)
-        self.incomplete = bool(any(np.isnan(block).any() for block in chunks(X, 65536)))
+        self.incomplete = bool(any(np.isnan(block).any() for block in chunks(X, BLOCK_ROWS)))
         constant = np.flatnonzero(self.data_var == 0)
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; a Gaussian mixture needs variation in every column")
