@@ -65,8 +65,8 @@ def run(args: list, env: dict | None = None) -> tuple[float, int, bytes]:
         return float(seconds), int(peak), out.read()
 
 
-def best_run(args: list, repeat: int, env: dict | None = None) -> tuple[float, bytes]:
-    runs = [run(args, env) for _ in range(repeat)]
+def best_run(args: list, repeat: int) -> tuple[float, bytes]:
+    runs = [run(args) for _ in range(repeat)]
     return min(seconds for seconds, _, _ in runs), runs[0][2]
 
 
@@ -78,13 +78,20 @@ def write_parquet(X: np.ndarray, path: str) -> str:
     return path
 
 
-def fit_per_iteration(path: str, covariance: str, repeat: int, threads: int | None) -> float:
-    """Seconds per EM iteration of the fit command, by difference of 12 and 2 iterations."""
-    env = {"EMTOOL_THREADS": str(threads)} if threads else None
-    base = ["fit", path, "-m", "gmm", "-k", "16", "--covariance", covariance, "--init", "random",
-            "--restarts", "1", "--tol", "0", "-o", os.devnull, "-q"]
-    times = {m: best_run(base + ["--max-iter", str(m)], repeat, env)[0] for m in (2, 12)}
-    return (times[12] - times[2]) / 10
+def fit_per_iteration(path: str, runs: dict, repeat: int) -> dict:
+    """Seconds per EM iteration of the fit command for each of ``runs`` (name: (covariance,
+    threads or None for the default)), by difference of 12 and 2 iterations, each the best of
+    ``repeat`` runs interleaved with the others' (this machine's speed drifts)."""
+    best = {}
+    for _ in range(repeat):
+        for name, (covariance, threads) in runs.items():
+            env = {"EMTOOL_THREADS": str(threads)} if threads else None
+            for m in (2, 12):
+                args = ["fit", path, "-m", "gmm", "-k", "16", "--covariance", covariance, "--init",
+                        "random", "--restarts", "1", "--tol", "0", "--max-iter", str(m),
+                        "-o", os.devnull, "-q"]
+                best[name, m] = min(best.get((name, m), float("inf")), run(args, env)[0])
+    return {name: (best[name, 12] - best[name, 2]) / 10 for name in runs}
 
 
 def reference_gmm(X: np.ndarray, covariance: str, repeat: int) -> float:
@@ -145,9 +152,9 @@ def main(argv=None) -> int:
     try:
         X = blobs(n_gmm, 16, 16)
         gmm_path = write_parquet(X, os.path.join(folder, "gmm.parquet"))
-        full = fit_per_iteration(gmm_path, "full", args.repeat, None)
-        one = fit_per_iteration(gmm_path, "full", args.repeat, 1)
-        diag = fit_per_iteration(gmm_path, "diag", args.repeat, None)
+        timed = fit_per_iteration(gmm_path, {"full": ("full", None), "one": ("full", 1),
+                                             "diag": ("diag", None)}, args.repeat)
+        full, one, diag = timed["full"], timed["one"], timed["diag"]
         ref_full = reference_gmm(X, "full", max(1, args.repeat - 1))
         ref_diag = reference_gmm(X, "diag", max(1, args.repeat - 1))
         design = 16 * 17 // 2 + 16 + 1

@@ -12,7 +12,7 @@ import sys
 
 #: mallopt's parameter number for the mmap threshold (glibc's malloc.h)
 M_MMAP_THRESHOLD = -3
-THRESHOLD_BYTES = 128 * 1024
+THRESHOLD_BYTES = 2**20
 
 
 def return_freed_memory() -> None:
