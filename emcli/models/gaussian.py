@@ -14,7 +14,7 @@ import numpy as np
 from emcli.em.protocol import ShortRuns
 from emcli.errors import UsageError
 from emcli.models.registry import COVARIANCE_TYPES
-from emcli.numeric import LOG_2PI, inverse_and_logdet
+from emcli.numeric import inverse_and_logdet
 
 COVARIANCE_KEY = {"full": "covariances", "tied": "covariance", "diag": "variances",
                   "spherical": "variances"}
@@ -220,13 +220,6 @@ def far_log_distances(Xc: np.ndarray, mc: np.ndarray, precision: np.ndarray) -> 
     w = (Xc / scale[:, None])[:, None, :] - mc[None] / scale[:, None, None]
     with np.errstate(divide="ignore"):
         return 2.0 * np.log(scale)[:, None] + np.log(np.einsum("nki,kij,nkj->nk", w, precision, w))
-
-
-def log_gaussian(maha: np.ndarray, logdet: np.ndarray, d: int) -> np.ndarray:
-    """(N, K) log N(x | m_k, S_k) from squared Mahalanobis distances, in place."""
-    maha *= -0.5
-    maha += 0.5 * logdet - 0.5 * d * LOG_2PI
-    return maha
 
 
 def unpack(packed: np.ndarray, d: int) -> np.ndarray:

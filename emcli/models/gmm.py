@@ -11,8 +11,9 @@ cells are hidden values: each row contributes through its observed cells, and th
 completes the rest with their conditional means and covariances; a row with every cell
 missing adds nothing to the likelihood, and a fit skips it with a note.
 
-The E-step is a few GEMMs per chunk (see emcli.models.gaussian), on rows centred on a fixed
-reference point so that second moments do not cancel on data far from the origin.
+The E-step over complete rows is one compiled pass per chunk (gaussian.complete_pass: design
+rows, two GEMMs and a fused log-sum-exp), on rows centred on a fixed reference point so that
+second moments do not cancel on data far from the origin.
 """
 
 from dataclasses import dataclass
