@@ -2,8 +2,8 @@
 (predict): each block's model columns as numbers and its own cells to write back, so that the
 command's memory does not grow with the rows.
 
-Parquet: one record batch of about ``block_bytes`` at a time, typed as the file says (what
-passes through is the batch).
+Parquet: one record batch of about BLOCK_BYTES at a time, typed as the file says (what passes
+through is the batch).
 CSV or TSV: two streaming readers over the file, in step: the model's columns read as float64
 (a streaming reader infers types from its first block only, and a column of integers there may
 hold decimals further on), and every column as the text it is, which is what passes through
@@ -16,7 +16,9 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from emcli.io.formats import table_format
-from emcli.io.stream import DEFAULT_BLOCK_BYTES
+
+#: bytes of cells per block
+BLOCK_BYTES = 4 * 2**20
 
 
 def streamable(path: str, fmt: str | None, output_format: str) -> bool:
@@ -34,11 +36,11 @@ def streamable(path: str, fmt: str | None, output_format: str) -> bool:
     return regular and (table_format(path, fmt) == "parquet" or output_format != "parquet")
 
 
-def blocks(path: str, fmt: str | None, columns: list,
-           block_bytes: int = DEFAULT_BLOCK_BYTES) -> Iterator[tuple[pa.Table, pa.Table]]:
+def blocks(path: str, fmt: str | None, columns: list) -> Iterator[tuple[pa.Table, pa.Table]]:
     """(the block's ``columns`` with types, the block as it passes through) for each block of
-    rows of the table at ``path``, in file order."""
+    about BLOCK_BYTES of rows of the table at ``path``, in file order."""
     fmt = table_format(path, fmt)
+    block_bytes = BLOCK_BYTES
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
