@@ -40,29 +40,26 @@ void design_rows(const double *X, const double *c, Py_ssize_t n, Py_ssize_t d, i
     }
 }
 
+Py_ssize_t design_width(int kind, Py_ssize_t d)
+{
+    return kind == 0 ? d * (d + 1) / 2 + d + 1 : kind == 1 ? 2 * d + 1 : kind == 2 ? d + 2 : 0;
+}
+
 PyObject *kernel_design(PyObject *Py_UNUSED(module), PyObject *args)
 {
-    PyObject *x_obj, *c_obj, *o_obj;
+    PyObject *objects[3];
     int kind;
+    if (!PyArg_ParseTuple(args, "OOiO", &objects[0], &objects[1], &kind, &objects[2]))
+        return NULL;
+    static const char *const names[3] = {"X", "centre", "out"};
+    static const int writable[3] = {0, 0, 1}, ndims[3] = {2, 1, 2};
     Py_buffer views[3];
-    if (!PyArg_ParseTuple(args, "OOiO", &x_obj, &c_obj, &kind, &o_obj))
+    if (kernel_buffers(objects, views, 3, names, writable, ndims, -1) < 0)
         return NULL;
-    if (kernel_buffer(x_obj, &views[0], 0, 2, 0, "X") < 0)
-        return NULL;
-    if (kernel_buffer(c_obj, &views[1], 0, 1, 0, "centre") < 0) {
-        PyBuffer_Release(&views[0]);
-        return NULL;
-    }
-    if (kernel_buffer(o_obj, &views[2], 1, 2, 0, "out") < 0) {
-        PyBuffer_Release(&views[1]);
-        PyBuffer_Release(&views[0]);
-        return NULL;
-    }
-    Py_ssize_t n = views[0].shape[0], d = views[0].shape[1];
-    Py_ssize_t second = kind == 0 ? d * (d + 1) / 2 : kind == 1 ? d : 1;
-    Py_ssize_t p = views[2].shape[1];
+    Py_ssize_t n = views[0].shape[0], d = views[0].shape[1], p = views[2].shape[1];
     PyObject *result = NULL;
-    if (kind < 0 || kind > 2 || views[1].shape[0] != d || views[2].shape[0] != n || p != second + d + 1) {
+    if (design_width(kind, d) == 0 || views[1].shape[0] != d || views[2].shape[0] != n ||
+        p != design_width(kind, d)) {
         PyErr_SetString(PyExc_ValueError, "design: array shapes do not agree");
     } else {
         Py_BEGIN_ALLOW_THREADS
@@ -71,7 +68,6 @@ PyObject *kernel_design(PyObject *Py_UNUSED(module), PyObject *args)
         result = Py_None;
         Py_INCREF(result);
     }
-    for (int i = 2; i >= 0; i--)
-        PyBuffer_Release(&views[i]);
+    kernel_release(views, 3);
     return result;
 }

@@ -51,7 +51,7 @@ static Py_ssize_t pass(dgemm_t *dgemm, const double *X, const double *centre, Py
 
 PyObject *kernel_gaussian_pass(PyObject *Py_UNUSED(module), PyObject *args)
 {
-    PyObject *capsule, *objects[7];
+    PyObject *capsule, *objects[6];
     int kind;
     if (!PyArg_ParseTuple(args, "OOOiOOOO", &capsule, &objects[0], &objects[1], &kind, &objects[2],
                           &objects[3], &objects[4], &objects[5]))
@@ -63,18 +63,15 @@ PyObject *kernel_gaussian_pass(PyObject *Py_UNUSED(module), PyObject *args)
         PyErr_SetString(PyExc_TypeError, "gaussian_pass: dgemm must be scipy's cython_blas capsule");
         return NULL;
     }
-    static const char *names[6] = {"X", "centre", "A", "offsets", "stats", "row_ll"};
+    static const char *const names[6] = {"X", "centre", "A", "offsets", "stats", "row_ll"};
     static const int writable[6] = {0, 0, 0, 0, 1, 1}, ndims[6] = {2, 1, 2, 1, 2, 1};
     Py_buffer views[6];
+    if (kernel_buffers(objects, views, 6, names, writable, ndims, -1) < 0)
+        return NULL;
     PyObject *result = NULL;
-    int held = 0;
-    for (; held < 6; held++)
-        if (kernel_buffer(objects[held], &views[held], writable[held], ndims[held], 0, names[held]) < 0)
-            goto done;
     Py_ssize_t n = views[0].shape[0], d = views[0].shape[1];
     Py_ssize_t p = views[2].shape[0], k = views[2].shape[1];
-    Py_ssize_t second = kind == 0 ? d * (d + 1) / 2 : kind == 1 ? d : 1;
-    if (kind < 0 || kind > 2 || views[1].shape[0] != d || p != second + d + 1 || k < 1 ||
+    if (design_width(kind, d) == 0 || views[1].shape[0] != d || p != design_width(kind, d) || k < 1 ||
         views[3].shape[0] != k || views[4].shape[0] != p || views[4].shape[1] != k ||
         views[5].shape[0] != n || p > INT32_MAX / 8 || k > INT32_MAX / 8) {
         PyErr_SetString(PyExc_ValueError, "gaussian_pass: array shapes do not agree");
@@ -97,7 +94,6 @@ PyObject *kernel_gaussian_pass(PyObject *Py_UNUSED(module), PyObject *args)
     free(F); free(Q);
     result = PyLong_FromSsize_t(far);
 done:
-    while (held-- > 0)
-        PyBuffer_Release(&views[held]);
+    kernel_release(views, 6);
     return result;
 }

@@ -35,6 +35,14 @@ typedef int64_t v4i __attribute__((vector_size(32)));
  * writable when asked; on failure a TypeError naming ``name`` is set and -1 returned. */
 int kernel_buffer(PyObject *obj, Py_buffer *view, int writable, int ndim, int integer,
                   const char *name);
+/* kernel_buffer for each of the count objects (the one at index ``integer`` int64, -1: none);
+ * on failure those already held are released and -1 returned.  kernel_release gives them back. */
+int kernel_buffers(PyObject *const *objects, Py_buffer *views, int count, const char *const *names,
+                   const int *writable, const int *ndims, int integer);
+void kernel_release(Py_buffer *views, int count);
+/* Columns of a design row (design.c) for a kind of second-moment feature and d columns; 0 for
+ * an unknown kind. */
+Py_ssize_t design_width(int kind, Py_ssize_t d);
 
 /* Design rows out (n, p) of the rows X (n, d) about c, second moments of the kind (design.c). */
 void design_rows(const double *X, const double *c, Py_ssize_t n, Py_ssize_t d, int kind,

@@ -20,6 +20,23 @@ int kernel_buffer(PyObject *obj, Py_buffer *view, int writable, int ndim, int in
     return 0;
 }
 
+int kernel_buffers(PyObject *const *objects, Py_buffer *views, int count, const char *const *names,
+                   const int *writable, const int *ndims, int integer)
+{
+    for (int i = 0; i < count; i++)
+        if (kernel_buffer(objects[i], &views[i], writable[i], ndims[i], i == integer, names[i]) < 0) {
+            kernel_release(views, i);
+            return -1;
+        }
+    return 0;
+}
+
+void kernel_release(Py_buffer *views, int count)
+{
+    while (count-- > 0)
+        PyBuffer_Release(&views[count]);
+}
+
 static PyMethodDef methods[] = {
     {"nearest", kernel_nearest, METH_VARARGS,
      "nearest(X, centres, labels, sums, counts) -> inertia: nearest centres, cluster sums."},

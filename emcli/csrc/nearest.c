@@ -95,13 +95,11 @@ PyObject *kernel_nearest(PyObject *Py_UNUSED(module), PyObject *args)
     PyObject *result = NULL;
     Py_buffer views[5];
     PyObject *objects[5] = {x_obj, c_obj, l_obj, s_obj, n_obj};
-    static const char *names[5] = {"X", "centres", "labels", "sums", "counts"};
+    static const char *const names[5] = {"X", "centres", "labels", "sums", "counts"};
     static const int writable[5] = {0, 0, 1, 1, 1}, ndims[5] = {2, 2, 1, 2, 1};
-    int held = 0;
-    for (; held < (with_sums ? 5 : 3); held++)
-        if (kernel_buffer(objects[held], &views[held], writable[held], ndims[held], held == 2,
-                          names[held]) < 0)
-            goto done;
+    const int held = with_sums ? 5 : 3;
+    if (kernel_buffers(objects, views, held, names, writable, ndims, 2) < 0)
+        return NULL;
 
     Py_ssize_t n = views[0].shape[0], d = views[0].shape[1], k = views[1].shape[0];
     if (views[1].shape[1] != d || views[2].shape[0] != n || k < 1 ||
@@ -132,7 +130,6 @@ PyObject *kernel_nearest(PyObject *Py_UNUSED(module), PyObject *args)
     free(ct);
     result = failed ? PyErr_NoMemory() : PyFloat_FromDouble(inertia);
 done:
-    while (held-- > 0)
-        PyBuffer_Release(&views[held]);
+    kernel_release(views, held);
     return result;
 }

@@ -196,16 +196,14 @@ Py_ssize_t gaussian_block(double *q, const double *offsets, Py_ssize_t n, Py_ssi
 
 PyObject *kernel_normalize_rows(PyObject *Py_UNUSED(module), PyObject *args)
 {
-    PyObject *values, *row_ll;
+    PyObject *objects[2];
+    if (!PyArg_ParseTuple(args, "OO", &objects[0], &objects[1]))
+        return NULL;
+    static const char *const names[2] = {"log_joint", "row_ll"};
+    static const int writable[2] = {1, 1}, ndims[2] = {2, 1};
     Py_buffer views[2];
-    if (!PyArg_ParseTuple(args, "OO", &values, &row_ll))
+    if (kernel_buffers(objects, views, 2, names, writable, ndims, -1) < 0)
         return NULL;
-    if (kernel_buffer(values, &views[0], 1, 2, 0, "log_joint") < 0)
-        return NULL;
-    if (kernel_buffer(row_ll, &views[1], 1, 1, 0, "row_ll") < 0) {
-        PyBuffer_Release(&views[0]);
-        return NULL;
-    }
     Py_ssize_t n = views[0].shape[0], k = views[0].shape[1];
     PyObject *result = NULL;
     if (views[1].shape[0] != n || k < 1) {
@@ -217,7 +215,6 @@ PyObject *kernel_normalize_rows(PyObject *Py_UNUSED(module), PyObject *args)
         result = Py_None;
         Py_INCREF(result);
     }
-    PyBuffer_Release(&views[1]);
-    PyBuffer_Release(&views[0]);
+    kernel_release(views, 2);
     return result;
 }

@@ -16,9 +16,10 @@ from collections.abc import Iterator
 import pyarrow as pa
 
 from emcli.io.formats import table_format
+from emcli.io.stream import DEFAULT_BLOCK_BYTES
 
-#: bytes of cells per block
-BLOCK_BYTES = 4 * 2**20
+#: bytes of cells per block, as the streaming readers of stepwise EM take them
+BLOCK_BYTES = DEFAULT_BLOCK_BYTES
 
 
 def streamable(path: str, fmt: str | None, output_format: str) -> bool:

@@ -458,7 +458,10 @@ def write_batches(schema: pa.Schema, batches: Iterator[pa.RecordBatch], path: st
         with contextlib.ExitStack() as stack:
             target = None if path == STDOUT else stack.enter_context(open(path, "wb"))
             while piece := spool.read(1 << 20):
-                write_stdout(piece) if target is None else target.write(piece)
+                if target is None:
+                    write_stdout(piece)
+                else:
+                    target.write(piece)
 
 
 def _write_batches_to(handle, schema: pa.Schema, batches: Iterator[pa.RecordBatch], fmt: str) -> None:
