@@ -42,6 +42,20 @@ def test_ties_go_to_the_first_centre():
     np.testing.assert_array_equal(labels, [2, 0, 0])
 
 
+@pytest.mark.parametrize("copies", [(1, 6), (5, 9), (2, 3, 13), (0, 15), (7, 8, 20)])
+def test_ties_across_lanes_go_to_the_first_centre(copies):
+    """Equal nearest centres at indices in different vector lanes and tiles: the lowest index
+    wins, as a plain scan gives."""
+    rng = np.random.default_rng(len(copies))
+    X = rng.normal(size=(40, 3))
+    centres = rng.normal(size=(21, 3)) + 50.0
+    centres[list(copies)] = X[0]
+    labels = np.empty(len(X), np.int64)
+    nearest(X, centres, labels, None, None)
+    assert labels[0] == copies[0]
+    np.testing.assert_array_equal(labels, brute(X, centres)[0])
+
+
 def test_large_offsets_lose_no_precision():
     rng = np.random.default_rng(0)
     X = 1e8 + rng.normal(size=(3000, 4)) * 1e-3
@@ -115,32 +129,37 @@ def test_normalize_rows_edge_rows():
 
 
 @pytest.mark.parametrize("kind", [0, 1, 2])
-def test_design_rows(kind):
+@pytest.mark.parametrize("d", [1, 2, 5, 64, 65])
+def test_design_rows(kind, d):
+    """Every kind, at the widths where the full design's vector path starts (2) and ends (64)."""
     rng = np.random.default_rng(kind)
-    X, centre = rng.normal(size=(50, 5)) * 100, rng.normal(size=5)
+    X, centre = rng.normal(size=(50, d)) * 100, rng.normal(size=d)
     Xc = X - centre
-    upper = np.triu_indices(5)
+    upper = np.triu_indices(d)
     second = [(Xc[:, :, None] * Xc[:, None, :])[:, upper[0], upper[1]], Xc * Xc,
               np.einsum("ij,ij->i", Xc, Xc)[:, None]][kind]
-    out = np.empty((50, second.shape[1] + 6))
+    out = np.full((50, second.shape[1] + d + 1), np.nan)
     design(X, centre, kind, out)
     np.testing.assert_allclose(out, np.hstack([second, Xc, np.ones((50, 1))]), rtol=1e-15)
 
 
 @pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
-def test_gaussian_pass_against_numpy(covariance):
+@pytest.mark.parametrize("n,d,k", [(701, 4, 3), (25, 1, 8), (1, 6, 13), (97, 17, 1), (300, 3, 20)])
+def test_gaussian_pass_against_numpy(covariance, n, d, k):
     """The fused pass's statistics and row log densities equal those of its NumPy form (design
-    rows, one GEMM, the normalisation, one GEMM), for blocks of any length, with far rows
-    (distances beyond float range) left out and marked NaN."""
+    rows, one GEMM, the normalisation, one GEMM), for any number of rows (a last block of any
+    length), columns (any padding of the design) and components (any padding of K), with far
+    rows (distances beyond float range) left out and marked NaN."""
     from emcli.models import gaussian
     from emcli.models.gmm import GaussianMixture
     from emcli.numeric import normalize_log_rows
 
-    rng = np.random.default_rng(1)
-    X = np.vstack([rng.normal(size=(700, 4)) + rng.integers(0, 3, size=(700, 1)) * 4, [[1e200, 0, 0, 0]]])
-    model = GaussianMixture(k=3, covariance=covariance)
+    rng = np.random.default_rng(n + d + k)
+    X = rng.normal(size=(n + k - 1, d)) + rng.integers(0, 3, size=(n + k - 1, 1)) * 4
+    X = np.vstack([X, np.eye(1, d) * 1e200])
+    model = GaussianMixture(k=k, covariance=covariance)
     model.prepare(X[:-1])
-    params = model.params_from_centres(X[[0, 1, 2]])
+    params = model.params_from_centres(X[:k])
     A, offsets = params.coefficients(model.center), model._offsets(params)
     S, row_ll = gaussian.complete_pass(X, model.center, covariance, A, offsets)
     assert np.isnan(row_ll[-1]) and not np.isnan(row_ll[:-1]).any()

@@ -12,13 +12,46 @@
  */
 #include "kernels.h"
 
-/* The design rows out (n, p) of the rows X (n, d) about c; see above. */
+/* the widest rows triangle_rows takes */
+#define TRIANGLE_MAX 64
+
+/* design_rows for kind 0 and 2 <= d <= TRIANGLE_MAX, four products at a time: each stretch
+ * x_a x[a:d] of the triangle is written in whole vectors, the last one running up to three
+ * values into the next stretch (or, after the last, into x - c), which is written after it. */
+MULTIVERSION
+static void triangle_rows(const double *X, const double *c, Py_ssize_t n, Py_ssize_t d,
+                                 Py_ssize_t stride, double *out)
+{
+    double x[TRIANGLE_MAX + 4] = {0};  /* x - c, then zeros for the last vector's overrun */
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double *o = out + i * stride;
+        for (Py_ssize_t j = 0; j < d; j++)
+            x[j] = X[i * d + j] - c[j];
+        for (Py_ssize_t a = 0; a < d; a++) {
+            for (Py_ssize_t b = a; b < d; b += 4) {
+                v4d v;
+                memcpy(&v, x + b, sizeof v);
+                v = x[a] * v;
+                memcpy(o + (b - a), &v, sizeof v);
+            }
+            o += d - a;
+        }
+        memcpy(o, x, (size_t)d * sizeof(double));
+        o[d] = 1.0;
+    }
+}
+
+/* The design rows out (n, p) of the rows X (n, d) about c, one every stride values; see above. */
 MULTIVERSION
 void design_rows(const double *X, const double *c, Py_ssize_t n, Py_ssize_t d, int kind,
-                        Py_ssize_t p, double *out)
+                 Py_ssize_t p, Py_ssize_t stride, double *out)
 {
+    if (kind == 0 && d >= 2 && d <= TRIANGLE_MAX) {
+        triangle_rows(X, c, n, d, stride, out);
+        return;
+    }
     for (Py_ssize_t i = 0; i < n; i++) {
-        double *o = out + i * p, *x = o + p - d - 1;  /* x - c is written first, in place */
+        double *o = out + i * stride, *x = o + p - d - 1;  /* x - c is written first, in place */
         for (Py_ssize_t j = 0; j < d; j++)
             x[j] = X[i * d + j] - c[j];
         x[d] = 1.0;
@@ -63,7 +96,7 @@ PyObject *kernel_design(PyObject *Py_UNUSED(module), PyObject *args)
         PyErr_SetString(PyExc_ValueError, "design: array shapes do not agree");
     } else {
         Py_BEGIN_ALLOW_THREADS
-        design_rows(views[0].buf, views[1].buf, n, d, kind, p, views[2].buf);
+        design_rows(views[0].buf, views[1].buf, n, d, kind, p, p, views[2].buf);
         Py_END_ALLOW_THREADS
         result = Py_None;
         Py_INCREF(result);

@@ -1,68 +1,146 @@
 /*
- * gaussian_pass(dgemm, X, centre, kind, A, offsets, stats, row_ll) -> far rows
+ * gaussian_pass(X, centre, kind, A, offsets, stats, row_ll) -> far rows
  *   The E-step of a Gaussian mixture over the complete rows X (N, D), float64, C-contiguous:
  *   stats (P, K) is overwritten with sum_n design(x_n)' r_n (the weighted second moments, first
  *   moments and totals, see design.c) and row_ll (N,) with log p(x_n).  A (P, K) holds the
- *   distance coefficients and offsets (K,) the log-density offsets (see rows.c); dgemm is
- *   scipy.linalg.cython_blas's capsule.  Rows whose distances overflow add nothing to stats,
- *   get row_ll NaN and are counted, for the caller to redo.
+ *   distance coefficients and offsets (K,) the log-density offsets (see rows.c).  Rows whose
+ *   distances overflow add nothing to stats, get row_ll NaN and are counted, for the caller to
+ *   redo.
  *
- * The rows go through in blocks small enough that their design rows stay in the core's own
- * cache between the two products that use them, so the pass reads X once and otherwise runs
- * from cache: the NumPy form of the same E-step writes and reads the (N, P) design through
- * the shared cache, which two threads then contend for.
+ * The rows go through in blocks of BLOCK whose design rows stay in the core's L1 cache between
+ * the two products that use them, Q = F A (the distances) and stats += F' R (the moments), so the
+ * pass reads X once and otherwise runs from cache.  The products are this file's own register
+ * tiles rather than BLAS calls: at these shapes (K columns, a few dozen rows per block) a dgemm
+ * call spends as long packing its operands as multiplying them, and the packing's traffic is
+ * what two threads then contend for.  The operands are padded once per pass (P to a multiple of
+ * TILE_ROWS with zero coefficients, K to a multiple of 4 with zero coefficients and -inf offsets,
+ * which give zero responsibilities), so that the tiles need no edge cases.
  */
 #include "kernels.h"
 
-typedef void dgemm_t(char *transa, char *transb, int *m, int *n, int *k, double *alpha,
-                     double *a, int *lda, double *b, int *ldb, double *beta, double *c, int *ldc);
+/* a tile is TILE_ROWS rows by two vectors (8 columns) of accumulators: 12 of the 16 vector
+ * registers, enough independent sums to keep both FMA units busy */
+#define TILE_ROWS 6
+/* design rows per block, a multiple of TILE_ROWS: 24 rows of a 16-column full-covariance
+ * design (156 padded columns) are 30 KiB */
+#define BLOCK 24
 
-/* design rows per block: about 128 KiB of them, so that they and the block's distances stay
- * in a core's L2 cache */
-#define BLOCK_BYTES (128 * 1024)
-
-static Py_ssize_t pass(dgemm_t *dgemm, const double *X, const double *centre, Py_ssize_t n,
-                       Py_ssize_t d, int kind, int p, int k, double *A, const double *offsets,
-                       double *stats, double *ll, double *F, double *Q, int block)
+/* Q (BLOCK, kp) = F (BLOCK, pp) A (pp, kp), kp a multiple of 4. */
+MULTIVERSION
+static void distances(const double *F, const double *A, int pp, int kp, double *Q)
 {
-    double one = 1.0, zero = 0.0;
-    char no = 'N', yes = 'T';
+    for (int r0 = 0; r0 < BLOCK; r0 += TILE_ROWS) {
+        const double *f = F + r0 * pp;
+        int c0 = 0;
+        for (; c0 + 8 <= kp; c0 += 8) {
+            v4d acc[TILE_ROWS][2] = {{{0}}};
+            for (int p = 0; p < pp; p++) {
+                v4d lo, hi;
+                memcpy(&lo, A + p * kp + c0, sizeof lo);
+                memcpy(&hi, A + p * kp + c0 + 4, sizeof hi);
+                for (int r = 0; r < TILE_ROWS; r++) {
+                    const double x = f[r * pp + p];
+                    acc[r][0] += x * lo;
+                    acc[r][1] += x * hi;
+                }
+            }
+            for (int r = 0; r < TILE_ROWS; r++)
+                memcpy(Q + (r0 + r) * kp + c0, acc[r], sizeof acc[r]);
+        }
+        if (c0 < kp) {  /* the last four columns */
+            v4d acc[TILE_ROWS] = {{0}};
+            for (int p = 0; p < pp; p++) {
+                v4d a;
+                memcpy(&a, A + p * kp + c0, sizeof a);
+                for (int r = 0; r < TILE_ROWS; r++)
+                    acc[r] += f[r * pp + p] * a;
+            }
+            for (int r = 0; r < TILE_ROWS; r++)
+                memcpy(Q + (r0 + r) * kp + c0, &acc[r], sizeof acc[r]);
+        }
+    }
+}
+
+/* S (pp, kp) += F' (pp, BLOCK) R (BLOCK, kp), pp a multiple of TILE_ROWS, kp of 4. */
+MULTIVERSION
+static void moments(const double *F, const double *R, int pp, int kp, double *S)
+{
+    for (int p0 = 0; p0 < pp; p0 += TILE_ROWS) {
+        double *s = S + p0 * kp;
+        int c0 = 0;
+        for (; c0 + 8 <= kp; c0 += 8) {
+            v4d acc[TILE_ROWS][2];
+            for (int i = 0; i < TILE_ROWS; i++)
+                memcpy(acc[i], s + i * kp + c0, sizeof acc[i]);
+            for (int r = 0; r < BLOCK; r++) {
+                v4d lo, hi;
+                memcpy(&lo, R + r * kp + c0, sizeof lo);
+                memcpy(&hi, R + r * kp + c0 + 4, sizeof hi);
+                const double *f = F + r * pp + p0;
+                for (int i = 0; i < TILE_ROWS; i++) {
+                    acc[i][0] += f[i] * lo;
+                    acc[i][1] += f[i] * hi;
+                }
+            }
+            for (int i = 0; i < TILE_ROWS; i++)
+                memcpy(s + i * kp + c0, acc[i], sizeof acc[i]);
+        }
+        if (c0 < kp) {
+            v4d acc[TILE_ROWS];
+            for (int i = 0; i < TILE_ROWS; i++)
+                memcpy(&acc[i], s + i * kp + c0, sizeof acc[i]);
+            for (int r = 0; r < BLOCK; r++) {
+                v4d w;
+                memcpy(&w, R + r * kp + c0, sizeof w);
+                const double *f = F + r * pp + p0;
+                for (int i = 0; i < TILE_ROWS; i++)
+                    acc[i] += f[i] * w;
+            }
+            for (int i = 0; i < TILE_ROWS; i++)
+                memcpy(s + i * kp + c0, &acc[i], sizeof acc[i]);
+        }
+    }
+}
+
+/* The pass over X (n, d) with the padded coefficients Ap (pp, kp) and offsets op (kp,), into
+ * the padded sums Sp (pp, kp), zeroed by the caller; F (BLOCK, pp), zeroed by the caller, and Q
+ * (BLOCK, kp) are scratch.  Returns the far rows. */
+static Py_ssize_t pass(const double *X, const double *centre, Py_ssize_t n, Py_ssize_t d,
+                       int kind, int p, int pp, int kp, const double *Ap, const double *op,
+                       double *Sp, double *ll, double *F, double *Q)
+{
     Py_ssize_t far = 0;
-    memset(stats, 0, (size_t)p * (size_t)k * sizeof(double));
-    for (Py_ssize_t start = 0; start < n; start += block) {
-        int rows = (int)(n - start < block ? n - start : block);
-        design_rows(X + start * d, centre, rows, d, kind, p, F);
-        /* column-major view: Q' (k, rows) = A' (k, p) F' (p, rows) */
-        dgemm(&no, &no, &k, &rows, &p, &one, A, &k, F, &p, &zero, Q, &k);
-        Py_ssize_t lost = gaussian_block(Q, offsets, rows, k, ll + start);
+    double block_ll[BLOCK];
+    for (Py_ssize_t start = 0; start < n; start += BLOCK) {
+        const int rows = (int)(n - start < BLOCK ? n - start : BLOCK);
+        design_rows(X + start * d, centre, rows, d, kind, p, pp, F);
+        if (rows < BLOCK)  /* the last block: zero design rows, which add nothing */
+            memset(F + rows * pp, 0, (size_t)((BLOCK - rows) * pp) * sizeof(double));
+        distances(F, Ap, pp, kp, Q);
+        Py_ssize_t lost = gaussian_block(Q, op, rows, kp, block_ll);
+        if (rows < BLOCK)  /* and zero weights, whatever A held */
+            memset(Q + rows * kp, 0, (size_t)((BLOCK - rows) * kp) * sizeof(double));
         if (lost) {  /* out of the sums: zero weights, and zero design rows, which hold inf */
             far += lost;
             for (int i = 0; i < rows; i++)
-                if (isnan(ll[start + i])) {
-                    memset(Q + (Py_ssize_t)i * k, 0, (size_t)k * sizeof(double));
-                    memset(F + (Py_ssize_t)i * p, 0, (size_t)p * sizeof(double));
+                if (isnan(block_ll[i])) {
+                    memset(Q + i * kp, 0, (size_t)kp * sizeof(double));
+                    memset(F + i * pp, 0, (size_t)pp * sizeof(double));
                 }
         }
-        /* stats' (k, p) += Q' (k, rows) F (rows, p) */
-        dgemm(&no, &yes, &k, &p, &rows, &one, Q, &k, F, &p, &one, stats, &k);
+        moments(F, Q, pp, kp, Sp);
+        memcpy(ll + start, block_ll, (size_t)rows * sizeof(double));
     }
     return far;
 }
 
 PyObject *kernel_gaussian_pass(PyObject *Py_UNUSED(module), PyObject *args)
 {
-    PyObject *capsule, *objects[6];
+    PyObject *objects[6];
     int kind;
-    if (!PyArg_ParseTuple(args, "OOOiOOOO", &capsule, &objects[0], &objects[1], &kind, &objects[2],
+    if (!PyArg_ParseTuple(args, "OOiOOOO", &objects[0], &objects[1], &kind, &objects[2],
                           &objects[3], &objects[4], &objects[5]))
         return NULL;
-    dgemm_t *dgemm = PyCapsule_IsValid(capsule, PyCapsule_GetName(capsule))
-                         ? (dgemm_t *)PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule)) : NULL;
-    if (dgemm == NULL) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_TypeError, "gaussian_pass: dgemm must be scipy's cython_blas capsule");
-        return NULL;
-    }
     static const char *const names[6] = {"X", "centre", "A", "offsets", "stats", "row_ll"};
     static const int writable[6] = {0, 0, 0, 0, 1, 1}, ndims[6] = {2, 1, 2, 1, 2, 1};
     Py_buffer views[6];
@@ -73,26 +151,34 @@ PyObject *kernel_gaussian_pass(PyObject *Py_UNUSED(module), PyObject *args)
     Py_ssize_t p = views[2].shape[0], k = views[2].shape[1];
     if (design_width(kind, d) == 0 || views[1].shape[0] != d || p != design_width(kind, d) || k < 1 ||
         views[3].shape[0] != k || views[4].shape[0] != p || views[4].shape[1] != k ||
-        views[5].shape[0] != n || p > INT32_MAX / 8 || k > INT32_MAX / 8) {
+        views[5].shape[0] != n || p > INT32_MAX / 64 || k > INT32_MAX / 64) {
         PyErr_SetString(PyExc_ValueError, "gaussian_pass: array shapes do not agree");
         goto done;
     }
-    int block = (int)(BLOCK_BYTES / (8 * p));
-    block = block < 8 ? 8 : block;
-    double *F = malloc((size_t)block * (size_t)p * sizeof(double));
-    double *Q = malloc((size_t)block * (size_t)k * sizeof(double));
-    if (F == NULL || Q == NULL) {
-        free(F); free(Q);
+    const Py_ssize_t pp = (p + TILE_ROWS - 1) / TILE_ROWS * TILE_ROWS, kp = (k + 3) / 4 * 4;
+    double *Ap = calloc((size_t)(pp * kp), sizeof(double)), *Sp = calloc((size_t)(pp * kp), sizeof(double));
+    double *op = malloc((size_t)kp * sizeof(double)), *Q = malloc((size_t)(BLOCK * kp) * sizeof(double));
+    double *F = calloc((size_t)(BLOCK * pp), sizeof(double));
+    if (Ap == NULL || Sp == NULL || op == NULL || Q == NULL || F == NULL) {
         PyErr_NoMemory();
-        goto done;
+        goto freed;
     }
+    const double *A = views[2].buf, *offsets = views[3].buf;
+    for (Py_ssize_t i = 0; i < p; i++)
+        memcpy(Ap + i * kp, A + i * k, (size_t)k * sizeof(double));
+    for (Py_ssize_t j = 0; j < kp; j++)
+        op[j] = j < k ? offsets[j] : -INFINITY;
     Py_ssize_t far;
     Py_BEGIN_ALLOW_THREADS
-    far = pass(dgemm, views[0].buf, views[1].buf, n, d, kind, (int)p, (int)k, views[2].buf,
-               views[3].buf, views[4].buf, views[5].buf, F, Q, block);
+    far = pass(views[0].buf, views[1].buf, n, d, kind, (int)p, (int)pp, (int)kp, Ap, op, Sp,
+               views[5].buf, F, Q);
     Py_END_ALLOW_THREADS
-    free(F); free(Q);
+    double *stats = views[4].buf;
+    for (Py_ssize_t i = 0; i < p; i++)
+        memcpy(stats + i * k, Sp + i * kp, (size_t)k * sizeof(double));
     result = PyLong_FromSsize_t(far);
+freed:
+    free(Ap); free(Sp); free(op); free(Q); free(F);
 done:
     kernel_release(views, 6);
     return result;

@@ -44,9 +44,10 @@ void kernel_release(Py_buffer *views, int count);
  * an unknown kind. */
 Py_ssize_t design_width(int kind, Py_ssize_t d);
 
-/* Design rows out (n, p) of the rows X (n, d) about c, second moments of the kind (design.c). */
+/* Design rows out (n, p) of the rows X (n, d) about c, second moments of the kind, one every
+ * stride values (design.c). */
 void design_rows(const double *X, const double *c, Py_ssize_t n, Py_ssize_t d, int kind,
-                 Py_ssize_t p, double *out);
+                 Py_ssize_t p, Py_ssize_t stride, double *out);
 /* Squared distances q (n, k) to responsibilities in place, log p(x) into ll; rows whose
  * distances are not finite become NaN and are counted (rows.c). */
 Py_ssize_t gaussian_block(double *q, const double *offsets, Py_ssize_t n, Py_ssize_t k, double *ll);

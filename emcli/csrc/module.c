@@ -46,7 +46,7 @@ static PyMethodDef methods[] = {
     {"design", kernel_design, METH_VARARGS,
      "design(X, centre, kind, out): the Gaussian E-step's design rows [second moments, x - c, 1]."},
     {"gaussian_pass", kernel_gaussian_pass, METH_VARARGS,
-     "gaussian_pass(dgemm, X, centre, kind, A, offsets, stats, row_ll) -> far rows: a Gaussian "
+     "gaussian_pass(X, centre, kind, A, offsets, stats, row_ll) -> far rows: a Gaussian "
      "mixture's E-step statistics over complete rows."},
     {NULL, NULL, 0, NULL},
 };

@@ -38,8 +38,42 @@ static void tile_distances(const double *x, const double *ct, Py_ssize_t d, Py_s
     }
 }
 
+/* The index of the least of the kpad values at row (the first on ties; kpad a multiple of 4),
+ * and that value in *least.  Four running minima, one per lane, each with its index, then the
+ * least of the four: a single running minimum would be one chain of dependent compares, which
+ * costs more than the distances, and a branch per centre would be mispredicted as often. */
+static inline Py_ssize_t row_argmin(const double *row, Py_ssize_t kpad, double *least)
+{
+    v4d best;
+    memcpy(&best, row, sizeof best);
+    v4i at = {0, 1, 2, 3}, index = at;
+    const v4i step = {4, 4, 4, 4};
+    for (Py_ssize_t c = 4; c < kpad; c += 4) {
+        v4d x;
+        memcpy(&x, row + c, sizeof x);
+        index += step;
+        const v4i lower = x < best;  /* strict: within a lane the earlier centre wins ties */
+        best = (v4d)(((v4i)x & lower) | ((v4i)best & ~lower));
+        at = (index & lower) | (at & ~lower);
+    }
+    /* the four lanes in two rounds of swaps, without branches: lanes against lanes two apart,
+     * then against the neighbour; ties go to the lower index */
+    static const v4i apart = {2, 3, 0, 1}, beside = {1, 0, 3, 2};
+    for (int round = 0; round < 2; round++) {
+        const v4i order = round == 0 ? apart : beside;
+        const v4d other = __builtin_shuffle(best, order);
+        const v4i other_at = __builtin_shuffle(at, order);
+        const v4i take = (other < best) | ((other == best) & (other_at < at));
+        best = (v4d)(((v4i)other & take) | ((v4i)best & ~take));
+        at = (other_at & take) | (at & ~take);
+    }
+    *least = best[0];
+    return at[0];
+}
+
 /* Rows [0, n): labels, and (when sums is not NULL) the added sums (K, D) and counts (K,);
  * the inertia in *inertia.  -1 when scratch memory is short. */
+MULTIVERSION
 static int nearest_rows(const double *X, const double *ct, Py_ssize_t n, Py_ssize_t d,
                         Py_ssize_t k, Py_ssize_t kpad, int64_t *labels, double *sums,
                         double *counts, double *inertia)
@@ -60,16 +94,8 @@ static int nearest_rows(const double *X, const double *ct, Py_ssize_t n, Py_ssiz
         }
         tile_distances(x, ct, d, kpad, dist);
         for (Py_ssize_t r = 0; r < rows; r++) {
-            /* Branch-free running minimum: on scattered data, a branch per centre would be
-             * mispredicted often enough to cost more than the distances. */
-            const double *row = dist + r * kpad;
-            Py_ssize_t best = 0;
-            double least = row[0];
-            for (Py_ssize_t c = 1; c < k; c++) {
-                const int lower = row[c] < least;
-                least = lower ? row[c] : least;
-                best = lower ? c : best;
-            }
+            double least;
+            const Py_ssize_t best = row_argmin(dist + r * kpad, kpad, &least);
             labels[i0 + r] = best;
             total += least;
             if (sums != NULL) {

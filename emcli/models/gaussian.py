@@ -154,13 +154,11 @@ def complete_pass(X: np.ndarray, center: np.ndarray, covariance: str, coefficien
     ``split_moments``, and the (N,) log p(x_n), given the ``distance_coefficients`` and the
     (K,) log-density ``offsets``.  Rows whose distances overflow add nothing and have log
     p(x_n) NaN, for the caller to redo."""
-    from scipy.linalg.cython_blas import __pyx_capi__ as blas
-
     from emcli._kernels import gaussian_pass
 
     X = np.ascontiguousarray(X, dtype=np.float64)
     S, row_ll = np.empty(coefficients.shape), np.empty(len(X))
-    gaussian_pass(blas["dgemm"], X, np.ascontiguousarray(center, dtype=np.float64),
+    gaussian_pass(X, np.ascontiguousarray(center, dtype=np.float64),
                   DESIGN_KIND[covariance], coefficients, np.ascontiguousarray(offsets), S, row_ll)
     return S, row_ll
 
