@@ -33,30 +33,38 @@ static void distances(const double *F, const double *A, int pp, int kp, double *
         const double *f = F + r0 * pp;
         int c0 = 0;
         for (; c0 + 8 <= kp; c0 += 8) {
-            v4d acc[TILE_ROWS][2] = {{{0}}};
-            for (int p = 0; p < pp; p++) {
-                v4d lo, hi;
-                memcpy(&lo, A + p * kp + c0, sizeof lo);
-                memcpy(&hi, A + p * kp + c0 + 4, sizeof hi);
+            /* the first column assigns the accumulators (zeroing them compiles to a string
+             * store) */
+            v4d acc[TILE_ROWS][2], lo = load4(A + c0), hi = load4(A + c0 + 4);
+            for (int r = 0; r < TILE_ROWS; r++) {
+                acc[r][0] = f[r * pp] * lo;
+                acc[r][1] = f[r * pp] * hi;
+            }
+            for (int p = 1; p < pp; p++) {
+                lo = load4(A + p * kp + c0);
+                hi = load4(A + p * kp + c0 + 4);
                 for (int r = 0; r < TILE_ROWS; r++) {
                     const double x = f[r * pp + p];
                     acc[r][0] += x * lo;
                     acc[r][1] += x * hi;
                 }
             }
-            for (int r = 0; r < TILE_ROWS; r++)
-                memcpy(Q + (r0 + r) * kp + c0, acc[r], sizeof acc[r]);
+            for (int r = 0; r < TILE_ROWS; r++) {
+                store4(Q + (r0 + r) * kp + c0, acc[r][0]);
+                store4(Q + (r0 + r) * kp + c0 + 4, acc[r][1]);
+            }
         }
         if (c0 < kp) {  /* the last four columns */
-            v4d acc[TILE_ROWS] = {{0}};
-            for (int p = 0; p < pp; p++) {
-                v4d a;
-                memcpy(&a, A + p * kp + c0, sizeof a);
+            v4d acc[TILE_ROWS], a = load4(A + c0);
+            for (int r = 0; r < TILE_ROWS; r++)
+                acc[r] = f[r * pp] * a;
+            for (int p = 1; p < pp; p++) {
+                a = load4(A + p * kp + c0);
                 for (int r = 0; r < TILE_ROWS; r++)
                     acc[r] += f[r * pp + p] * a;
             }
             for (int r = 0; r < TILE_ROWS; r++)
-                memcpy(Q + (r0 + r) * kp + c0, &acc[r], sizeof acc[r]);
+                store4(Q + (r0 + r) * kp + c0, acc[r]);
         }
     }
 }
@@ -70,34 +78,35 @@ static void moments(const double *F, const double *R, int pp, int kp, double *S)
         int c0 = 0;
         for (; c0 + 8 <= kp; c0 += 8) {
             v4d acc[TILE_ROWS][2];
-            for (int i = 0; i < TILE_ROWS; i++)
-                memcpy(acc[i], s + i * kp + c0, sizeof acc[i]);
+            for (int i = 0; i < TILE_ROWS; i++) {
+                acc[i][0] = load4(s + i * kp + c0);
+                acc[i][1] = load4(s + i * kp + c0 + 4);
+            }
             for (int r = 0; r < BLOCK; r++) {
-                v4d lo, hi;
-                memcpy(&lo, R + r * kp + c0, sizeof lo);
-                memcpy(&hi, R + r * kp + c0 + 4, sizeof hi);
+                const v4d lo = load4(R + r * kp + c0), hi = load4(R + r * kp + c0 + 4);
                 const double *f = F + r * pp + p0;
                 for (int i = 0; i < TILE_ROWS; i++) {
                     acc[i][0] += f[i] * lo;
                     acc[i][1] += f[i] * hi;
                 }
             }
-            for (int i = 0; i < TILE_ROWS; i++)
-                memcpy(s + i * kp + c0, acc[i], sizeof acc[i]);
+            for (int i = 0; i < TILE_ROWS; i++) {
+                store4(s + i * kp + c0, acc[i][0]);
+                store4(s + i * kp + c0 + 4, acc[i][1]);
+            }
         }
         if (c0 < kp) {
             v4d acc[TILE_ROWS];
             for (int i = 0; i < TILE_ROWS; i++)
-                memcpy(&acc[i], s + i * kp + c0, sizeof acc[i]);
+                acc[i] = load4(s + i * kp + c0);
             for (int r = 0; r < BLOCK; r++) {
-                v4d w;
-                memcpy(&w, R + r * kp + c0, sizeof w);
+                const v4d w = load4(R + r * kp + c0);
                 const double *f = F + r * pp + p0;
                 for (int i = 0; i < TILE_ROWS; i++)
                     acc[i] += f[i] * w;
             }
             for (int i = 0; i < TILE_ROWS; i++)
-                memcpy(s + i * kp + c0, &acc[i], sizeof acc[i]);
+                store4(s + i * kp + c0, acc[i]);
         }
     }
 }

@@ -31,6 +31,20 @@
 typedef double v4d __attribute__((vector_size(32)));
 typedef int64_t v4i __attribute__((vector_size(32)));
 
+/* Four doubles from or to any address, in one (unaligned) vector move: a tile's pair of vectors
+ * is moved as two of these, since GCC copies a 64-byte memcpy through the stack. */
+static inline v4d load4(const double *from)
+{
+    v4d v;
+    memcpy(&v, from, sizeof v);
+    return v;
+}
+
+static inline void store4(double *to, v4d v)
+{
+    memcpy(to, &v, sizeof v);
+}
+
 /* A C-contiguous buffer of ``obj`` with ``ndim`` dimensions of float64 (int64 when ``integer``),
  * writable when asked; on failure a TypeError naming ``name`` is set and -1 returned. */
 int kernel_buffer(PyObject *obj, Py_buffer *view, int writable, int ndim, int integer,
