@@ -46,6 +46,13 @@ class GMMParams:
         """(precisions, log-determinants of the precisions) in the shape of ``cov``."""
         return gaussian.precision_of(self.covariance, self.cov, *self.means.shape)
 
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        """(K,) log w_k + log N(m_k | m_k, S_k): log p(x, z = k) is this less half the squared
+        Mahalanobis distance.  Computed once per parameters, like ``coefficients``."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.weights) + 0.5 * self.precision[1] - 0.5 * self.means.shape[1] * LOG_2PI
+
     def coefficients(self, center: np.ndarray) -> np.ndarray:
         """(P, K) ``gaussian.distance_coefficients`` about the reference point ``center``,
         computed once per parameters: every chunk of every pass asks for them."""
@@ -131,12 +138,6 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
     def _design(self, X: np.ndarray) -> np.ndarray:
         return gaussian.design(X, self.center, self.covariance)
 
-    def _offsets(self, params: GMMParams) -> np.ndarray:
-        """(K,) log w_k + log N(m_k | m_k, S_k): log p(x, z = k) is this less half the squared
-        Mahalanobis distance."""
-        with np.errstate(divide="ignore"):
-            return np.log(params.weights) + 0.5 * params.precision[1] - 0.5 * params.means.shape[1] * LOG_2PI
-
     def _far_distances(self, params: GMMParams, X: np.ndarray) -> np.ndarray:
         """(N, K) squared Mahalanobis distances of rows ``X`` (N, D) whose distances overflow
         the design's GEMM, computed without overflow where possible (``gaussian.far_distances``)."""
@@ -153,21 +154,32 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         if far.any():
             maha[far] = self._far_distances(params, X[far])
         maha *= -0.5
-        maha += self._offsets(params)
+        maha += params.offsets
         return maha
 
-    def _complete_e_step(self, params: GMMParams, X: np.ndarray) -> tuple[Stats, float]:
-        """The E-step over complete rows ``X`` (N, D): one compiled pass
-        (``gaussian.complete_pass``), then rows too far for it again in NumPy."""
+    def e_step(self, params: GMMParams, X: np.ndarray) -> tuple[Stats, float]:
+        """One compiled pass over the rows ``X`` (N, D) (``gaussian.complete_pass``); the rows
+        it leaves out, those with missing cells and those too far for it, again on their own.
+        The pass is what finds them, so that complete data is not scanned for NaN first."""
         d = X.shape[1]
         S, row_ll = gaussian.complete_pass(X, self.center, self.covariance,
-                                           params.coefficients(self.center), self._offsets(params))
+                                           params.coefficients(self.center), params.offsets)
         stats = Stats(**dict(zip(("n", "s1", "s2"), gaussian.split_moments(S, self.covariance, d))))
-        far = np.isnan(row_ll)
-        if far.any():
-            resp = self._log_joint(params, X[far])
-            row_ll[far] = normalize_log_rows(resp)
-            stats = stats + self._stats(self._design(X[far]), resp)
+        left = np.flatnonzero(np.isnan(row_ll))
+        if left.size:
+            missing = np.isnan(X[left])
+            incomplete = missing.any(axis=1)
+            far = left[~incomplete]
+            if far.size:
+                resp = self._log_joint(params, X[far])
+                row_ll[far] = normalize_log_rows(resp)
+                stats = stats + self._stats(self._design(X[far]), resp)
+            if incomplete.any():
+                conditionals = self._conditionals(params, X[left[incomplete]] - self.center,
+                                                  ~missing[incomplete])
+                log_joint = self._incomplete_log_joint(params, conditionals)
+                row_ll[left[incomplete]] = normalize_log_rows(log_joint)
+                stats = stats + self._incomplete_stats(conditionals, log_joint)
         return stats, float(row_ll.sum())
 
     def _stats(self, F: np.ndarray, resp: np.ndarray) -> Stats:
@@ -176,18 +188,6 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         n, s1, s2 = gaussian.design_moments(F, resp, self.covariance, len(self.center))
         return Stats(n=n, s1=s1, s2=s2)
 
-    def e_step(self, params: GMMParams, X: np.ndarray) -> tuple[Stats, float]:
-        missing = np.isnan(X)
-        if not missing.any():
-            return self._complete_e_step(params, X)
-        incomplete = missing.any(axis=1)
-        stats, score = self.e_step(params, X[~incomplete]) if not incomplete.all() else (None, 0.0)
-        Xc = X[incomplete] - self.center
-        conditionals = self._conditionals(params, Xc, ~missing[incomplete])
-        log_joint = self._incomplete_log_joint(params, conditionals)
-        row_ll = normalize_log_rows(log_joint)
-        hidden = self._incomplete_stats(conditionals, log_joint)
-        return (hidden if stats is None else stats + hidden), score + float(row_ll.sum())
 
     # -- rows with missing cells -------------------------------------------------------------------
 
