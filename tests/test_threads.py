@@ -91,3 +91,28 @@ def test_bad_thread_counts_are_usage_errors(run, threads):
     result = run("predict", "m.json", FAITHFUL, "--threads", threads)
     assert result.exit_code == 2
     assert "--threads" in result.output
+
+
+def test_libraries_loaded_inside_the_workers_run_one_thread_each():
+    """Opening the workers does not import SciPy (a third of a second of start-up), and a BLAS
+    that loads after they open (SciPy's own OpenBLAS, imported only by the commands that use
+    it) starts with one thread, as the ones already loaded are limited to; the environment is
+    the caller's again afterwards.  In a fresh interpreter, where SciPy is not loaded yet."""
+    import subprocess
+    import sys
+
+    script = """
+import os, sys, numpy
+from emcli.em.workers import ONE_THREAD, workers
+os.environ["OMP_NUM_THREADS"] = "7"
+with workers(2):
+    print("scipy" in sys.modules)
+    import scipy.linalg
+    from threadpoolctl import threadpool_info
+    counts = sorted({pool["num_threads"] for pool in threadpool_info()})
+print(counts, os.environ["OMP_NUM_THREADS"], [name for name in ONE_THREAD if name != "OMP_NUM_THREADS" and name in os.environ])
+"""
+    env = {key: value for key, value in __import__("os").environ.items() if not key.endswith("_THREADS")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["False", "[1]", "7", "[]"]

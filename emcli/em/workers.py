@@ -36,14 +36,24 @@ def current() -> int:
     return _threads
 
 
+#: the variables BLAS and OpenMP libraries read, when they load, for their number of threads
+ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+              "VECLIB_MAXIMUM_THREADS")
+
+
 @contextmanager
 def workers(threads: int):
     """Run passes inside on ``threads`` worker threads, with one BLAS / OpenMP thread each."""
     global _pool, _threads
-    import scipy.linalg  # noqa: F401  (loads SciPy's own OpenBLAS, so that the limit reaches it)
     from threadpoolctl import threadpool_limits
 
-    with threadpool_limits(limits=1):
+    # threadpoolctl limits the libraries loaded now (NumPy's BLAS); the variables, the ones
+    # loaded later (SciPy's own OpenBLAS, when a command needs it), without importing SciPy
+    # for commands that never use it (a third of a second)
+    with ExitStack() as stack:
+        stack.callback(_restore_environment, {name: os.environ.get(name) for name in ONE_THREAD})
+        os.environ.update(dict.fromkeys(ONE_THREAD, "1"))
+        stack.enter_context(threadpool_limits(limits=1))
         previous = _pool, _threads
         pool = None
         if threads > 1:
@@ -57,6 +67,14 @@ def workers(threads: int):
             _pool, _threads = previous
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+
+
+def _restore_environment(saved: dict) -> None:
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 def for_this_process(threads: int) -> None:
