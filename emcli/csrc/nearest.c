@@ -46,6 +46,21 @@ static void tile_distances(const double *x, const double *ct, Py_ssize_t d, Py_s
     }
 }
 
+/* v's lanes in the order a, b, c, d */
+#if defined(__clang__)
+#define LANES(v, a, b, c, d) __builtin_shufflevector(v, v, a, b, c, d)
+#else
+#define LANES(v, a, b, c, d) __builtin_shuffle(v, (v4i){a, b, c, d})
+#endif
+
+/* Lane by lane, the lesser of (*best, *at) and (other, other_at): value, then index. */
+static inline void least_of(v4d *best, v4i *at, v4d other, v4i other_at)
+{
+    const v4i take = (other < *best) | ((other == *best) & (other_at < *at));
+    *best = (v4d)(((v4i)other & take) | ((v4i)*best & ~take));
+    *at = (other_at & take) | (*at & ~take);
+}
+
 /* The index of the least of the kpad values at row (the first on ties; kpad a multiple of 4),
  * and that value in *least.  Four running minima, one per lane, each with its index, then the
  * least of the four: a single running minimum would be one chain of dependent compares, which
@@ -62,17 +77,10 @@ static inline Py_ssize_t row_argmin(const double *row, Py_ssize_t kpad, double *
         best = (v4d)(((v4i)x & lower) | ((v4i)best & ~lower));
         at = (index & lower) | (at & ~lower);
     }
-    /* the four lanes in two rounds of swaps, without branches: lanes against lanes two apart,
-     * then against the neighbour; ties go to the lower index */
-    static const v4i apart = {2, 3, 0, 1}, beside = {1, 0, 3, 2};
-    for (int round = 0; round < 2; round++) {
-        const v4i order = round == 0 ? apart : beside;
-        const v4d other = __builtin_shuffle(best, order);
-        const v4i other_at = __builtin_shuffle(at, order);
-        const v4i take = (other < best) | ((other == best) & (other_at < at));
-        best = (v4d)(((v4i)other & take) | ((v4i)best & ~take));
-        at = (other_at & take) | (at & ~take);
-    }
+    /* the four lanes in two rounds, without branches: lanes against lanes two apart, then
+     * against the neighbour; ties go to the lower index */
+    least_of(&best, &at, LANES(best, 2, 3, 0, 1), LANES(at, 2, 3, 0, 1));
+    least_of(&best, &at, LANES(best, 1, 0, 3, 2), LANES(at, 1, 0, 3, 2));
     *least = best[0];
     return at[0];
 }
