@@ -96,23 +96,27 @@ def test_bad_thread_counts_are_usage_errors(run, threads):
 def test_libraries_loaded_inside_the_workers_run_one_thread_each():
     """Opening the workers does not import SciPy (a third of a second of start-up), and a BLAS
     that loads after they open (SciPy's own OpenBLAS, imported only by the commands that use
-    it) starts with one thread, as the ones already loaded are limited to; the environment is
-    the caller's again afterwards.  In a fresh interpreter, where SciPy is not loaded yet."""
+    it) starts with one thread, as the ones already loaded are limited to, while Arrow, loaded
+    there too, keeps a thread per CPU; the environment is the caller's again afterwards.  In a
+    fresh interpreter, where SciPy is not loaded yet."""
     import subprocess
     import sys
 
     script = """
 import os, sys, numpy
 from emcli.em.workers import ONE_THREAD, workers
-os.environ["OMP_NUM_THREADS"] = "7"
+os.environ["OPENBLAS_NUM_THREADS"] = "7"
 with workers(2):
     print("scipy" in sys.modules)
     import scipy.linalg
     from threadpoolctl import threadpool_info
     counts = sorted({pool["num_threads"] for pool in threadpool_info()})
-print(counts, os.environ["OMP_NUM_THREADS"], [name for name in ONE_THREAD if name != "OMP_NUM_THREADS" and name in os.environ])
+    import pyarrow
+    arrow_threads = pyarrow.cpu_count()
+others = [name for name in ONE_THREAD if name != "OPENBLAS_NUM_THREADS" and name in os.environ]
+print(counts, os.environ["OPENBLAS_NUM_THREADS"], others, arrow_threads == os.cpu_count())
 """
     env = {key: value for key, value in __import__("os").environ.items() if not key.endswith("_THREADS")}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["False", "[1]", "7", "[]"]
+    assert done.stdout.split() == ["False", "[1]", "7", "[]", "True"]

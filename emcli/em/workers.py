@@ -36,9 +36,10 @@ def current() -> int:
     return _threads
 
 
-#: the variables BLAS and OpenMP libraries read, when they load, for their number of threads
-ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
-              "VECLIB_MAXIMUM_THREADS")
+#: the variables BLAS libraries read, when they load, for their number of threads; not
+#: OMP_NUM_THREADS, which OpenBLAS needs no more than these but Arrow reads for the size of its
+#: own pool (reading and writing tables on one thread would be a loss)
+ONE_THREAD = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 
 @contextmanager

@@ -96,14 +96,18 @@ def iter_rows(path: str, columns: list | None = None, fmt: str | None = None,
 
 
 def _conversion_error(message: str, header: pa.Table) -> str:
-    """pyarrow's "In CSV column #j: CSV conversion error to double: invalid value 'x'" said with
-    the column's name."""
+    """pyarrow's "In CSV column #j: [Row #r: ]CSV conversion error to double: invalid value 'x'"
+    said with the column's name, and the row when pyarrow gives it (its reader does when Arrow
+    runs on one thread; r counts the header line)."""
     import re
 
-    found = re.match(r"In CSV column #(\d+): CSV conversion error to double: (.*)", message)
+    found = re.match(r"In CSV column #(\d+): (?:Row #(\d+): )?CSV conversion error to double: (.*)",
+                     message)
     if not found:
         return message
-    return f"column {header.column_names[int(found.group(1))]!r} is not numeric ({found.group(2)})"
+    column, line, why = found.groups()
+    row = f" row {int(line) - 1}" if line else ""
+    return f"column {header.column_names[int(column)]!r}{row} is not numeric ({why})"
 
 
 def shift_row(message: str, offset: int) -> str:
