@@ -13,7 +13,7 @@ from conftest import draw_mixture
 from cases.gmm import COVS, MEANS, WEIGHTS
 
 DETERMINISTIC = {"incremental": {"block_size": 50}, "annealed": {}}
-STOCHASTIC = {"stochastic": {}, "mcem": {"mc_samples": 20}}
+STOCHASTIC = {"stochastic": {}, "mcem": {"mc_samples": 20}, "saem": {"mc_samples": 10}}
 
 
 def synthetic():
@@ -54,6 +54,33 @@ def test_stochastic_algorithms_reach_batch_em_on_average(faithful, algorithm, da
     assert again.score == runs[0].score
 
 
+@pytest.mark.parametrize("data", ["faithful", "synthetic"])
+def test_saem_reaches_batch_em_and_ends_closer_than_mcem(faithful, data):
+    """Over 10 seeds, SAEM's parameters are within 1e-3 (relative, on average) of batch EM's
+    log-likelihood, and nearer to it than where MCEM's chain ends with the same draws (10 per
+    row) and iterations: MCEM's parameters keep wandering with the draws' noise, SAEM's average
+    it out.  (MCEM returns the best parameters its chain met, which is another matter.)"""
+    X = faithful if data == "faithful" else synthetic()
+    batch = np.mean([score(X, "batch", {}, seed).score for seed in range(10)])
+    saem = [score(X, "saem", {"mc_samples": 10}, seed, max_iter=100) for seed in range(10)]
+    mcem = [score(X, "mcem", {"mc_samples": 10}, seed, max_iter=100) for seed in range(10)]
+    saem_end = np.mean([run.score for run in saem])
+    mcem_end = np.mean([run.trace[-1]["score"] for run in mcem])
+    assert abs(saem_end - batch) <= 1e-3 * abs(batch)
+    assert abs(saem_end - batch) < abs(mcem_end - batch), (saem_end, mcem_end, batch)
+
+
+def test_saem_steps_are_one_for_the_burn_in_then_shrink(faithful):
+    run = score(faithful, "saem", {"mc_samples": 2, "kappa": 0.8}, max_iter=30)
+    steps = [row["step"] for row in run.trace]
+    assert steps[:7] == [1.0] * 7  # the initial E-step and a fifth of 30 iterations
+    np.testing.assert_allclose(steps[7:], (np.arange(24) + 2.0) ** -0.8)
+    assert all(row["draws"] == 2 for row in run.trace) and not run.converged
+    assert run.score == run.trace[-1]["score"]  # the last parameters, not the best met
+    given = score(faithful, "saem", {"mc_samples": 2, "kappa": 0.8, "burn_in": 0}, max_iter=3)
+    np.testing.assert_allclose([row["step"] for row in given.trace], [1.0, 2 ** -0.8, 3 ** -0.8, 4 ** -0.8])
+
+
 def test_incremental_never_lowers_the_likelihood():
     X = synthetic()
     for seed in range(3):
@@ -78,6 +105,12 @@ def test_unsupported_pairs_are_one_line_usage_errors(run):
     result = run("fit", FAITHFUL, "-m", "kmedoids", "-k", 2, "--algorithm", "annealed", "-o", "m.json")
     assert result.exit_code == 2
     assert result.stderr == "emtool: error: model kmedoids does not take --algorithm annealed (it takes: batch)\n"
+    result = run("fit", FAITHFUL, "-k", 2, "--burn-in", 5, "-o", "m.json")
+    assert result.exit_code == 2
+    assert result.stderr == "emtool: error: --burn-in applies to another --algorithm than batch\n"
+    result = run("fit", FAITHFUL, "-k", 2, "--algorithm", "saem", "--burn-in", -1, "-o", "m.json")
+    assert result.exit_code == 2 and "--burn-in" in result.stderr
+    assert not __import__("pathlib").Path("m.json").exists()
     stray = run("fit", FAITHFUL, "--mc-samples", 5, "-o", "m.json")
     assert stray.exit_code == 2 and "--mc-samples applies to another --algorithm" in stray.stderr
     good = run("fit", FAITHFUL, "-k", 2, "--algorithm", "mcem", "--mc-samples", 2, "--max-iter", 5, "-o", "m.json")

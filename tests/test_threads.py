@@ -25,8 +25,9 @@ def _without_timings(doc):
                                    ["-m", "kmeans", "-k", "3"], ["-m", "tmix", "-k", "2", "--max-iter", "20"],
                                    ["-m", "tmix", "-k", "2", "--algorithm", "ecme"],
                                    ["-m", "gmm", "-k", "3", "--algorithm", "mcem", "--max-iter", "10"],
+                                   ["-m", "gmm", "-k", "3", "--algorithm", "saem", "--max-iter", "10"],
                                    ["-m", "gmm", "-k", "3", "--algorithm", "annealed", "--max-iter", "30"]],
-                         ids=["gmm", "diag", "kmeans", "tmix", "ecme", "mcem", "annealed"])
+                         ids=["gmm", "diag", "kmeans", "tmix", "ecme", "mcem", "saem", "annealed"])
 def test_fit_is_the_same_for_any_number_of_threads(run, model):
     """Also for the algorithms that draw random numbers in every chunk (mcem, annealed): each
     chunk has a generator of its own."""

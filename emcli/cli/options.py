@@ -23,8 +23,8 @@ _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 
 INIT_METHODS = ("k-means++", "robust", "random")
 #: the options of the EM drivers (see emcli.em.algorithms), as click names them
-DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "batch_size", "kappa",
-                  "epochs", "learning_rate")
+DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "burn_in", "batch_size",
+                  "kappa", "epochs", "learning_rate")
 #: the models' own options (constructor arguments) as click names them
 MODEL_OPTIONS = ("k", "covariance", "reg_covar", "prior", "prior_params", "dof", "shared_dof",
                  "metric", "intercept", "basis", "gamma", "threshold", "prior_scale", "target")
@@ -241,7 +241,7 @@ start_options = _stack(
                       "[default: 20 shared among the restarts, at least 1 each]."),
     click.option("--algorithm", default="batch", show_default=True,
                  help="How EM climbs: batch, incremental, stepwise, annealed, stochastic, mcem, "
-                      "overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models')."),
+                      "saem, overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models')."),
     click.option("--block-size", type=click.IntRange(min=1), default=1000, show_default=True,
                  help="incremental: rows per block."),
     click.option("--anneal-start", type=Finite(min=1), default=3.0, show_default=True,
@@ -250,11 +250,16 @@ start_options = _stack(
                  default=0.9, show_default=True,
                  help="annealed: factor lowering the temperature once EM settles at the current one."),
     click.option("--mc-samples", type=click.IntRange(min=1, max=MAX_COUNT), default=10, show_default=True,
-                 help="mcem: posterior draws per row and iteration."),
+                 help="mcem, saem: posterior draws per row and iteration."),
+    click.option("--burn-in", type=click.IntRange(min=0, max=MAX_ITERATIONS),
+                 help="saem: iterations whose drawn statistics replace the running ones (step "
+                      "size 1) before the steps shrink [default: a fifth of --max-iter]."),
     click.option("--batch-size", type=click.IntRange(min=1), default=1000, show_default=True,
                  help="stepwise: rows per minibatch."),
     click.option("--kappa", type=Finite(min=0.5, max=1, min_open=True), default=0.7,
-                 show_default=True, help="stepwise: step sizes (k + 2)^-kappa, kappa in (0.5, 1]."),
+                 show_default=True,
+                 help="stepwise, saem: step sizes (k + 2)^-kappa (saem: after --burn-in), kappa "
+                      "in (0.5, 1]."),
     click.option("--epochs", type=click.IntRange(min=1, max=MAX_ITERATIONS),
                  help="stepwise: passes over the input [default: until the running log-likelihood "
                       "per row moves less than --tol over a pass, at most --max-iter passes]."),

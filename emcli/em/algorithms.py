@@ -43,6 +43,10 @@ ALGORITHMS = {
                   "Celeux & Diebolt: one draw of the hidden labels per row", converges=False),
         Algorithm("mcem", "emcli.em.stochastic:run_mcem", ("posterior",), ("mc_samples",),
                   "Wei & Tanner: Monte Carlo E-step averaging --mc-samples draws", converges=False),
+        Algorithm("saem", "emcli.em.stochastic:run_saem", ("posterior",),
+                  ("mc_samples", "kappa", "burn_in"),
+                  "Delyon, Lavielle & Moulines: drawn statistics averaged with step sizes 1 for "
+                  "--burn-in iterations, then (k + 2)^-kappa", converges=False),
         Algorithm("stepwise", "emcli.em.stepwise:run_stepwise", (), ("batch_size", "kappa", "epochs"),
                   "online EM: minibatch statistics blended with step sizes (k + 2)^-kappa"),
         Algorithm("overrelaxed", "emcli.em.overrelaxed:run_overrelaxed", ("vector",), (),

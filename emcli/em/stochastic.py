@@ -1,9 +1,12 @@
-"""Stochastic EM (Celeux & Diebolt 1985) and Monte Carlo EM (Wei & Tanner 1990): the E-step's
-expectation is replaced by draws of the hidden labels from their posterior; one draw per row
-(stochastic) or the average of ``mc_samples`` draws (MCEM, which tends to EM as the draws grow).
-The parameters then wander around a maximum instead of settling, so the run returns the
-parameters with the highest observed log-likelihood it met, and the trace reports that
-log-likelihood at every iteration."""
+"""Stochastic EM (Celeux & Diebolt 1985), Monte Carlo EM (Wei & Tanner 1990) and
+stochastic-approximation EM (SAEM; Delyon, Lavielle & Moulines 1999): the E-step's expectation
+is replaced by draws of the hidden labels from their posterior; one draw per row (stochastic) or
+the average of ``mc_samples`` draws (MCEM, which tends to EM as the draws grow).  The parameters
+of those two then wander around a maximum instead of settling, so the run returns the
+parameters with the highest observed log-likelihood it met.  SAEM blends each iteration's drawn
+statistics into a running average with step sizes 1 for ``burn_in`` iterations, then (k + 2)^-kappa
+(as stepwise EM's), so that the draws' noise averages out and the parameters settle.  The trace
+reports the observed log-likelihood at every iteration."""
 
 import time
 
@@ -63,3 +66,31 @@ def run_mcem(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: flo
              rng: np.random.Generator, max_reseeds: int, mc_samples: int = 10) -> RunResult:
     """Monte Carlo EM: ``mc_samples`` posterior draws of each row's label per iteration."""
     return _run(model, X, params, rows=rows, max_iter=max_iter, rng=rng, draws=mc_samples)
+
+
+def run_saem(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
+             rng: np.random.Generator, max_reseeds: int, mc_samples: int = 10, kappa: float = 0.7,
+             burn_in: int | None = None) -> RunResult:
+    """SAEM: s <- s + gamma_k (drawn stats - s), gamma_k = 1 for the first ``burn_in``
+    iterations (by default a fifth of ``max_iter``), then (j + 2)^-kappa for the j-th after
+    them (j = 0, 1, ...); the M-step from s.
+    Like MCEM it runs ``max_iter`` iterations (a change in the drawn log-likelihood says little
+    about convergence while the draws' noise is still in it); unlike MCEM it returns the last
+    parameters, those of the averaged statistics."""
+    from emcli.em.stepwise import step_size
+
+    burn_in = max_iter // 5 if burn_in is None else burn_in
+    started = time.perf_counter()
+    stats, data_term = drawn_step(model, params, X, rows, rng, mc_samples)
+    score = data_term + log_prior(model, params)
+    trace = [trace_row(0, score, data_term, started, "init", draws=mc_samples, step=1.0)]
+    for iteration in range(1, max_iter + 1):
+        started = time.perf_counter()
+        params = model.m_step(stats, params)
+        drawn, data_term = drawn_step(model, params, X, rows, rng, mc_samples)
+        score = data_term + log_prior(model, params)
+        require_finite(score, f"at iteration {iteration}")
+        step = 1.0 if iteration <= burn_in else step_size(iteration - burn_in - 1, kappa)
+        stats = stats + step * (drawn - stats)
+        trace.append(trace_row(iteration, score, data_term, started, draws=mc_samples, step=step))
+    return RunResult(params, score, data_term, len(trace) - 1, False, trace)

@@ -59,7 +59,7 @@ class ModelSpec:
 
 DENSITY_OUTPUTS = ("cluster", "p_<k>", "logpdf")
 #: the algorithms of every model with posterior responsibilities (see emcli.em.algorithms)
-MIXTURE_ALGORITHMS = ("batch", "incremental", "stepwise", "annealed", "stochastic", "mcem")
+MIXTURE_ALGORITHMS = ("batch", "incremental", "stepwise", "annealed", "stochastic", "mcem", "saem")
 
 MODELS = {
     spec.name: spec
