@@ -138,3 +138,22 @@ def test_gap_fits_each_cells_own_model_options():
     spherical = gap_module.gap_statistic(spec.with_options(covariance="spherical"), X,
                                          ["eruptions", "waiting"], 3)
     assert full != spherical
+
+
+def test_the_default_criterion_is_gap_for_models_without_a_likelihood(run):
+    """select-k -m kmeans with no --criterion decides by gap (bic, the default for the mixtures,
+    needs a likelihood); -m gmm keeps bic."""
+    import json
+
+    from conftest import FAITHFUL
+
+    result = run("select-k", FAITHFUL, "-m", "kmeans", "--k-range", "1:3", "--reference-draws", 2,
+                 "--output-format", "json")
+    assert result.exit_code == 0, result.stderr
+    table = json.loads(result.stdout)
+    assert all(row["gap"] is not None for row in table) and sum(row["best"] for row in table) == 1
+    result = run("select-k", FAITHFUL, "--k-range", "1:3", "--covariance", "full", "--output-format", "json")
+    assert result.exit_code == 0, result.stderr
+    table = json.loads(result.stdout)
+    assert "gap" not in table[0]
+    assert next(row for row in table if row["best"])["bic"] == min(row["bic"] for row in table)

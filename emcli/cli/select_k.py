@@ -8,7 +8,8 @@ from emcli.cli import options
 CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of the responsibilities), "
                   "cv (mean held-out log-likelihood over --folds), gap (Tibshirani et al.'s gap "
                   "statistic, one-standard-error rule) or reconstruction (held-out squared distance "
-                  "to the nearest centre). kmeans and kmedoids take gap and reconstruction.")
+                  "to the nearest centre). kmeans and kmedoids take gap and reconstruction. "
+                  "[default: bic; gap for kmeans and kmedoids]")
 
 
 @options.command("select-k", aliases={"--format": "--output-format"})
@@ -17,7 +18,7 @@ CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of th
 @options.k_range
 @click.option("--covariance", metavar="all|TYPE,...",
               help="Covariance types to try (gmm, student, tmix): all (the default) or a list.")
-@click.option("--criterion", default="bic", show_default=True, help=CRITERION_HELP)
+@click.option("--criterion", help=CRITERION_HELP)
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True,
               help="cv, reconstruction: folds of the data.")
 @click.option("--reference-draws", type=click.IntRange(min=1, max=options.MAX_COUNT), default=10,
@@ -64,7 +65,7 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
 
     check_outputs([("-o", output), ("--table", table_path), ("--plot", plot_path)], [data])
     check_plot_path(plot_path)
-    grid.check_criterion(model_name, criterion)
+    criterion = grid.check_criterion(model_name, criterion)
     cells = run.grid(grid.parse_k_range(k_range), grid.covariance_types(model_name, covariance))
     chosen = frozenset({"covariance"} if covariance is not None else ())
     request = fit_request(ctx, data, model_name, values, chosen=chosen, warm_start=False)

@@ -76,10 +76,14 @@ def _has_likelihood(model_name: str) -> bool:
     return not registry.spec(model_name).has("hard_labels")
 
 
-def check_criterion(model_name: str, criterion: str) -> None:
-    """The criterion must be computable for the model: the likelihood criteria need a model
-    whose objective is a log-likelihood; gap and held-out reconstruction suit every model."""
+def check_criterion(model_name: str, criterion: str | None) -> str:
+    """The criterion to decide by: ``criterion``, or by default bic (gap for a model without a
+    likelihood, k-means and k-medoids).  It must be computable for the model: the likelihood
+    criteria need a model whose objective is a log-likelihood; gap and held-out reconstruction
+    suit every model."""
     spec = registry.spec(model_name)
+    if criterion is None:
+        criterion = "bic" if _has_likelihood(model_name) else "gap"
     if "k" not in spec.options:
         raise UsageError(f"model {model_name} has no number of components select-k can choose")
     if criterion not in CRITERIA:
@@ -90,6 +94,7 @@ def check_criterion(model_name: str, criterion: str) -> None:
     if criterion in LIKELIHOOD_CRITERIA and not _has_likelihood(model_name):
         raise UsageError(f"--criterion {criterion} needs a likelihood, which {model_name} has not; "
                          "use gap or reconstruction")
+    return criterion
 
 
 def table_columns(model_name: str, criterion: str) -> list:
