@@ -9,7 +9,10 @@ truncated Dirichlet process by stick-breaking (v_k ~ Beta(1, alpha), pi_k = v_k 
 mean N(m0, (beta0 Lambda_k)^-1).  The posterior has the same forms with hyperparameters
 (alpha_k or the Beta pairs, beta_k, m_k, nu_k, W_k).
 
-This module holds the full and tied forms: the update, the expectations the E-step needs
+For diag the precisions are independent Gamma(nu_k / 2, rate W_kj^-1 / 2) per column (the
+Wishart's one-dimensional case, column by column), and W0^-1, W_k^-1 are (D,) and (K, D).
+
+This module holds the full, tied and diag forms: the update, the expectations the E-step needs
 (E[log pi_k], and the Gaussian log density in x whose precision is nu_k W_k and whose offset
 carries E[log |Lambda_k|] - D / beta_k), and KL(q || prior), which the evidence lower bound
 subtracts from the E-step's sum of log normalisers.
@@ -28,7 +31,7 @@ from emcli.numeric import LOG_2PI
 class Prior:
     """Hyperparameters of the prior: ``alpha`` the weights' concentration, ``process`` whether
     the weights are stick-breaking (else Dirichlet); ``beta`` (beta0), ``mean`` (m0, (D,)),
-    ``nu`` (nu0) and ``scale_inv`` (W0^-1, (D, D))."""
+    ``nu`` (nu0) and ``scale_inv`` (W0^-1: (D, D), or (D,) for diag)."""
 
     alpha: float
     process: bool
@@ -42,7 +45,8 @@ class Prior:
 class Posterior:
     """Hyperparameters of q: ``weights`` (K,) Dirichlet concentrations, or (2, K) the Beta
     pairs of the sticks; ``beta`` (K,), ``means`` (K, D), ``nu`` (K,) and ``scale_inv``
-    (K, D, D) W_k^-1 (tied: nu and scale_inv of the one shared Wishart, (1,) and (1, D, D))."""
+    (K, D, D) W_k^-1 (tied: nu and scale_inv of the one shared Wishart, (1,) and (1, D, D);
+    diag: (K, D), the Gammas' rates times 2)."""
 
     weights: np.ndarray
     beta: np.ndarray
@@ -51,15 +55,22 @@ class Posterior:
     scale_inv: np.ndarray
 
     @property
+    def diag(self) -> bool:
+        return self.scale_inv.ndim == 2
+
+    @property
     def precisions(self) -> np.ndarray:
-        """(K or 1, D, D) E[Lambda_k] = nu_k W_k."""
+        """E[Lambda_k] = nu_k W_k: (K or 1, D, D), or (K, D) for diag."""
+        if self.diag:
+            return self.nu[:, None] / self.scale_inv
         return self.nu[:, None, None] * np.linalg.inv(self.scale_inv)
 
 
-def update(prior: Prior, n: np.ndarray, s1: np.ndarray, s2: np.ndarray, tied: bool) -> Posterior:
+def update(prior: Prior, n: np.ndarray, s1: np.ndarray, s2: np.ndarray, covariance: str) -> Posterior:
     """q's hyperparameters from the weighted counts ``n`` (K,), first moments ``s1`` (K, D)
-    and second moments ``s2``: (K, D(D+1)/2) packed upper triangles, or for tied the (D, D)
-    sum over components, all of rows centred as the prior is."""
+    and second moments ``s2`` as gmm's Stats hold them for ``covariance`` (full: (K, D(D+1)/2)
+    packed upper triangles; tied: the (D, D) sum over components; diag: (K, D) squares), all of
+    rows centred as the prior is."""
     d = s1.shape[1]
     if prior.process:
         after = np.concatenate([np.cumsum(n[::-1])[-2::-1], [0.0]])  # sum_{j>k} n_j
@@ -70,8 +81,11 @@ def update(prior: Prior, n: np.ndarray, s1: np.ndarray, s2: np.ndarray, tied: bo
     means = (prior.beta * prior.mean + s1) / beta[:, None]
     # W_k^-1 = W0^-1 + S2_k + beta0 m0 m0' - beta_k m_k m_k', the scatter about m_k in moments
     # of centred rows (no cancellation: the rows are centred near their mean)
+    if covariance == "diag":
+        scale_inv = prior.scale_inv + s2 + prior.beta * prior.mean ** 2 - beta[:, None] * means ** 2
+        return Posterior(weights, beta, means, prior.nu + n, scale_inv)
     outer = prior.beta * np.outer(prior.mean, prior.mean) - beta[:, None, None] * means[:, :, None] * means[:, None, :]
-    if tied:
+    if covariance == "tied":
         scale_inv = (prior.scale_inv + s2 + outer.sum(axis=0))[None]
         nu = np.array([prior.nu + n.sum()])
     else:
@@ -90,8 +104,11 @@ def expected_log_weights(post: Posterior) -> np.ndarray:
 
 
 def expected_log_det(post: Posterior) -> np.ndarray:
-    """(K or 1,) E[log |Lambda_k|] = sum_i psi((nu_k - i) / 2) + D log 2 + log |W_k|."""
+    """(K or 1,) E[log |Lambda_k|] = sum_i psi((nu_k - i) / 2) + D log 2 + log |W_k|; for diag
+    sum_j psi(nu_k / 2) + log 2 - log W_kj^-1."""
     d = post.means.shape[1]
+    if post.diag:
+        return d * (digamma(0.5 * post.nu) + np.log(2.0)) - np.log(post.scale_inv).sum(axis=1)
     halves = 0.5 * (post.nu[:, None] - np.arange(d))
     return digamma(halves).sum(axis=1) + d * np.log(2.0) - np.linalg.slogdet(post.scale_inv)[1]
 
@@ -125,6 +142,8 @@ def _kl_weights(prior: Prior, weights: np.ndarray) -> float:
 def _kl_components(prior: Prior, post: Posterior) -> float:
     """Sum over components of KL(N(m_k, (beta_k Lambda)^-1) W(nu_k, W_k) || the prior's)."""
     k, d = post.means.shape
+    if post.diag:
+        return _kl_diag(prior, post)
     log_det = expected_log_det(post)
     scale = np.linalg.inv(post.scale_inv)  # W_k
     # the Wisharts: once for tied, once per component otherwise
@@ -137,6 +156,18 @@ def _kl_components(prior: Prior, post: Posterior) -> float:
     maha = np.einsum("ki,kij,kj->k", offset, np.broadcast_to(precisions, (k, d, d)), offset)
     means = 0.5 * (d * (prior.beta / post.beta - 1.0 - np.log(prior.beta / post.beta)) + prior.beta * maha)
     return float(wishart.sum() + means.sum())
+
+
+def _kl_diag(prior: Prior, post: Posterior) -> float:
+    """The same for diag: per column, KL of Gamma(nu_k / 2, W_kj^-1 / 2) against the prior's
+    Gamma, and of the mean's normal given the precision."""
+    a, a0 = 0.5 * post.nu[:, None], 0.5 * prior.nu
+    b, b0 = 0.5 * post.scale_inv, 0.5 * prior.scale_inv
+    gammas = ((a - a0) * digamma(a) - gammaln(a) + gammaln(a0) + a0 * (np.log(b) - np.log(b0))
+              + a * (b0 - b) / b)
+    ratio = prior.beta / post.beta[:, None]
+    means = 0.5 * (ratio - 1.0 - np.log(ratio) + prior.beta * post.precisions * (post.means - prior.mean) ** 2)
+    return float(gammas.sum() + means.sum())
 
 
 def _log_wishart_norm(nu: np.ndarray, scale_inv: np.ndarray) -> np.ndarray:
