@@ -20,8 +20,8 @@ def data():
 
 def prior(X, process: bool, covariance: str = "full") -> vb.Prior:
     scale_inv = 0.7 * np.cov(X.T)
-    return vb.Prior(ALPHA, process, BETA0, np.full(D, 0.1), NU0,
-                    np.diag(scale_inv).copy() if covariance == "diag" else scale_inv)
+    scale_inv = {"diag": np.diag(scale_inv).copy(), "spherical": np.diag(scale_inv).mean()}.get(covariance, scale_inv)
+    return vb.Prior(ALPHA, process, BETA0, np.full(D, 0.1), NU0, scale_inv)
 
 
 def posterior(X, resp, covariance, process) -> vb.Posterior:
@@ -33,8 +33,10 @@ def posterior(X, resp, covariance, process) -> vb.Posterior:
 def expected_log_joint(post: vb.Posterior, Xc: np.ndarray) -> np.ndarray:
     """(N, K) E_q[log pi_k + log N(x_n | mu_k, Lambda_k^-1)], written out."""
     diff = Xc[:, None, :] - post.means[None]
-    if post.diag:
+    if post.covariance == "diag":
         return vb.log_offsets(post) - 0.5 * np.einsum("nki,ki->nk", diff * diff, post.precisions)
+    if post.covariance == "spherical":
+        return vb.log_offsets(post) - 0.5 * (diff * diff).sum(axis=2) * post.precisions
     precisions = np.broadcast_to(post.precisions, (len(post.means), D, D))
     return vb.log_offsets(post) - 0.5 * np.einsum("nki,kij,nkj->nk", diff, precisions, diff)
 
@@ -91,7 +93,7 @@ def test_the_bound_is_scikit_learns_up_to_a_constant(process):
     np.testing.assert_allclose(gaps, gaps[0], rtol=1e-10)
 
 
-@pytest.mark.parametrize("covariance", ["full", "tied", "diag"])
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
 @pytest.mark.parametrize("process", [False, True], ids=["dirichlet", "process"])
 def test_coordinate_ascent_never_lowers_the_bound(covariance, process):
     """Each half-step maximises the bound over its factor: the update over q(theta) given the
@@ -112,7 +114,7 @@ def test_coordinate_ascent_never_lowers_the_bound(covariance, process):
     assert np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:])), np.diff(bounds)
 
 
-@pytest.mark.parametrize("covariance", ["full", "diag"])
+@pytest.mark.parametrize("covariance", ["full", "diag", "spherical"])
 @pytest.mark.parametrize("process", [False, True], ids=["dirichlet", "process"])
 def test_kl_divergence_against_monte_carlo(covariance, process):
     """KL(q || prior) in closed form against the mean of log q - log p over 8,000 draws from q
@@ -138,17 +140,19 @@ def test_kl_divergence_against_monte_carlo(covariance, process):
         w = rng.dirichlet(post.weights, size=draws)
         log_ratio += stats.dirichlet(post.weights).logpdf(w.T) - stats.dirichlet(np.full(K, ALPHA)).logpdf(w.T)
     for k in range(K):
-        if covariance == "diag":
-            lam = rng.gamma(0.5 * post.nu[k], 2.0 / post.scale_inv[k], size=(draws, D))
-            log_ratio += (stats.gamma(0.5 * post.nu[k], scale=2.0 / post.scale_inv[k]).logpdf(lam)
-                          - stats.gamma(0.5 * p.nu, scale=2.0 / p.scale_inv).logpdf(lam)).sum(axis=1)
+        if covariance in ("diag", "spherical"):
+            shape = (draws, D) if covariance == "diag" else (draws, 1)
+            gamma = rng.gamma(0.5 * post.nu[k], 2.0 / post.scale_inv[k], size=shape)
+            log_ratio += (stats.gamma(0.5 * post.nu[k], scale=2.0 / post.scale_inv[k]).logpdf(gamma)
+                          - stats.gamma(0.5 * p.nu, scale=2.0 / p.scale_inv).logpdf(gamma)).sum(axis=1)
+            lam = np.broadcast_to(gamma, (draws, D))
         else:
             q_w = stats.wishart(post.nu[k], np.linalg.inv(post.scale_inv[k]))
             p_w = stats.wishart(p.nu, np.linalg.inv(p.scale_inv))
             lam = q_w.rvs(size=draws, random_state=rng)
             log_ratio += q_w.logpdf(lam.transpose(1, 2, 0)) - p_w.logpdf(lam.transpose(1, 2, 0))
         # the mean given the precision L: N(m_k, (beta_k L)^-1) against N(m0, (beta0 L)^-1)
-        if covariance == "diag":
+        if covariance in ("diag", "spherical"):
             mu = post.means[k] + rng.standard_normal((draws, D)) / np.sqrt(post.beta[k] * lam)
             quad_q = post.beta[k] * np.sum(lam * (mu - post.means[k]) ** 2, axis=1)
             quad_p = p.beta * np.sum(lam * (mu - p.mean) ** 2, axis=1)

@@ -10,9 +10,13 @@ mean N(m0, (beta0 Lambda_k)^-1).  The posterior has the same forms with hyperpar
 (alpha_k or the Beta pairs, beta_k, m_k, nu_k, W_k).
 
 For diag the precisions are independent Gamma(nu_k / 2, rate W_kj^-1 / 2) per column (the
-Wishart's one-dimensional case, column by column), and W0^-1, W_k^-1 are (D,) and (K, D).
+Wishart's one-dimensional case, column by column), and W0^-1, W_k^-1 are (D,) and (K, D); for
+spherical one Gamma(nu_k / 2, W_k^-1 / 2) precision per component, W0^-1 and W_k^-1 numbers.
+The spherical update is the exact conjugate one, nu_k = nu0 + D n_k (every row brings D
+squared deviations); scikit-learn's adds n_k (its spherical posterior has the same mean
+precision for a prior scaled by D, but is D times less concentrated).
 
-This module holds the full, tied and diag forms: the update, the expectations the E-step needs
+This module holds every form: the update, the expectations the E-step needs
 (E[log pi_k], and the Gaussian log density in x whose precision is nu_k W_k and whose offset
 carries E[log |Lambda_k|] - D / beta_k), and KL(q || prior), which the evidence lower bound
 subtracts from the E-step's sum of log normalisers.
@@ -31,7 +35,7 @@ from emcli.numeric import LOG_2PI
 class Prior:
     """Hyperparameters of the prior: ``alpha`` the weights' concentration, ``process`` whether
     the weights are stick-breaking (else Dirichlet); ``beta`` (beta0), ``mean`` (m0, (D,)),
-    ``nu`` (nu0) and ``scale_inv`` (W0^-1: (D, D), or (D,) for diag)."""
+    ``nu`` (nu0) and ``scale_inv`` (W0^-1: (D, D), (D,) for diag, a number for spherical)."""
 
     alpha: float
     process: bool
@@ -46,8 +50,9 @@ class Posterior:
     """Hyperparameters of q: ``weights`` (K,) Dirichlet concentrations, or (2, K) the Beta
     pairs of the sticks; ``beta`` (K,), ``means`` (K, D), ``nu`` (K,) and ``scale_inv``
     (K, D, D) W_k^-1 (tied: nu and scale_inv of the one shared Wishart, (1,) and (1, D, D);
-    diag: (K, D), the Gammas' rates times 2)."""
+    diag: (K, D), the Gammas' rates times 2; spherical: (K,))."""
 
+    covariance: str
     weights: np.ndarray
     beta: np.ndarray
     means: np.ndarray
@@ -55,22 +60,20 @@ class Posterior:
     scale_inv: np.ndarray
 
     @property
-    def diag(self) -> bool:
-        return self.scale_inv.ndim == 2
-
-    @property
     def precisions(self) -> np.ndarray:
-        """E[Lambda_k] = nu_k W_k: (K or 1, D, D), or (K, D) for diag."""
-        if self.diag:
+        """E[Lambda_k] = nu_k W_k: (K or 1, D, D); (K, D) for diag; (K,) for spherical."""
+        if self.covariance == "diag":
             return self.nu[:, None] / self.scale_inv
+        if self.covariance == "spherical":
+            return self.nu / self.scale_inv
         return self.nu[:, None, None] * np.linalg.inv(self.scale_inv)
 
 
 def update(prior: Prior, n: np.ndarray, s1: np.ndarray, s2: np.ndarray, covariance: str) -> Posterior:
     """q's hyperparameters from the weighted counts ``n`` (K,), first moments ``s1`` (K, D)
     and second moments ``s2`` as gmm's Stats hold them for ``covariance`` (full: (K, D(D+1)/2)
-    packed upper triangles; tied: the (D, D) sum over components; diag: (K, D) squares), all of
-    rows centred as the prior is."""
+    packed upper triangles; tied: the (D, D) sum over components; diag: (K, D) squares;
+    spherical: (K,) squared norms), all of rows centred as the prior is."""
     d = s1.shape[1]
     if prior.process:
         after = np.concatenate([np.cumsum(n[::-1])[-2::-1], [0.0]])  # sum_{j>k} n_j
@@ -81,9 +84,12 @@ def update(prior: Prior, n: np.ndarray, s1: np.ndarray, s2: np.ndarray, covarian
     means = (prior.beta * prior.mean + s1) / beta[:, None]
     # W_k^-1 = W0^-1 + S2_k + beta0 m0 m0' - beta_k m_k m_k', the scatter about m_k in moments
     # of centred rows (no cancellation: the rows are centred near their mean)
-    if covariance == "diag":
-        scale_inv = prior.scale_inv + s2 + prior.beta * prior.mean ** 2 - beta[:, None] * means ** 2
-        return Posterior(weights, beta, means, prior.nu + n, scale_inv)
+    if covariance in ("diag", "spherical"):
+        spread = prior.beta * prior.mean ** 2 - beta[:, None] * means ** 2
+        if covariance == "spherical":
+            return Posterior(covariance, weights, beta, means, prior.nu + d * n,
+                             prior.scale_inv + s2 + spread.sum(axis=1))
+        return Posterior(covariance, weights, beta, means, prior.nu + n, prior.scale_inv + s2 + spread)
     outer = prior.beta * np.outer(prior.mean, prior.mean) - beta[:, None, None] * means[:, :, None] * means[:, None, :]
     if covariance == "tied":
         scale_inv = (prior.scale_inv + s2 + outer.sum(axis=0))[None]
@@ -91,7 +97,7 @@ def update(prior: Prior, n: np.ndarray, s1: np.ndarray, s2: np.ndarray, covarian
     else:
         scale_inv = prior.scale_inv + unpack(s2, d) + outer
         nu = prior.nu + n
-    return Posterior(weights, beta, means, nu, 0.5 * (scale_inv + np.swapaxes(scale_inv, 1, 2)))
+    return Posterior(covariance, weights, beta, means, nu, 0.5 * (scale_inv + np.swapaxes(scale_inv, 1, 2)))
 
 
 def expected_log_weights(post: Posterior) -> np.ndarray:
@@ -105,10 +111,13 @@ def expected_log_weights(post: Posterior) -> np.ndarray:
 
 def expected_log_det(post: Posterior) -> np.ndarray:
     """(K or 1,) E[log |Lambda_k|] = sum_i psi((nu_k - i) / 2) + D log 2 + log |W_k|; for diag
-    sum_j psi(nu_k / 2) + log 2 - log W_kj^-1."""
+    sum_j psi(nu_k / 2) + log 2 - log W_kj^-1; for spherical D (psi(nu_k / 2) + log 2 - log
+    W_k^-1)."""
     d = post.means.shape[1]
-    if post.diag:
+    if post.covariance == "diag":
         return d * (digamma(0.5 * post.nu) + np.log(2.0)) - np.log(post.scale_inv).sum(axis=1)
+    if post.covariance == "spherical":
+        return d * (digamma(0.5 * post.nu) + np.log(2.0) - np.log(post.scale_inv))
     halves = 0.5 * (post.nu[:, None] - np.arange(d))
     return digamma(halves).sum(axis=1) + d * np.log(2.0) - np.linalg.slogdet(post.scale_inv)[1]
 
@@ -142,8 +151,8 @@ def _kl_weights(prior: Prior, weights: np.ndarray) -> float:
 def _kl_components(prior: Prior, post: Posterior) -> float:
     """Sum over components of KL(N(m_k, (beta_k Lambda)^-1) W(nu_k, W_k) || the prior's)."""
     k, d = post.means.shape
-    if post.diag:
-        return _kl_diag(prior, post)
+    if post.covariance in ("diag", "spherical"):
+        return _kl_gammas(prior, post)
     log_det = expected_log_det(post)
     scale = np.linalg.inv(post.scale_inv)  # W_k
     # the Wisharts: once for tied, once per component otherwise
@@ -158,15 +167,18 @@ def _kl_components(prior: Prior, post: Posterior) -> float:
     return float(wishart.sum() + means.sum())
 
 
-def _kl_diag(prior: Prior, post: Posterior) -> float:
-    """The same for diag: per column, KL of Gamma(nu_k / 2, W_kj^-1 / 2) against the prior's
-    Gamma, and of the mean's normal given the precision."""
-    a, a0 = 0.5 * post.nu[:, None], 0.5 * prior.nu
+def _kl_gammas(prior: Prior, post: Posterior) -> float:
+    """The same for diag and spherical: KL of each Gamma(nu_k / 2, W_k^-1 / 2) precision (per
+    column, or per component) against the prior's Gamma, and of the mean's normal given the
+    precision, column by column."""
+    column = (slice(None), None) if post.covariance == "diag" else (slice(None),)
+    a, a0 = 0.5 * post.nu[column], 0.5 * prior.nu
     b, b0 = 0.5 * post.scale_inv, 0.5 * prior.scale_inv
     gammas = ((a - a0) * digamma(a) - gammaln(a) + gammaln(a0) + a0 * (np.log(b) - np.log(b0))
               + a * (b0 - b) / b)
+    precisions = post.precisions if post.covariance == "diag" else post.precisions[:, None]
     ratio = prior.beta / post.beta[:, None]
-    means = 0.5 * (ratio - 1.0 - np.log(ratio) + prior.beta * post.precisions * (post.means - prior.mean) ** 2)
+    means = 0.5 * (ratio - 1.0 - np.log(ratio) + prior.beta * precisions * (post.means - prior.mean) ** 2)
     return float(gammas.sum() + means.sum())
 
 
