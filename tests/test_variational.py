@@ -166,3 +166,54 @@ def test_kl_divergence_against_monte_carlo(covariance, process):
     error = log_ratio.std() / np.sqrt(draws)
     kl = vb.kl_divergence(p, post)
     assert abs(log_ratio.mean() - kl) < 4 * error, (log_ratio.mean(), kl, error)
+
+
+# -- the driver, through gmm's compiled E-step -----------------------------------------------------
+
+
+def run(X, covariance, weight_prior, seed, k=10):
+    from emcli.em.chunks import chunk_rows
+    from emcli.em.start import start_params
+    from emcli.em.variational import run_variational
+    from emcli.models.gmm import GaussianMixture
+
+    model = GaussianMixture(k, covariance)
+    model.prepare(X)
+    rng = np.random.default_rng(seed)
+    params = start_params(model, X, "k-means++", rng, 4096)
+    return run_variational(model, X, params, rows=chunk_rows(model, X.shape[1], n_rows=len(X)), max_iter=1000,
+                           tol=1e-8, rng=rng, max_reseeds=0, weight_prior=weight_prior)
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
+@pytest.mark.parametrize("weight_prior", ["dirichlet", "process"])
+def test_the_bound_never_decreases_and_components_switch_off(faithful, covariance, weight_prior):
+    """On Old Faithful with K = 10 the bound climbs to convergence without a step down, and the
+    data switch components off (full and diag: 2 to 4 left; tied and spherical model the two
+    elongated clusters with more, still fewer than 10)."""
+    result = run(faithful, covariance, weight_prior, seed=1)
+    bounds = np.array([row["score"] for row in result.trace])
+    assert result.converged and np.all(np.diff(bounds) >= -1e-9 * np.abs(bounds[1:]))
+    live = result.trace[-1]["live"]
+    assert 2 <= live <= 4 if covariance in ("full", "diag") else 2 <= live < 10, live
+
+
+@pytest.mark.parametrize("covariance", ["full", "tied", "diag", "spherical"])
+def test_the_compiled_e_step_computes_the_expected_log_joint(covariance):
+    """gmm's E-step under ``expected_params`` gives, row by row, log sum_k exp E_q[log p(x, z=k)]
+    as written out above, and the statistics of its responsibilities."""
+    from scipy.special import logsumexp
+
+    from emcli.models.gmm import GaussianMixture
+
+    X = data()
+    model = GaussianMixture(K, covariance)
+    model.prepare(X)
+    resp = np.random.default_rng(5).dirichlet(np.ones(K), size=len(X))
+    post = posterior(X, resp, covariance, False)
+    stats, summed = model.e_step(model.expected_params(post), X)
+    rho = expected_log_joint(post, X - model.center)
+    assert summed == pytest.approx(logsumexp(rho, axis=1).sum(), rel=1e-12)
+    weights = np.exp(rho - logsumexp(rho, axis=1, keepdims=True))
+    np.testing.assert_allclose(stats["n"], weights.sum(axis=0), rtol=1e-10)
+    np.testing.assert_allclose(stats["s1"], weights.T @ (X - model.center), rtol=1e-10, atol=1e-9)

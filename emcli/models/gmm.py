@@ -304,6 +304,23 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
                                                self.center, previous)
         return GMMParams(self.covariance, n_k / total, means, cov)
 
+    # -- variational Bayes (emcli.models.variational, driven by emcli.em.variational) -----------
+
+    def variational_prior(self, weight_prior: str):
+        from emcli.models import variational
+
+        return variational.prior_for(self, weight_prior)
+
+    def variational_update(self, prior, stats: Stats):
+        from emcli.models import variational
+
+        return variational.update(prior, stats["n"], stats["s1"], stats["s2"], self.covariance)
+
+    def expected_params(self, post) -> GMMParams:
+        from emcli.models import variational
+
+        return variational.expected_params(self, post)
+
     def log_prior(self, params: GMMParams) -> float:
         """Log prior density of the parameters (0 without a prior): EM then climbs the log
         posterior."""
