@@ -35,24 +35,35 @@ def drawn_step(model, params, X: np.ndarray, rows: int, rng: np.random.Generator
     return accumulate_drawn(block_step, X, rows, rng)
 
 
-def _run(model, X, params, *, rows, max_iter, rng, draws):
+def _run(model, X, params, *, rows, max_iter, rng, draws, steps=None):
+    """The loop of drawn statistics.  Without ``steps`` (stochastic EM, MCEM) each iteration's
+    draws replace the statistics, and the run keeps the best parameters it met: draws keep the
+    chain moving, so there is no convergence to test.  With ``steps``, a function of the
+    iteration giving gamma (SAEM), the draws are blended in, s <- s + gamma (drawn - s), and
+    the run ends with the last parameters, those of the averaged statistics.  Either way it
+    spends ``max_iter`` iterations."""
     started = time.perf_counter()
     stats, data_term = drawn_step(model, params, X, rows, rng, draws)
     score = data_term + log_prior(model, params)
     best = (score, data_term, params)
-    trace = [trace_row(0, score, data_term, started, "init", draws=draws)]
+    trace = [trace_row(0, score, data_term, started, "init", draws=draws,
+                       **({} if steps is None else {"step": 1.0}))]
     for iteration in range(1, max_iter + 1):
         started = time.perf_counter()
         params = model.m_step(stats, params)
-        stats, data_term = drawn_step(model, params, X, rows, rng, draws)
+        drawn, data_term = drawn_step(model, params, X, rows, rng, draws)
         score = data_term + log_prior(model, params)
         require_finite(score, f"at iteration {iteration}")
-        if score > best[0]:
+        if steps is None:
+            stats, extra = drawn, {}
+            if score > best[0]:
+                best = (score, data_term, params)
+        else:
+            step = steps(iteration)
+            stats, extra = stats + step * (drawn - stats), {"step": step}
             best = (score, data_term, params)
-        trace.append(trace_row(iteration, score, data_term, started,
-                               "best so far" if best[2] is params else None, draws=draws))
-    # Draws keep the chain moving, so there is no convergence to test: the run spends
-    # --max-iter iterations and keeps the best parameters it visited.
+        event = "best so far" if steps is None and best[2] is params else None
+        trace.append(trace_row(iteration, score, data_term, started, event, draws=draws, **extra))
     return RunResult(best[2], best[0], best[1], len(trace) - 1, False, trace)
 
 
@@ -71,26 +82,13 @@ def run_mcem(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: flo
 def run_saem(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
              rng: np.random.Generator, max_reseeds: int, mc_samples: int = 10, kappa: float = 0.7,
              burn_in: int | None = None) -> RunResult:
-    """SAEM: s <- s + gamma_k (drawn stats - s), gamma_k = 1 for the first ``burn_in``
-    iterations (by default a fifth of ``max_iter``), then (j + 2)^-kappa for the j-th after
-    them (j = 0, 1, ...); the M-step from s.
-    Like MCEM it runs ``max_iter`` iterations (a change in the drawn log-likelihood says little
-    about convergence while the draws' noise is still in it); unlike MCEM it returns the last
-    parameters, those of the averaged statistics."""
+    """SAEM: ``mc_samples`` draws per row blended in with gamma_k = 1 for the first
+    ``burn_in`` iterations (by default a fifth of ``max_iter``), then (j + 2)^-kappa for the
+    j-th after them (j = 0, 1, ...).  Like MCEM it runs ``max_iter`` iterations (a change in
+    the drawn log-likelihood says little about convergence while the draws' noise is still in
+    it); unlike MCEM it returns the last parameters."""
     from emcli.em.stepwise import step_size
 
     burn_in = max_iter // 5 if burn_in is None else burn_in
-    started = time.perf_counter()
-    stats, data_term = drawn_step(model, params, X, rows, rng, mc_samples)
-    score = data_term + log_prior(model, params)
-    trace = [trace_row(0, score, data_term, started, "init", draws=mc_samples, step=1.0)]
-    for iteration in range(1, max_iter + 1):
-        started = time.perf_counter()
-        params = model.m_step(stats, params)
-        drawn, data_term = drawn_step(model, params, X, rows, rng, mc_samples)
-        score = data_term + log_prior(model, params)
-        require_finite(score, f"at iteration {iteration}")
-        step = 1.0 if iteration <= burn_in else step_size(iteration - burn_in - 1, kappa)
-        stats = stats + step * (drawn - stats)
-        trace.append(trace_row(iteration, score, data_term, started, draws=mc_samples, step=step))
-    return RunResult(params, score, data_term, len(trace) - 1, False, trace)
+    return _run(model, X, params, rows=rows, max_iter=max_iter, rng=rng, draws=mc_samples,
+                steps=lambda k: 1.0 if k <= burn_in else step_size(k - burn_in - 1, kappa))

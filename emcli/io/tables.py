@@ -99,18 +99,21 @@ class ParquetColumns:
 
     def column(self, key) -> pa.ChunkedArray:
         name = self.column_names[key] if isinstance(key, int) else key
-        try:
+        with self._readable():
             return self._file.read(columns=[name], use_threads=False).column(0)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise DataError(f"{self._name} is not a readable Parquet file "
-                            f"({_printable(str(exc).splitlines()[0])})") from None
 
     def pieces(self, name: str):
         """The column's cells, one row group at a time (a few hundred KB each, not the whole
         column's MB beside the rows they are copied into)."""
-        try:
+        with self._readable():
             for group in range(self._file.num_row_groups):
                 yield from self._file.read_row_group(group, columns=[name], use_threads=False).column(0).chunks
+
+    @contextlib.contextmanager
+    def _readable(self):
+        """A read that fails is a DataError naming the file."""
+        try:
+            yield
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataError(f"{self._name} is not a readable Parquet file "
                             f"({_printable(str(exc).splitlines()[0])})") from None

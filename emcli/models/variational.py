@@ -241,6 +241,7 @@ def expected_params(model, post: Posterior):
         logdet = np.log(precisions).sum(axis=1) if post.covariance == "diag" else len(model.center) * np.log(precisions)
     k = len(post.beta)
     params = GMMParams(post.covariance, expected_weights(post), post.means + model.center, cov)
+    # set in place of the cached properties GMMParams would derive from weights and covariances
     params.__dict__["precision"] = (precisions, np.broadcast_to(logdet, (k,)))
     params.__dict__["offsets"] = log_offsets(post)
     return params
