@@ -6,7 +6,7 @@ import numpy as np
 
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, chunk_rows, chunks
 from emcli.em.workers import ordered_map
-from emcli.em.protocol import HardLabels, Posterior, RowOutputs, has
+from emcli.em.protocol import HardLabels, Posterior, RowOutputs, Variational, has
 from emcli.errors import DataError, UsageError
 from emcli.models import registry
 
@@ -20,7 +20,8 @@ def _block_columns(model, params, block: np.ndarray, *, clusters: bool, proba: b
         if clusters:
             out["cluster"] = resp.argmax(axis=1)
         if proba:
-            out.update({f"p_{k}": resp[:, k] for k in range(model.k)})
+            shown = model.live_components(params) if has(model, Variational) else range(model.k)
+            out.update({f"p_{k}": resp[:, k] for k in shown})
         if logpdf:
             out["logpdf"] = log_density
     elif clusters and has(model, HardLabels):
@@ -33,7 +34,8 @@ def _block_columns(model, params, block: np.ndarray, *, clusters: bool, proba: b
 def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf: bool = False,
                     chunk_bytes: int = DEFAULT_CHUNK_BYTES, name: str = "the data") -> dict:
     """New columns for the (N, D) rows ``X``, each (N,): ``cluster`` (int64) for a model whose
-    outputs include it, ``p_0..p_{K-1}`` with ``proba``, ``logpdf`` with ``logpdf``, then the
+    outputs include it, ``p_0..p_{K-1}`` with ``proba`` (a variational fit's live components'
+    only), ``logpdf`` with ``logpdf``, then the
     model's ``row_outputs``.  Rows are processed in chunks of ``chunk_bytes`` of scratch;
     ``name`` names the rows' file in errors."""
     clusters = "cluster" in registry.spec(model.name).outputs

@@ -209,22 +209,30 @@ DRIVER_OPTIONS = {"stepwise": {"epochs": 20, "batch_size": 100, "kappa": 0.7}}
 def test_every_algorithm_fits_every_model_that_declares_it(name, algorithm):
     """Every --algorithm a model takes runs on its contract data from the same start as batch
     EM and ends within 0.01 per row of batch EM's objective (measured: at most 0.005, tmix's
-    stepwise and annealed; the stochastic ones wander by 0.002 at most around the optimum)."""
+    stepwise and annealed; the stochastic ones wander by 0.002 at most around the optimum).  A
+    variational fit's objective is a lower bound on the evidence, not a likelihood: its
+    posterior predictive's log-likelihood of the rows is held to batch EM's instead, less p / 2
+    for p parameters, AIC's measure of how far a maximum likelihood exceeds a predictive
+    density on the rows it was fit to (measured: 9.0 below, p / 2 = 8.5)."""
+    from emcli.predict import predict_columns
+
     X = data(name, n=600)
     batch = fit(make(name), X, seed=2, max_iter=200)
     other = fit(make(name), X, seed=2, max_iter=200, algorithm=algorithm,
                 algorithm_options=DRIVER_OPTIONS.get(algorithm))
     assert np.isfinite(other.best.score)
-    assert other.best.score >= batch.best.score - 0.01 * len(X)
     doc = model_document(make(name), columns(name, X), other, n_samples=len(X))
     assert doc["fit"]["algorithm"] == algorithm
     # the tool reads every model it writes, and predicts with it (issue 13, item 8: an annealed
     # fit once wrote a covariance that predict refused)
     loaded, params, _ = parse_model(dumps(doc), "m.json")
-    from emcli.predict import predict_columns
-
-    for column in predict_columns(loaded, params, features(name, X)).values():
+    predicted = predict_columns(loaded, params, features(name, X), logpdf="logpdf" in registry.spec(name).outputs)
+    for column in predicted.values():
         assert len(column) == len(X) and np.all(np.isfinite(column))
+    score, allowance = other.best.score, 0.0
+    if algorithm == "variational":
+        score, allowance = predicted["logpdf"].sum(), 0.5 * doc["fit"]["n_parameters"]
+    assert score >= batch.best.score - allowance - 0.01 * len(X)
 
 
 @pytest.mark.parametrize("covariance", registry.COVARIANCE_TYPES)

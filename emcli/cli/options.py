@@ -24,7 +24,7 @@ _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 INIT_METHODS = ("k-means++", "robust", "random")
 #: the options of the EM drivers (see emcli.em.algorithms), as click names them
 DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "burn_in", "batch_size",
-                  "kappa", "epochs", "learning_rate")
+                  "kappa", "epochs", "learning_rate", "weight_prior", "prune")
 #: the models' own options (constructor arguments) as click names them
 MODEL_OPTIONS = ("k", "covariance", "reg_covar", "prior", "prior_params", "dof", "shared_dof",
                  "metric", "intercept", "basis", "gamma", "threshold", "prior_scale", "target")
@@ -241,7 +241,7 @@ start_options = _stack(
                       "[default: 20 shared among the restarts, at least 1 each]."),
     click.option("--algorithm", default="batch", show_default=True,
                  help="How EM climbs: batch, incremental, stepwise, annealed, stochastic, mcem, "
-                      "saem, overrelaxed, ecm, ecme, gradient, hybrid (see 'emtool models')."),
+                      "saem, overrelaxed, ecm, ecme, gradient, hybrid, variational (see 'emtool models')."),
     click.option("--block-size", type=click.IntRange(min=1), default=1000, show_default=True,
                  help="incremental: rows per block."),
     click.option("--anneal-start", type=Finite(min=1), default=3.0, show_default=True,
@@ -265,6 +265,15 @@ start_options = _stack(
                       "per row moves less than --tol over a pass, at most --max-iter passes]."),
     click.option("--learning-rate", type=Finite(min=0, min_open=True), default=0.01,
                  show_default=True, help="gradient: Adam's step size."),
+    click.option("--weight-prior", type=click.Choice(["dirichlet", "process"]), default="dirichlet",
+                 show_default=True,
+                 help="variational: the weights' prior, Dirichlet(alpha, ..., alpha) or a Dirichlet "
+                      "process truncated at K by stick-breaking (concentration alpha: "
+                      "--prior-param alpha=, default 1/K)."),
+    click.option("--prune", type=Finite(min=0, max=1, min_open=True, max_open=True), default=0.01,
+                 show_default=True,
+                 help="variational: a component is live while its expected share of the rows is "
+                      "at least this; predict writes probabilities for the live ones."),
 )
 
 seed = click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,

@@ -23,6 +23,10 @@ def summary(doc: dict) -> str:
         score = f"inertia {fit['inertia']:.6g}"
     elif "log_evidence" in fit:
         score = f"log evidence {fit['log_evidence']:.4f}"
+    elif "elbo" in fit:
+        posterior = doc["params"]["posterior"]
+        score = (f"ELBO {fit['elbo']:.4f}, {len(posterior['live'])} of {doc['options']['k']} components "
+                 f"supported (an expected share of the rows of at least {posterior['prune']:g})")
     else:
         score = f"log-likelihood {fit['log_likelihood']:.4f}, BIC {fit['bic']:.2f}"
         if "log_posterior" in fit:

@@ -9,7 +9,8 @@ protocol are capabilities (``emcli.em.protocol``), by the names the registry giv
   parametrisation and ``score_gradient(params, stats)``, the gradient of the log-likelihood
   (Fisher's identity: that of Q at the current parameters) in it;
 - ``ecm``: ``cm_steps(stats, previous)`` and the rest of an M-step split into conditional
-  maximisations.
+  maximisations;
+- ``variational``: conjugate priors and q's update, for variational Bayes.
 
 Kept free of heavy imports: ``emtool models`` reads it.
 """
@@ -57,6 +58,10 @@ ALGORITHMS = {
                   "EM steps where posteriors are sharp, conjugate-gradient steps where they are not"),
         Algorithm("ecm", "emcli.em.ecm:run_ecm", ("ecm",), (),
                   "conditional maximisations on Q (Meng & Rubin)"),
+        Algorithm("variational", "emcli.em.variational:run_variational", ("variational",),
+                  ("weight_prior", "prune"),
+                  "variational Bayes: a posterior over the parameters; K is an upper bound, and "
+                  "the components the data do not support empty"),
         Algorithm("ecme", "emcli.em.ecm:run_ecme", ("ecm",), (),
                   "ECM with some maximisations on the observed likelihood (Liu & Rubin)"),
     )

@@ -28,7 +28,8 @@ class Model(Protocol):
 
     name: ClassVar[str]
     #: what ``e_step``'s score is: "log_likelihood", "log_posterior" (a MAP fit), "log_evidence"
-    #: (hyperparameters by marginal likelihood) or "inertia" (minus the score)
+    #: (hyperparameters by marginal likelihood), "elbo" (a variational fit's bound: the trace's
+    #: score, not the E-step's) or "inertia" (minus the score)
     objective: str
     k: int
 
@@ -164,6 +165,34 @@ class ConditionalSteps(Protocol):
         """Trace columns of the groups' values."""
 
 
+class Variational(Protocol):
+    """Variational Bayes (``--algorithm variational``, emcli.em.variational): conjugate priors on
+    the parameters and a factorised posterior q over them, updated from the E-step's statistics
+    under the expected parameters of q.  ``post`` below is q's hyperparameters."""
+
+    def variational_prior(self, weight_prior: str):
+        """The prior (the weights' "dirichlet" or stick-breaking "process"), from the model's
+        options and its prepared data; the model is fit variationally from then on."""
+
+    def variational_update(self, prior, stats: Stats):
+        """q's hyperparameters from summed ``stats``."""
+
+    def expected_params(self, post) -> Params:
+        """Parameters whose ``e_step`` computes, per row, log sum_k exp E_q[log p(x, z = k)] and
+        the statistics of the responsibilities proportional to its terms."""
+
+    def kl_divergence(self, prior, post) -> float:
+        """KL(q || prior), which the bound subtracts from the E-step's sum."""
+
+    def variational_params(self, post, counts: np.ndarray, prune: float) -> Params:
+        """The fit's parameters: q, its point summaries, and which components are live (an
+        expected share of the rows, ``counts`` (K,) / N, of at least ``prune``)."""
+
+    def live_components(self, params: Params) -> list[int]:
+        """The components the data support (every one, for parameters not fit variationally):
+        those ``predict`` writes probabilities for."""
+
+
 # -- what commands use ----------------------------------------------------------------------------
 
 
@@ -243,7 +272,7 @@ class Streaming(Protocol):
 CAPABILITIES = {
     "seeded": Seeded, "self_starting": SelfStarting, "reseeding": Reseeding, "prior": Prior,
     "whole_score": WholeScore, "posterior": Posterior, "vector": Vector, "ecm": ConditionalSteps,
-    "missing": Missing, "conditionals": Conditionals, "sampling": Sampling,
+    "variational": Variational, "missing": Missing, "conditionals": Conditionals, "sampling": Sampling,
     "hard_labels": HardLabels, "centres": Centres, "row_outputs": RowOutputs,
     "diagnosing": Diagnosing, "describing": Describing, "levels": Levelled, "streaming": Streaming,
     "short_runs": ShortRuns,

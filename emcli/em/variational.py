@@ -1,11 +1,12 @@
-"""Variational EM (variational Bayes) for the Gaussian mixture: coordinate ascent on the evidence
-lower bound.  The E-step is the model's own (its compiled pass) under the expected parameters of
-q (``model.expected_params``): it gives the responsibilities' sufficient statistics and the sum
-over rows of log sum_k exp E_q[log p(x_n, z_n = k)], which less KL(q || prior) is the bound at
-the optimal q(z); the "M-step" updates q's hyperparameters from those statistics.  Each half
-step maximises the bound over its factor, so the trace never goes down.  Components whose
-expected share of the rows falls below ``prune`` are counted as switched off (``live`` in the
-trace): with a weak weight prior the data leave the components they do not support empty."""
+"""Variational EM (variational Bayes): coordinate ascent on the evidence lower bound, for any
+model with the ``Variational`` capability.  The E-step is the model's own (gmm's compiled pass)
+under the expected parameters of q (``model.expected_params``): it gives the responsibilities'
+sufficient statistics and the sum over rows of log sum_k exp E_q[log p(x_n, z_n = k)], which
+less KL(q || prior) is the bound at the optimal q(z); the "M-step" updates q's hyperparameters
+from those statistics.  Each half step maximises the bound over its factor, so the trace never
+goes down.  Components whose expected share of the rows falls below ``prune`` are counted as
+switched off (``live`` in the trace): with a weak weight prior the data leave the components
+they do not support empty."""
 
 import time
 
@@ -20,10 +21,8 @@ def run_variational(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
                     prune: float = 0.01) -> RunResult:
     """Start from the responsibilities of ``params`` (an ordinary start), then iterate E-step
     and update until the bound moves at most ``tol`` per row or ``max_iter`` updates have run.
-    Returns q's hyperparameters (a ``models.variational.Posterior``) as the parameters, the
+    Returns the model's ``variational_params`` (q, and the components live at ``prune``), the
     bound as the score and the sum of the rows' log normalisers as its data term."""
-    from emcli.models import variational
-
     prior = model.variational_prior(weight_prior)
     stats, _ = accumulate(lambda block: model.e_step(params, block), X, rows)
     post = model.variational_update(prior, stats)
@@ -32,7 +31,7 @@ def run_variational(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
         started = time.perf_counter()
         expected = model.expected_params(post)
         stats, summed = accumulate(lambda block: model.e_step(expected, block), X, rows)
-        previous, bound = bound, summed - variational.kl_divergence(prior, post)
+        previous, bound = bound, summed - model.kl_divergence(prior, post)
         live = int(np.sum(stats["n"] >= prune * n))
         trace.append(trace_row(iteration, bound, summed, started, "init" if iteration == 0 else None,
                                live=live))
@@ -41,4 +40,5 @@ def run_variational(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
             break
         if iteration < max_iter:
             post = model.variational_update(prior, stats)
-    return RunResult(post, bound, summed, len(trace) - 1, converged, trace)
+    return RunResult(model.variational_params(post, stats["n"], prune), bound, summed, len(trace) - 1,
+                     converged, trace)

@@ -16,11 +16,12 @@ FORMAT_VERSION = 1
 def _score_fields(model, row: dict) -> dict:
     """The objective's fields from an engine row (score and data term): ``log_likelihood``;
     ``log_posterior`` and ``log_likelihood`` for MAP fits; ``log_evidence`` for models whose
-    hyperparameters maximise the marginal likelihood; ``inertia`` for k-means and k-medoids."""
+    hyperparameters maximise the marginal likelihood; ``elbo`` for variational fits, the evidence
+    lower bound; ``inertia`` for k-means and k-medoids."""
     if model.objective == "inertia":
         return {"inertia": -row["score"]}
-    if model.objective == "log_evidence":
-        return {"log_evidence": row["score"]}
+    if model.objective in ("log_evidence", "elbo"):
+        return {model.objective: row["score"]}
     if model.objective == "log_posterior":
         return {"log_posterior": row["score"], "log_likelihood": row["log_likelihood"]}
     return {"log_likelihood": row["score"]}

@@ -16,13 +16,14 @@ rows, two GEMMs and a fused log-sum-exp), on rows centred on a fixed reference p
 second moments do not cancel on data far from the origin.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from emcli.em.chunks import chunks
-from emcli.em.protocol import Centres, Conditionals, Diagnosing, Missing, Posterior, Prior, Reseeding, Sampling, Seeded, Streaming, Vector
+from emcli.em.protocol import (Centres, Conditionals, Diagnosing, Missing, Posterior, Prior, Reseeding, Sampling, Seeded,
+                               Streaming, Variational, Vector)
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
@@ -34,12 +35,14 @@ from emcli.numeric import BLOCK_ROWS, LOG_2PI, column_moments, normalize_log_row
 @dataclass
 class GMMParams:
     """weights (K,), means (K, D) and ``cov``: full (K, D, D), tied (D, D), diag (K, D) or
-    spherical (K,)."""
+    spherical (K,); for a variational fit, q over them (a ``gmm_variational.Fit``), of which
+    the rest are point summaries."""
 
     covariance: str
     weights: np.ndarray
     means: np.ndarray
     cov: np.ndarray
+    variational: object = field(default=None, kw_only=True)
 
     @cached_property
     def precision(self):
@@ -65,7 +68,7 @@ class GMMParams:
 
 
 class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Posterior, Vector, Missing, Conditionals, Sampling,
-                      Centres, Diagnosing, Streaming):
+                      Centres, Diagnosing, Streaming, Variational):
     name = "gmm"
 
     def __init__(self, k: int = 1, covariance: str = "full", reg_covar: float = 1e-6,
@@ -80,16 +83,27 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         self.floor = None
         self.data_var = None
         self.incomplete = False
+        #: the prior's hyperparameters once fit (or read) as variational Bayes, else None
+        self.variational_hyper = None
+
+    @property
+    def component_prior_params(self) -> dict:
+        """The prior parameters of the components (all but the weights' ``alpha``, which only a
+        variational fit takes)."""
+        return {name: value for name, value in self.prior_params.items() if name != "alpha"}
 
     @property
     def objective(self) -> str:
+        if self.variational_hyper is not None:
+            return "elbo"
         return "log_posterior" if self.prior != "none" else "log_likelihood"
 
     def options(self) -> dict:
-        """Options as stored in the model file; with a prior, its hyperparameters as used."""
-        hyper = self.conjugate.hyperparameters() if self.conjugate else self.prior_params
+        """Options as stored in the model file; with a prior, its hyperparameters as used (a
+        variational fit has one, with the weights' alpha)."""
+        hyper = self.variational_hyper or (self.conjugate.hyperparameters() if self.conjugate else self.prior_params)
         return {"k": self.k, "covariance": self.covariance, "reg_covar": self.reg_covar,
-                "prior": self.prior, "prior_params": hyper}
+                "prior": "default" if self.variational_hyper else self.prior, "prior_params": hyper}
 
     # -- data-scale settings -------------------------------------------------------------------
 
@@ -112,7 +126,7 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
             # the prior keeps every covariance positive definite, so no floor is added
             self.floor = np.zeros_like(self.data_var)
             self.conjugate = ConjugatePrior(self.covariance, self.k, np.zeros_like(self.center),
-                                            self.data_var, self.prior_params)
+                                            self.data_var, self.component_prior_params)
 
     # -- initialisation --------------------------------------------------------------------------
 
@@ -216,6 +230,9 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         """For the rows ``X`` (N, D) with NaN in missing cells: (N, K) log p(x_O, z = k) over
         each row's observed cells, and per component the ``missing.Conditional`` of the rows in
         the data's own units (its ``filled`` and ``draw`` give completed rows)."""
+        if params.variational is not None:
+            raise UsageError("a variational model's components are Student-t predictives; impute "
+                             "fills from Gaussian components (fit with another --algorithm)")
         conditionals = self._conditionals(params, X, ~np.isnan(X), np.zeros(X.shape[1]))
         return self._incomplete_log_joint(params, conditionals), conditionals
 
@@ -275,7 +292,12 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
 
         A complete row so far from every component that its log density is beyond float range
         has log density -inf and the posterior of the limit as the row moves away along its
-        direction (``gaussian.far_distances``), rather than one of 0 / 0."""
+        direction (``gaussian.far_distances``), rather than one of 0 / 0.  A variational fit
+        gives the posterior predictive's (``gmm_variational.responsibilities``)."""
+        if params.variational is not None:
+            from emcli.models import gmm_variational
+
+            return gmm_variational.responsibilities(self, params, X)
         log_joint = self.log_joint(params, X)
         logpdf = normalize_log_rows(log_joint)
         lost = np.isneginf(logpdf) & ~np.isnan(X).any(axis=1)
@@ -304,12 +326,13 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
                                                self.center, previous)
         return GMMParams(self.covariance, n_k / total, means, cov)
 
-    # -- variational Bayes (emcli.models.variational, driven by emcli.em.variational) -----------
+    # -- variational Bayes (emcli.models.gmm_variational, driven by emcli.em.variational) -------
 
     def variational_prior(self, weight_prior: str):
-        from emcli.models import variational
+        from emcli.models import gmm_variational
 
-        return variational.prior_for(self, weight_prior)
+        prior, self.variational_hyper = gmm_variational.prior_for(self, weight_prior)
+        return prior
 
     def variational_update(self, prior, stats: Stats):
         from emcli.models import variational
@@ -317,9 +340,24 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         return variational.update(prior, stats["n"], stats["s1"], stats["s2"], self.covariance)
 
     def expected_params(self, post) -> GMMParams:
+        from emcli.models import gmm_variational
+
+        return gmm_variational.expected_params(self, post)
+
+    def kl_divergence(self, prior, post) -> float:
         from emcli.models import variational
 
-        return variational.expected_params(self, post)
+        return variational.kl_divergence(prior, post)
+
+    def variational_params(self, post, counts: np.ndarray, prune: float) -> GMMParams:
+        from emcli.models import gmm_variational
+
+        return gmm_variational.point_params(self, post, gmm_variational.Fit(post, counts, prune))
+
+    def live_components(self, params: GMMParams) -> list[int]:
+        if params.variational is None:
+            return list(range(len(params.weights)))
+        return params.variational.live.tolist()
 
     def log_prior(self, params: GMMParams) -> float:
         """Log prior density of the parameters (0 without a prior): EM then climbs the log
@@ -332,8 +370,9 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         """Components with (almost) no spread in some direction: the smallest eigenvalue of
         their covariance, with each column scaled by its data variance, within twice the
         relative floor.  Such a spike on repeated values (or on too few rows) has a likelihood
-        bounded only by the floor, so its fit should not be trusted or compared."""
-        if self.conjugate is not None:
+        bounded only by the floor, so its fit should not be trusted or compared.  Under a prior
+        (MAP, or variational) no covariance rests on a floor."""
+        if self.conjugate is not None or params.variational is not None:
             return []
         return gaussian.floored_components(params.cov, self.covariance, self.k, self.data_var,
                                            self.reg_covar)
@@ -341,6 +380,8 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
     def diagnose(self, params: GMMParams, n_samples: int) -> list[str]:
         """Warnings about a finished fit: covariances resting on the floor, because their
         component holds too few rows for a full covariance or sits on repeated values."""
+        if params.variational is not None:
+            return []
         d = params.means.shape[1]
         few = [k for k, w in enumerate(params.weights)
                if self.covariance == "full" and self.conjugate is None and w * n_samples < d + 1]
@@ -366,7 +407,12 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         return GMMParams(self.covariance, *gaussian.reseed_from_rows(self, params, components, X, rng))
 
     def sample(self, params: GMMParams, n: int, rng: np.random.Generator):
-        """(n, D) rows drawn from the mixture and the (n,) components they came from."""
+        """(n, D) rows drawn from the mixture (a variational fit's posterior predictive) and the
+        (n,) components they came from."""
+        if params.variational is not None:
+            from emcli.models import gmm_variational
+
+            return gmm_variational.sample(self, params, n, rng)
         k, d = params.means.shape
         components = rng.choice(k, size=n, p=params.weights)
         if self.covariance in ("full", "tied"):
@@ -473,15 +519,28 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         return params.means
 
     def n_parameters(self, params: GMMParams) -> int:
-        k, d = params.means.shape
+        """Free parameters of K components (of the live ones, for a variational fit)."""
+        k, d = len(self.live_components(params)), params.means.shape[1]
         return (k - 1) + k * d + gaussian.n_cov_parameters(self.covariance, k, d)
 
     def to_json(self, params: GMMParams) -> dict:
-        return {"weights": params.weights.tolist(), "means": params.means.tolist(),
-                COVARIANCE_KEY[self.covariance]: params.cov.tolist()}
+        doc = {"weights": params.weights.tolist(), "means": params.means.tolist(),
+               COVARIANCE_KEY[self.covariance]: params.cov.tolist()}
+        if params.variational is not None:
+            from emcli.models import gmm_variational
+
+            doc["posterior"] = gmm_variational.to_json(params.variational)
+        return doc
 
     def from_json(self, doc: dict, n_features: int) -> GMMParams:
-        return checked(GMMParams(self.covariance, *read_components(self, doc, n_features)))
+        params = checked(GMMParams(self.covariance, *read_components(self, doc, n_features)))
+        if "posterior" in doc:
+            from emcli.models import gmm_variational
+
+            params.variational = gmm_variational.from_json(doc["posterior"], params.means - self.center,
+                                                           self.covariance)
+            self.variational_hyper = dict(self.prior_params)
+        return params
 
 
 def read_components(model, doc: dict, d: int) -> tuple:

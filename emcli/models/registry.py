@@ -72,9 +72,9 @@ MODELS = {
             options=("k", "covariance", "reg_covar", "prior", "prior_params"),
             outputs=DENSITY_OUTPUTS,
             when="elliptical clusters of numeric data; --prior default for few rows or many columns",
-            algorithms=MIXTURE_ALGORITHMS + ("overrelaxed", "gradient", "hybrid"),
+            algorithms=MIXTURE_ALGORITHMS + ("overrelaxed", "gradient", "hybrid", "variational"),
             capabilities=("seeded", "reseeding", "prior", "posterior", "vector", "missing", "conditionals",
-                          "sampling", "centres", "diagnosing", "streaming", "short_runs"),
+                          "sampling", "centres", "diagnosing", "streaming", "short_runs", "variational"),
             min_rows=2, needs_variation=True,
         ),
         ModelSpec(

@@ -27,7 +27,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, multigammaln
 
-from emcli.errors import UsageError
 from emcli.models.gaussian import unpack
 from emcli.numeric import LOG_2PI
 
@@ -76,11 +75,7 @@ def update(prior: Prior, n: np.ndarray, s1: np.ndarray, s2: np.ndarray, covarian
     packed upper triangles; tied: the (D, D) sum over components; diag: (K, D) squares;
     spherical: (K,) squared norms), all of rows centred as the prior is."""
     d = s1.shape[1]
-    if prior.process:
-        after = np.concatenate([np.cumsum(n[::-1])[-2::-1], [0.0]])  # sum_{j>k} n_j
-        weights = np.stack([1.0 + n, prior.alpha + after])
-    else:
-        weights = prior.alpha + n
+    weights = weight_posterior(prior.alpha, prior.process, n)
     beta = prior.beta + n
     means = (prior.beta * prior.mean + s1) / beta[:, None]
     # W_k^-1 = W0^-1 + S2_k + beta0 m0 m0' - beta_k m_k m_k', the scatter about m_k in moments
@@ -101,8 +96,18 @@ def update(prior: Prior, n: np.ndarray, s1: np.ndarray, s2: np.ndarray, covarian
     return Posterior(covariance, weights, beta, means, nu, 0.5 * (scale_inv + np.swapaxes(scale_inv, 1, 2)))
 
 
-def expected_log_weights(post: Posterior) -> np.ndarray:
-    """(K,) E[log pi_k] under q."""
+def weight_posterior(alpha: float, process: bool, n: np.ndarray) -> np.ndarray:
+    """q's weight hyperparameters from the (K,) expected counts ``n``: the Dirichlet's
+    concentrations alpha + n_k (K,), or with stick-breaking (``process``) the sticks' Beta
+    pairs (2, K), (1 + n_k, alpha + sum_{j>k} n_j)."""
+    if process:
+        after = np.concatenate([np.cumsum(n[::-1])[-2::-1], [0.0]])  # sum_{j>k} n_j
+        return np.stack([1.0 + n, alpha + after])
+    return alpha + n
+
+
+def expected_log_weights(post) -> np.ndarray:
+    """(K,) E[log pi_k] under q (any posterior with ``weights`` as ``weight_posterior`` gives)."""
     if post.weights.ndim == 2:
         a, b = post.weights
         total = digamma(a + b)
@@ -134,16 +139,18 @@ def log_offsets(post: Posterior) -> np.ndarray:
 
 def kl_divergence(prior: Prior, post: Posterior) -> float:
     """KL(q || prior) of the weights, means and precisions."""
-    return _kl_weights(prior, post.weights) + _kl_components(prior, post)
+    return kl_weights(prior.alpha, post.weights) + _kl_components(prior, post)
 
 
-def _kl_weights(prior: Prior, weights: np.ndarray) -> float:
+def kl_weights(alpha: float, weights: np.ndarray) -> float:
+    """KL(q || prior) of the weights: ``weights`` as ``weight_posterior`` gives them, against
+    Dirichlet(alpha, ..., alpha) or the sticks' Beta(1, alpha)."""
     if weights.ndim == 2:  # Beta(a, b) against Beta(1, alpha), stick by stick
         a, b = weights
         total = digamma(a + b)
-        return float(np.sum(betaln(1.0, prior.alpha) - betaln(a, b) + (a - 1.0) * (digamma(a) - total)
-                            + (b - prior.alpha) * (digamma(b) - total)))
-    alpha0 = np.full_like(weights, prior.alpha)
+        return float(np.sum(betaln(1.0, alpha) - betaln(a, b) + (a - 1.0) * (digamma(a) - total)
+                            + (b - alpha) * (digamma(b) - total)))
+    alpha0 = np.full_like(weights, alpha)
     log_pi = digamma(weights) - digamma(weights.sum())
     return float(gammaln(weights.sum()) - gammaln(weights).sum() - gammaln(alpha0.sum())
                  + gammaln(alpha0).sum() + np.sum((weights - alpha0) * log_pi))
@@ -191,57 +198,9 @@ def _log_wishart_norm(nu: np.ndarray, scale_inv: np.ndarray) -> np.ndarray:
             - np.array([multigammaln(0.5 * v, d) for v in nu]))
 
 
-def expected_weights(post: Posterior) -> np.ndarray:
+def expected_weights(post) -> np.ndarray:
     """(K,) E[pi_k] under q: alpha_k / sum alpha, or for the sticks E[v_k] prod_{j<k} (1 - E[v_j])."""
     if post.weights.ndim == 2:
         stick = post.weights[0] / post.weights.sum(axis=0)
         return stick * np.concatenate([[1.0], np.cumprod(1.0 - stick)[:-1]])
     return post.weights / post.weights.sum()
-
-
-# -- the Gaussian mixture's side ------------------------------------------------------------------
-
-
-def prior_for(model, weight_prior: str) -> Prior:
-    """The prior of gmm ``model`` (prepared on its data): the weights' ``alpha`` from its prior
-    parameters (default 1 / K), with a Dirichlet (``weight_prior`` dirichlet) or stick-breaking
-    (process) prior; the components' from its MAP prior's hyperparameters and defaults
-    (``gaussian_prior.ConjugatePrior``: beta0 = kappa, nu0 = nu, W0^-1 = its Lambda), about the
-    data's mean, except the scale: 1 (Lambda the column variances) rather than K^(-2/D), since
-    K is here an upper bound, and a prior that shrank every component's spread with it would
-    favour many small components (on Old Faithful with K = 10, 5 live full-covariance
-    components instead of 2 or 3)."""
-    from emcli.models.gaussian_prior import ConjugatePrior
-
-    if weight_prior not in ("dirichlet", "process"):
-        raise UsageError(f"--weight-prior must be dirichlet or process, got {weight_prior!r}")
-    given = {"scale": 1.0, **{name: value for name, value in model.prior_params.items() if name != "alpha"}}
-    d = len(model.center)
-    hyper = ConjugatePrior(model.covariance, model.k, np.zeros(d), model.data_var, given)
-    alpha = float(model.prior_params.get("alpha", 1.0 / model.k))
-    if not alpha > 0 or not hyper.kappa > 0:
-        raise UsageError("prior parameters alpha and kappa must be > 0 for a variational fit")
-    return Prior(alpha, weight_prior == "process", hyper.kappa, np.zeros(d), hyper.nu, hyper.lam)
-
-
-def expected_params(model, post: Posterior):
-    """gmm parameters whose E-step is the variational one: each component's precision E[Lambda_k]
-    and mean m_k, and log-density offsets ``log_offsets``, so that the compiled pass computes
-    E_q[log pi_k + log N(x | mu_k, Lambda_k^-1)] for every row and component; the weights shown
-    are E[pi_k].  Rows with missing cells have no such closed form and are refused."""
-    from emcli.models.gmm import GMMParams
-
-    if model.incomplete:
-        raise UsageError("a variational fit needs complete rows; the data has missing cells")
-    precisions = post.precisions[0] if post.covariance == "tied" else post.precisions
-    if post.covariance in ("full", "tied"):
-        cov, logdet = np.linalg.inv(precisions), np.linalg.slogdet(precisions)[1]
-    else:
-        cov = 1.0 / precisions
-        logdet = np.log(precisions).sum(axis=1) if post.covariance == "diag" else len(model.center) * np.log(precisions)
-    k = len(post.beta)
-    params = GMMParams(post.covariance, expected_weights(post), post.means + model.center, cov)
-    # set in place of the cached properties GMMParams would derive from weights and covariances
-    params.__dict__["precision"] = (precisions, np.broadcast_to(logdet, (k,)))
-    params.__dict__["offsets"] = log_offsets(post)
-    return params

@@ -1,0 +1,238 @@
+"""The Gaussian mixture's variational side (``-m gmm --algorithm variational``): its prior from
+gmm's options, the parameters whose E-step is the variational one, the fitted parameters (q,
+its point summaries and the live components), the posterior predictive that ``predict`` and
+``sample`` use, and q in the model file.  The mathematics of q is emcli.models.variational.
+
+The posterior predictive of a new row is sum_k E[pi_k] St(x | m_k, S_k, v_k) (Bishop 2006,
+10.81), each component a Student-t: full, v_k = nu_k + 1 - D and S_k = W_k^-1 (1 + beta_k) /
+(v_k beta_k); tied the same with the shared nu and W; spherical, v_k = nu_k and S_k = W_k^-1
+(1 + beta_k) / (nu_k beta_k) I; diag, independent univariate t's per column with v_k = nu_k and
+scales W_kj^-1 (1 + beta_k) / (nu_k beta_k).  A row with missing cells has the marginal over
+its observed cells: a t of the same degrees of freedom whose scale is the observed block."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammaln
+
+from emcli.errors import ModelFileError, UsageError
+from emcli.models import variational
+from emcli.models.params import check_shape, float_array
+
+#: the weights' prior by its ``--weight-prior`` name: whether it is the stick-breaking process
+WEIGHT_PRIORS = {"dirichlet": False, "process": True}
+
+
+@dataclass(frozen=True)
+class Fit:
+    """What a variational fit adds to gmm's parameters: q's hyperparameters ``posterior``
+    (centred on the model's reference point), the (K,) expected ``counts`` of rows per component
+    under the final q(z), and ``prune``, the share of the rows below which a component is
+    counted empty."""
+
+    posterior: variational.Posterior
+    counts: np.ndarray
+    prune: float
+
+    @property
+    def live(self) -> np.ndarray:
+        """The live components' indices, ascending."""
+        return np.flatnonzero(self.counts >= self.prune * self.counts.sum())
+
+
+def prior_for(model, weight_prior: str) -> tuple[variational.Prior, dict]:
+    """The prior of gmm ``model`` (prepared on its data): the weights' ``alpha`` from its prior
+    parameters (default 1 / K), with a Dirichlet (``weight_prior`` dirichlet) or stick-breaking
+    (process) prior; the components' from its MAP prior's hyperparameters
+    (``gaussian_prior.ConjugatePrior``: beta0 = kappa, nu0 = nu, W0^-1 = its Lambda) about the
+    data's mean, with two defaults of its own: kappa 1 (the means' prior worth one row, as
+    scikit-learn's and Bishop's; 0.01 lets a component of a handful of rows sit far out) and
+    scale 1 (Lambda the column variances) rather than K^(-2/D), since K is here an upper bound,
+    and a prior that shrank every component's spread with it would favour many small
+    components (on Old Faithful with K = 10, 5 live full-covariance components instead of 2).
+    Also its hyperparameters by their --prior-param names, for the model file."""
+    from emcli.models.gaussian_prior import ConjugatePrior
+
+    if weight_prior not in WEIGHT_PRIORS:
+        raise UsageError(f"--weight-prior must be dirichlet or process, got {weight_prior!r}")
+    given = {"kappa": 1.0, "scale": 1.0, **model.component_prior_params}
+    d = len(model.center)
+    hyper = ConjugatePrior(model.covariance, model.k, np.zeros(d), model.data_var, given)
+    alpha = float(model.prior_params.get("alpha", 1.0 / model.k))
+    if not alpha > 0 or not hyper.kappa > 0:
+        raise UsageError("prior parameters alpha and kappa must be > 0 for a variational fit")
+    prior = variational.Prior(alpha, WEIGHT_PRIORS[weight_prior], hyper.kappa, np.zeros(d), hyper.nu,
+                              hyper.lam)
+    return prior, {"alpha": alpha, **hyper.hyperparameters()}
+
+
+def expected_params(model, post: variational.Posterior):
+    """gmm parameters whose E-step is the variational one: each component's precision E[Lambda_k]
+    and mean m_k, and log-density offsets ``variational.log_offsets``, so that the compiled pass
+    computes E_q[log pi_k + log N(x | mu_k, Lambda_k^-1)] for every row and component; the
+    weights shown are E[pi_k].  Rows with missing cells have no such closed form and are refused."""
+    if model.incomplete:
+        raise UsageError("a variational fit needs complete rows; the data has missing cells")
+    params = point_params(model, post)
+    # set in place of the cached properties GMMParams would derive from weights and covariances
+    params.__dict__["offsets"] = variational.log_offsets(post)
+    return params
+
+
+def point_params(model, post: variational.Posterior, fit: Fit | None = None):
+    """gmm parameters of q's point summaries: weights E[pi_k], means m_k and covariances
+    E[Lambda_k]^-1 (scikit-learn's ``covariances_``), with ``fit`` attached."""
+    from emcli.models.gmm import GMMParams
+
+    precisions = post.precisions[0] if post.covariance == "tied" else post.precisions
+    if post.covariance in ("full", "tied"):
+        cov, logdet = np.linalg.inv(precisions), np.linalg.slogdet(precisions)[1]
+    else:
+        cov = 1.0 / precisions
+        logdet = np.log(precisions).sum(axis=1) if post.covariance == "diag" else len(model.center) * np.log(precisions)
+    k = len(post.beta)
+    params = GMMParams(post.covariance, variational.expected_weights(post), post.means + model.center, cov,
+                       variational=fit)
+    params.__dict__["precision"] = (precisions, np.broadcast_to(logdet, (k,)))
+    return params
+
+
+# -- the posterior predictive ----------------------------------------------------------------------
+
+
+def _student(post: variational.Posterior) -> tuple[np.ndarray, np.ndarray]:
+    """(K,) degrees of freedom and the (K, D, D) scale matrices of the predictive components
+    ((K, D) per-column squared scales for diag)."""
+    k, d = post.means.shape
+    if post.covariance in ("diag", "spherical"):
+        dof = post.nu
+        spread = post.scale_inv if post.covariance == "diag" else post.scale_inv[:, None] * np.ones(d)
+        squares = spread * ((1.0 + post.beta) / (post.nu * post.beta))[:, None]
+        return dof, squares if post.covariance == "diag" else squares[:, :, None] * np.eye(d)
+    dof = np.broadcast_to(post.nu + 1.0 - d, (k,))
+    scale = np.broadcast_to(post.scale_inv, (k, d, d)) * ((1.0 + post.beta) / (dof * post.beta))[:, None, None]
+    return dof, scale
+
+
+def _t_log_density(diff: np.ndarray, scale: np.ndarray, dof: float) -> np.ndarray:
+    """(N,) log density of the multivariate t with ``dof`` degrees of freedom and (p, p)
+    ``scale`` at the (N, p) deviations ``diff`` from its location."""
+    from scipy.linalg import solve_triangular
+
+    p = diff.shape[1]
+    factor = np.linalg.cholesky(scale)
+    z = solve_triangular(factor, diff.T, lower=True)
+    maha = np.einsum("ij,ij->j", z, z)
+    return (gammaln(0.5 * (dof + p)) - gammaln(0.5 * dof) - 0.5 * p * np.log(dof * np.pi)
+            - np.log(np.diag(factor)).sum() - 0.5 * (dof + p) * np.log1p(maha / dof))
+
+
+def predictive_log_joint(model, params, X: np.ndarray) -> np.ndarray:
+    """(N, K) log E[pi_k] + log St_k(x_n) over each row's observed cells, for the rows ``X``
+    (N, D) with NaN in missing cells."""
+    from emcli.models.missing import patterns
+
+    post = params.variational.posterior
+    dof, scale = _student(post)
+    Xc = X - model.center
+    observed = ~np.isnan(Xc)
+    out = np.empty((len(X), len(dof)))
+    for k in range(len(dof)):
+        diff = Xc - post.means[k]
+        if post.covariance == "diag":
+            cells = (gammaln(0.5 * (dof[k] + 1.0)) - gammaln(0.5 * dof[k]) - 0.5 * np.log(dof[k] * np.pi * scale[k])
+                     - 0.5 * (dof[k] + 1.0) * np.log1p(diff * diff / (dof[k] * scale[k])))
+            out[:, k] = np.where(observed, cells, 0.0).sum(axis=1)
+            continue
+        unique, index = patterns(observed)
+        for p, cells in enumerate(unique):
+            rows = np.flatnonzero(index == p)
+            out[rows, k] = _t_log_density(diff[np.ix_(rows, cells)], scale[k][np.ix_(cells, cells)], dof[k])
+    with np.errstate(divide="ignore"):
+        return out + np.log(params.weights)
+
+
+def responsibilities(model, params, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(N, K) posterior probabilities of the live components (0 for the others) and the (N,)
+    predictive log densities of the rows ``X`` (N, D)."""
+    from scipy.special import logsumexp
+
+    log_joint = predictive_log_joint(model, params, X)
+    logpdf = logsumexp(log_joint, axis=1)
+    live = params.variational.live
+    resp = np.zeros_like(log_joint)
+    shown = log_joint[:, live]
+    resp[:, live] = np.exp(shown - logsumexp(shown, axis=1, keepdims=True))
+    return resp, logpdf
+
+
+def sample(model, params, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(n, D) rows drawn from the posterior predictive and the (n,) components they came from."""
+    post = params.variational.posterior
+    k, d = post.means.shape
+    dof, scale = _student(post)
+    components = rng.choice(k, size=n, p=params.weights / params.weights.sum())
+    if post.covariance == "diag":
+        draws = rng.standard_t(dof[components][:, None], size=(n, d)) * np.sqrt(scale[components])
+    else:
+        factors = np.linalg.cholesky(scale)
+        normal = np.einsum("nij,nj->ni", factors[components], rng.standard_normal((n, d)))
+        draws = normal * np.sqrt(dof[components] / rng.chisquare(dof[components]))[:, None]
+    return params.means[components] + draws, components
+
+
+# -- the model file ------------------------------------------------------------------------------
+
+
+def to_json(fit: Fit) -> dict:
+    post = fit.posterior
+    return {"weight_prior": "process" if post.weights.ndim == 2 else "dirichlet",
+            "weight_concentration": post.weights.tolist(), "beta": post.beta.tolist(),
+            "nu": post.nu.tolist(), "scale_inv": post.scale_inv.tolist(),
+            "counts": fit.counts.tolist(), "prune": fit.prune, "live": fit.live.tolist()}
+
+
+def from_json(doc, means: np.ndarray, covariance: str) -> Fit:
+    """The Fit of a model file's ``params.posterior`` ``doc`` for centred ``means`` (K, D)."""
+    if not isinstance(doc, dict):
+        raise ModelFileError("params.posterior: expected an object")
+    k, d = means.shape
+    field = "params.posterior."
+    weight_prior = doc.get("weight_prior")
+    if weight_prior not in WEIGHT_PRIORS:
+        raise ModelFileError(f"{field}weight_prior: expected dirichlet or process, found {weight_prior!r}")
+    shapes = {"weight_concentration": (2, k) if WEIGHT_PRIORS[weight_prior] else (k,), "beta": (k,),
+              "nu": (1,) if covariance == "tied" else (k,), "counts": (k,),
+              "scale_inv": {"full": (k, d, d), "tied": (1, d, d), "diag": (k, d), "spherical": (k,)}[covariance]}
+    arrays = {name: check_shape(float_array(doc, name), shape, field + name) for name, shape in shapes.items()}
+    for name in ("weight_concentration", "beta", "nu"):
+        if np.any(arrays[name] <= 0):
+            raise ModelFileError(f"{field}{name}: must be positive")
+    if np.any(arrays["counts"] < 0):
+        raise ModelFileError(f"{field}counts: must be non-negative")
+    if covariance in ("full", "tied") and np.any(arrays["nu"] <= d - 1):
+        raise ModelFileError(f"{field}nu: must exceed {d - 1}, one less than the number of columns")
+    _check_scale(arrays["scale_inv"], covariance, field + "scale_inv")
+    prune = doc.get("prune")
+    if isinstance(prune, bool) or not isinstance(prune, (int, float)) or not 0 < prune < 1:
+        raise ModelFileError(f"{field}prune: expected a number in (0, 1), found {prune!r}")
+    post = variational.Posterior(covariance, arrays["weight_concentration"], arrays["beta"], means,
+                                 arrays["nu"], arrays["scale_inv"])
+    fit = Fit(post, arrays["counts"], float(prune))
+    if doc.get("live") != fit.live.tolist():
+        raise ModelFileError(f"{field}live: expected {fit.live.tolist()}, the components whose counts "
+                             "are at least prune times their sum")
+    return fit
+
+
+def _check_scale(scale_inv: np.ndarray, covariance: str, field: str) -> None:
+    if covariance in ("diag", "spherical"):
+        if np.any(scale_inv <= 0):
+            raise ModelFileError(f"{field}: must be positive")
+        return
+    if not np.allclose(scale_inv, np.swapaxes(scale_inv, 1, 2)):
+        raise ModelFileError(f"{field}: not symmetric")
+    try:
+        np.linalg.cholesky(scale_inv)
+    except np.linalg.LinAlgError:
+        raise ModelFileError(f"{field}: not positive definite") from None
