@@ -120,6 +120,7 @@ def _driver_options(ctx, model: str, values: dict) -> dict:
     for option in DRIVER_OPTIONS:
         if given(ctx, option) and option not in chosen.options:
             raise UsageError(f"{flag(option)} applies to another --algorithm than {name}")
-    if "alpha" in (values.get("prior_params") or {}) and name != "variational":
-        raise UsageError("--prior-param alpha (the weights' prior) applies to --algorithm variational")
+    only = sorted(set(values.get("prior_params") or {}) & set(entry.variational_priors))
+    if only and name != "variational":
+        raise UsageError(f"--prior-param {only[0]} applies to --algorithm variational")
     return {option: values[option] for option in chosen.options}

@@ -33,6 +33,7 @@ class ModelSpec:
     algorithms: tuple = ("batch",)  # the --algorithm values it takes (see emcli.em.algorithms)
     min_rows: int = 1      # fewest rows it can be fit to (besides one per component)
     needs_variation: bool = False  # whether a constant column is an error (a density needs spread)
+    variational_priors: tuple = ()  # --prior-param names only --algorithm variational takes
 
     def has(self, capability: str) -> bool:
         """Whether the model declares ``capability`` (a name of emcli.em.protocol.CAPABILITIES)."""
@@ -75,7 +76,7 @@ MODELS = {
             algorithms=MIXTURE_ALGORITHMS + ("overrelaxed", "gradient", "hybrid", "variational"),
             capabilities=("seeded", "reseeding", "prior", "posterior", "vector", "missing", "conditionals",
                           "sampling", "centres", "diagnosing", "streaming", "short_runs", "variational"),
-            min_rows=2, needs_variation=True,
+            min_rows=2, needs_variation=True, variational_priors=("alpha",),
         ),
         ModelSpec(
             name="kmeans", target="emcli.models.kmeans:KMeans", kind="clustering",
