@@ -8,8 +8,9 @@ from emcli.cli import options
 CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of the responsibilities), "
                   "cv (mean held-out log-likelihood over --folds), gap (Tibshirani et al.'s gap "
                   "statistic, one-standard-error rule) or reconstruction (held-out squared distance "
-                  "to the nearest centre). kmeans and kmedoids take gap and reconstruction. "
-                  "[default: bic; gap for kmeans and kmedoids]")
+                  "to the nearest centre), or elbo (the evidence lower bound of --algorithm variational "
+                  "fits, which take elbo and cv). kmeans and kmedoids take gap and reconstruction. "
+                  "[default: bic; gap for kmeans and kmedoids; elbo for variational fits]")
 
 
 @options.command("select-k", aliases={"--format": "--output-format"})
@@ -65,7 +66,7 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
 
     check_outputs([("-o", output), ("--table", table_path), ("--plot", plot_path)], [data])
     check_plot_path(plot_path)
-    criterion = grid.check_criterion(model_name, criterion)
+    criterion = grid.check_criterion(model_name, criterion, values["algorithm"])
     cells = run.grid(grid.parse_k_range(k_range), grid.covariance_types(model_name, covariance))
     chosen = frozenset({"covariance"} if covariance is not None else ())
     request = fit_request(ctx, data, model_name, values, chosen=chosen, warm_start=False)
@@ -100,7 +101,7 @@ def _write(selection, output, table_path, plot_path, table_format) -> None:
         from emcli.select.grid import HIGHER_IS_BETTER
         from emcli.select.plot import plot_criteria
 
-        drawn = [c for c in ("bic", "aic", "icl", "cv", "gap", "reconstruction", "inertia")
+        drawn = [c for c in ("bic", "aic", "icl", "cv", "gap", "reconstruction", "inertia", "elbo")
                  if any(row.get(c) is not None for row in table)]
         plot_criteria(table, drawn, selection.best, plot_path, higher_is_better=HIGHER_IS_BETTER)
     write_bytes(STDOUT, render_rows(table, table_format or ("table" if sys.stdout.isatty() else "csv")).encode())

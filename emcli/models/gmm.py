@@ -11,6 +11,11 @@ cells are hidden values: each row contributes through its observed cells, and th
 completes the rest with their conditional means and covariances; a row with every cell
 missing adds nothing to the likelihood, and a fit skips it with a note.
 
+With --algorithm variational the fit is variational Bayes (emcli.models.gmm_variational): a
+posterior over the weights, means and precisions under conjugate priors, -k an upper bound whose
+unsupported components empty (--weight-prior dirichlet or process, --prior-param alpha, kappa,
+nu, scale; --prune); predict and sample then use the posterior predictive, Student-t components.
+
 The E-step over complete rows is one compiled pass per chunk (gaussian.complete_pass: design
 rows, two GEMMs and a fused log-sum-exp), on rows centred on a fixed reference point so that
 second moments do not cancel on data far from the origin.

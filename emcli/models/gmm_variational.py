@@ -50,11 +50,14 @@ def prior_for(model, weight_prior: str) -> tuple[variational.Prior, dict]:
     scale 1 (Lambda the column variances) rather than K^(-2/D), since K is here an upper bound,
     and a prior that shrank every component's spread with it would favour many small
     components (on Old Faithful with K = 10, 5 live full-covariance components instead of 2).
-    Also its hyperparameters by their --prior-param names, for the model file."""
+    Also its hyperparameters by their --prior-param names, for the model file.  Data with
+    missing cells are refused."""
     from emcli.models.gaussian_prior import ConjugatePrior
 
     if weight_prior not in WEIGHT_PRIORS:
         raise UsageError(f"--weight-prior must be dirichlet or process, got {weight_prior!r}")
+    if model.incomplete:
+        raise UsageError("a variational fit needs complete rows; the data has missing cells")
     given = {"kappa": 1.0, "scale": 1.0, **model.component_prior_params}
     d = len(model.center)
     hyper = ConjugatePrior(model.covariance, model.k, np.zeros(d), model.data_var, given)
@@ -70,9 +73,8 @@ def expected_params(model, post: variational.Posterior):
     """gmm parameters whose E-step is the variational one: each component's precision E[Lambda_k]
     and mean m_k, and log-density offsets ``variational.log_offsets``, so that the compiled pass
     computes E_q[log pi_k + log N(x | mu_k, Lambda_k^-1)] for every row and component; the
-    weights shown are E[pi_k].  Rows with missing cells have no such closed form and are refused."""
-    if model.incomplete:
-        raise UsageError("a variational fit needs complete rows; the data has missing cells")
+    weights shown are E[pi_k].  (Rows with missing cells would need the expectations of their
+    conditionals under q, which have no closed form here; ``prior_for`` refuses them.)"""
     params = point_params(model, post)
     # set in place of the cached properties GMMParams would derive from weights and covariances
     params.__dict__["offsets"] = variational.log_offsets(post)

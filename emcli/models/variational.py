@@ -199,8 +199,12 @@ def _log_wishart_norm(nu: np.ndarray, scale_inv: np.ndarray) -> np.ndarray:
 
 
 def expected_weights(post) -> np.ndarray:
-    """(K,) E[pi_k] under q: alpha_k / sum alpha, or for the sticks E[v_k] prod_{j<k} (1 - E[v_j])."""
+    """(K,) E[pi_k] under q: alpha_k / sum alpha, or for the sticks E[v_k] prod_{j<k} (1 - E[v_j])
+    divided by their sum.  The last stick keeps its Beta (as scikit-learn's does, rather than
+    v_K = 1), so the sticks leave E[prod_k (1 - v_k)] of the mass beyond the K components; the
+    predictive of a row, which is one of the K, renormalises it away."""
     if post.weights.ndim == 2:
         stick = post.weights[0] / post.weights.sum(axis=0)
-        return stick * np.concatenate([[1.0], np.cumprod(1.0 - stick)[:-1]])
+        weights = stick * np.concatenate([[1.0], np.cumprod(1.0 - stick)[:-1]])
+        return weights / weights.sum()
     return post.weights / post.weights.sum()

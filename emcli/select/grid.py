@@ -1,5 +1,7 @@
 """Choosing the number of components, and the covariance structure, by fitting a grid of models
-and comparing an information criterion (lower is better, as BIC = -2 log L + p ln N)."""
+and comparing an information criterion (lower is better, as BIC = -2 log L + p ln N), or, for
+variational fits, the evidence lower bound (higher is better: a bound on log p(X | model) that
+takes the parameters' uncertainty into account, so models of any K compare by it)."""
 
 import os
 import time
@@ -19,12 +21,16 @@ from emcli.pipeline import FitSpec, fit_array
 
 #: criteria from the fit itself (models with a likelihood), and those that refit on other data
 LIKELIHOOD_CRITERIA = ("bic", "aic", "icl", "cv")
-CRITERIA = LIKELIHOOD_CRITERIA + ("gap", "reconstruction")
-HIGHER_IS_BETTER = frozenset({"cv", "gap"})
+CRITERIA = LIKELIHOOD_CRITERIA + ("gap", "reconstruction", "elbo")
+#: the criteria that compare variational fits, which have no maximised likelihood
+VARIATIONAL_CRITERIA = ("elbo", "cv")
+HIGHER_IS_BETTER = frozenset({"cv", "gap", "elbo"})
 #: the most values --k-range may hold (each is one fit per covariance type, or more)
 MAX_CELLS = 1000
 #: extra columns each criterion adds to the table
 EXTRA_COLUMNS = {"cv": ("cv",), "gap": ("gap", "gap_se"), "reconstruction": ("reconstruction",)}
+#: a variational fit's columns, in place of the likelihood's
+VARIATIONAL_COLUMNS = ("elbo", "live")
 
 
 @dataclass(frozen=True)
@@ -76,14 +82,21 @@ def _has_likelihood(model_name: str) -> bool:
     return not registry.spec(model_name).has("hard_labels")
 
 
-def check_criterion(model_name: str, criterion: str | None) -> str:
+def check_criterion(model_name: str, criterion: str | None, algorithm: str = "batch") -> str:
     """The criterion to decide by: ``criterion``, or by default bic (gap for a model without a
-    likelihood, k-means and k-medoids).  It must be computable for the model: the likelihood
-    criteria need a model whose objective is a log-likelihood; gap and held-out reconstruction
-    suit every model."""
+    likelihood, k-means and k-medoids; elbo for variational fits).  It must be computable for
+    the model: the likelihood criteria need a model whose objective is a log-likelihood; gap and
+    held-out reconstruction suit every model; a variational fit (``algorithm``) is compared by
+    its bound or by cross-validation, and only it has a bound."""
     spec = registry.spec(model_name)
+    variational = algorithm == "variational"
     if criterion is None:
-        criterion = "bic" if _has_likelihood(model_name) else "gap"
+        criterion = "elbo" if variational else "bic" if _has_likelihood(model_name) else "gap"
+    if variational and criterion in CRITERIA and criterion not in VARIATIONAL_CRITERIA:
+        raise UsageError(f"--criterion {criterion} compares maximum-likelihood fits; variational fits "
+                         f"are compared by {' or '.join(VARIATIONAL_CRITERIA)}")
+    if criterion == "elbo" and not variational:
+        raise UsageError("--criterion elbo compares variational fits; add --algorithm variational")
     if "k" not in spec.options:
         raise UsageError(f"model {model_name} has no number of components select-k can choose")
     if criterion not in CRITERIA:
@@ -97,9 +110,11 @@ def check_criterion(model_name: str, criterion: str | None) -> str:
     return criterion
 
 
-def table_columns(model_name: str, criterion: str) -> list:
-    """The table's columns for ``model_name`` chosen by ``criterion``."""
-    scores = (["log_likelihood", "n_parameters", "bic", "aic", "icl"] if _has_likelihood(model_name)
+def table_columns(model_name: str, criterion: str, variational: bool = False) -> list:
+    """The table's columns for ``model_name`` chosen by ``criterion`` (of ``variational`` fits:
+    the bound and the number of live components)."""
+    scores = (list(VARIATIONAL_COLUMNS) if variational
+              else ["log_likelihood", "n_parameters", "bic", "aic", "icl"] if _has_likelihood(model_name)
               else ["inertia"])
     return (["model", "covariance", "k", *scores, *EXTRA_COLUMNS.get(criterion, ()),
              "converged", "seconds", "error"])
@@ -138,7 +153,9 @@ def _scores(spec: FitSpec, rows: Rows, fitted, scoring: Scoring) -> dict:
     """The cell's figures: the fit's own (log-likelihood, parameters, BIC, AIC, ICL; the
     inertia for models without a likelihood) and the refitting criterion's."""
     fit, X = fitted.doc["fit"], rows.X
-    if _has_likelihood(spec.model):
+    if "elbo" in fit:
+        out = {"elbo": fit["elbo"], "live": len(fitted.model.live_components(fitted.params))}
+    elif _has_likelihood(spec.model):
         icl = (fit["bic"] + 2.0 * _entropy(fitted.model, fitted.params, X, spec.chunk_bytes)
                if has(fitted.model, Posterior) else None)
         out = {"log_likelihood": fit["log_likelihood"], "n_parameters": fit["n_parameters"],
@@ -165,7 +182,7 @@ def fit_cell(spec: FitSpec, cell: Cell, rows: Rows, scoring: Scoring = Scoring()
     with the cell's k and covariance fit to ``rows`` (their ``levels`` and ``target`` kept in
     the model file).  A fit that fails, or rests on a degenerate component, is a row with its
     reason in ``error``."""
-    row = dict.fromkeys(table_columns(spec.model, scoring.criterion))
+    row = dict.fromkeys(table_columns(spec.model, scoring.criterion, spec.algorithm == "variational"))
     row.update(model=spec.model, covariance=cell.covariance, k=cell.k, converged=False, error=None)
     started = time.perf_counter()
     spec = cell_spec(spec, cell)
