@@ -96,11 +96,14 @@ def test_default_prior_is_recorded_and_checked():
     assert BernoulliMixture(3).options() == {"k": 3, "prior": "none", "prior_params": {}}
     assert BernoulliMixture(3).objective == "log_likelihood"
     for prior, given, message in (("default", {"kappa": 1.0}, "unknown prior parameter 'kappa'"),
-                                  ("default", {"a": 0.5}, "a must be a number of at least 1"),
+                                  ("default", {"a": 0.0}, "a must be a number > 0"),
                                   ("none", {"a": 2.0}, "needs --prior default"),
                                   ("flat", None, "--prior must be none or default")):
         with pytest.raises(UsageError, match=message):
             BernoulliMixture(2, prior=prior, prior_params=given)
+    # below 1 the posterior has no mode: a MAP fit refuses it (a variational one takes it)
+    with pytest.raises(UsageError, match="a must be at least 1 for a MAP fit"):
+        fit(BernoulliMixture(2, prior="default", prior_params={"a": 0.5}), TINY_X)
     with pytest.raises(UsageError, match="-k"):
         BernoulliMixture(0)
 

@@ -164,7 +164,7 @@ def test_a_model_file_round_trip_keeps_q(tmp_path):
     (lambda p: p.update(prune=1.5), "params.posterior.prune"),
     (lambda p: p.update(weight_prior="uniform"), "params.posterior.weight_prior"),
     (lambda p: p.update(scale_inv=[[[1.0, 2.0], [2.0, 1.0]]] * 10), "params.posterior.scale_inv: not positive definite"),
-    (lambda p: p.pop("counts"), "params.counts: missing"),
+    (lambda p: p.pop("counts"), "params.posterior.counts: missing"),
 ])
 def test_a_bad_posterior_in_a_model_file_is_one_line(run, edit, field):
     doc = write(run, "-k", "10")

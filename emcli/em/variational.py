@@ -32,7 +32,7 @@ def run_variational(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
         expected = model.expected_params(post)
         stats, summed = accumulate(lambda block: model.e_step(expected, block), X, rows)
         previous, bound = bound, summed - model.kl_divergence(prior, post)
-        live = int(np.sum(stats["n"] >= prune * n))
+        live = max(1, int(np.sum(stats["n"] >= prune * n)))  # the largest is kept if none is
         trace.append(trace_row(iteration, bound, summed, started, "init" if iteration == 0 else None,
                                live=live))
         if iteration and settled(bound, previous, iteration, tol, n):

@@ -13,20 +13,37 @@ With --prior default the fit is MAP under symmetric Dirichlet priors on the weig
 on every class's level probabilities (beta); the defaults alpha = beta = 2 add one pseudo-row
 per class and level and can be set with --prior-param alpha=VALUE (beta; each at least 1).
 
+With --algorithm variational the fit is variational Bayes: a posterior q over the weights and
+the level probabilities rather than one value of them, under a Dirichlet(beta) prior on every
+class's probabilities in each column and a Dirichlet(alpha) prior on the weights (or, with
+--weight-prior process, a Dirichlet process truncated at K by stick-breaking).  K is then an
+upper bound: classes the data do not support empty, and only the live ones (an expected share
+of the rows of at least --prune) get probabilities from predict.  The defaults are beta = 1,
+the uniform prior, whose posterior mean (c + 1) / (C + L) is the MAP default's estimate, and
+alpha = 1/K, a prior worth one row in all that lets unsupported classes empty; --prior-param
+alpha=, beta= take any value > 0.  Missing cells drop out as in EM.  The model file keeps q
+(params.posterior) and its point summaries: the weights E[pi_k] and the probabilities E[theta],
+the posterior predictive of a new row, which predict and sample use.  The score is the evidence
+lower bound (elbo).
+
 The E-step one-hot encodes a chunk's level codes into an (N, sum_j L_j) matrix, a missing cell
 as a run of zeros, so that one GEMM with the (K, sum_j L_j) log probabilities gives every
-log p(x_n | k).
+log p(x_n | k); the variational E-step takes E_q[log theta] in their place.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from emcli.em.protocol import Diagnosing, Levelled, Missing, Posterior, Prior, Reseeding, Sampling, Seeded
+from emcli.em.protocol import (Diagnosing, Levelled, Missing, Posterior, Prior, Reseeding, Sampling, Seeded,
+                               Variational)
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError
+from emcli.models import discrete_variational as dv, variational_fit
 from emcli.models.params import check_k, check_weights, float_array
-from emcli.models.priors import dirichlet_log_density, hyperparameters
+from emcli.models.priors import (dirichlet_log_density, given_hyperparameters, hyperparameters, map_pseudo_counts,
+                                 require_mode, require_stored_mode)
+from emcli.models.variational import expected_log_weights, expected_weights
 from emcli.numeric import normalize_log_rows
 
 #: Maximum likelihood gives a level no component row shows the probability 0, whose log would
@@ -40,6 +57,13 @@ FLOOR = float(np.finfo(np.float64).eps)
 #: two-level column gets exactly its prior), the weakest integer prior whose mode stays inside
 #: the simplex.
 DEFAULT_PRIOR = {"alpha": 2.0, "beta": 2.0}
+#: a variational fit's default pseudo-count per level (alpha is 1/K): Dirichlet(1) is uniform,
+#: and its posterior mean (c + 1) / (C + L) is the MAP default's estimate, as bernoulli's.
+#: Jeffreys' Dirichlet(1/2) predicts sparse tables a little better, but keeps spurious classes:
+#: on 3 classes with Dirichlet(0.3) tables (12 columns of 5 levels, 10% missing, K = 10, 3
+#: restarts, 20 data sets of 150 rows) it left exactly 3 live classes in 16 fits, the uniform
+#: prior in 20 (held-out log density -10.970 per row against -11.050; on 1,500 rows both 20).
+VARIATIONAL_BETA = 1.0
 
 _JSON_LEVEL = (str, int, bool)
 
@@ -47,17 +71,37 @@ _JSON_LEVEL = (str, int, bool)
 @dataclass
 class CategoricalParams:
     """weights (K,) and ``tables``: per column j, (K, L_j) level probabilities, rows summing to
-    one."""
+    one; for a variational fit, q (a ``variational_fit.Fit``), of which they are E[pi]
+    and E[theta]."""
 
     weights: np.ndarray
     tables: list
+    variational: object = field(default=None, kw_only=True)
 
     def joined(self) -> np.ndarray:
         """(K, sum_j L_j) the tables side by side."""
         return np.concatenate(self.tables, axis=1)
 
+    def logs(self) -> tuple[np.ndarray, np.ndarray]:
+        """(K,) log weights and (K, sum_j L_j) log probabilities: what the E-step takes."""
+        with np.errstate(divide="ignore"):
+            return np.log(self.weights), np.log(self.joined())
 
-class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling, Levelled, Diagnosing):
+
+@dataclass
+class ExpectedLogs:
+    """The variational E-step's parameters: (K,) E_q[log pi_k] and (K, sum_j L_j)
+    E_q[log theta_kjl], the tables side by side.  Their exponentials are no probabilities
+    (they sum to less than 1), which is why the E-step takes logs."""
+
+    log_weights: np.ndarray
+    log_tables: np.ndarray
+
+    def logs(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.log_weights, self.log_tables
+
+
+class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling, Levelled, Diagnosing, Variational):
     name = "categorical"
 
     def __init__(self, k: int = 1, prior: str = "none", prior_params: dict | None = None,
@@ -65,16 +109,25 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
         self.k = check_k(k)
         self.prior = prior
         self.hyper = hyperparameters(prior, prior_params, DEFAULT_PRIOR)
+        #: the hyperparameters given, which a variational fit takes over its own defaults
+        self.given = given_hyperparameters(prior, prior_params, list(DEFAULT_PRIOR))
+        #: the prior's hyperparameters once fit (or read) as variational Bayes, else None
+        self.variational_hyper = None
         #: per column, its levels (JSON values): those the table's columns were coded with, or
         #: the codes 0..max (``prepare``), or those of the model file (``from_json``)
         self.levels = [list(column) for column in levels] if levels is not None else None
 
     @property
     def objective(self) -> str:
+        if self.variational_hyper is not None:
+            return "elbo"
         return "log_posterior" if self.hyper else "log_likelihood"
 
     def options(self) -> dict:
-        """Options as stored in the model file; with a prior, every hyperparameter used."""
+        """Options as stored in the model file; with a prior, every hyperparameter used (a
+        variational fit always has one)."""
+        if self.variational_hyper is not None:
+            return {"k": self.k, "prior": "default", "prior_params": dict(self.variational_hyper)}
         return {"k": self.k, "prior": self.prior, "prior_params": dict(self.hyper)}
 
     @property
@@ -148,11 +201,12 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
         return 8 * (int(self.sizes.sum()) + 2 * self.k + 1)
 
     @staticmethod
-    def _log_joint(params: CategoricalParams, one_hot: np.ndarray) -> np.ndarray:
-        """(N, K) log p(x_n, z_n = k) over the observed cells of the one-hot rows (N, sum L)."""
-        log_joint = one_hot @ np.log(params.joined()).T
-        with np.errstate(divide="ignore"):
-            log_joint += np.log(params.weights)
+    def _log_joint(params: CategoricalParams | ExpectedLogs, one_hot: np.ndarray) -> np.ndarray:
+        """(N, K) log p(x_n, z_n = k) over the observed cells of the one-hot rows (N, sum L);
+        under ``ExpectedLogs``, E_q of it."""
+        log_weights, log_tables = params.logs()
+        log_joint = one_hot @ log_tables.T
+        log_joint += log_weights
         return log_joint
 
     @staticmethod
@@ -177,8 +231,12 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
 
     def responsibilities(self, params: CategoricalParams, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(N, K) posterior probabilities of the components and (N,) log probabilities of the
-        rows' observed cells."""
+        rows' observed cells.  For a variational fit, those of the posterior predictive (the
+        mixture of the point parameters E[pi], E[theta]: exact for one row, as q factorises),
+        the probabilities of the live components only."""
         log_joint = self._log_joint(params, self._one_hot(X))
+        if params.variational is not None:
+            return variational_fit.live_responsibilities(log_joint, params.variational.live)
         return log_joint, normalize_log_rows(log_joint)
 
     # -- M-step ------------------------------------------------------------------------------------
@@ -190,8 +248,7 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
         cells in a column (and nothing from the prior) keeps its table there."""
         n_k = stats["n"]
         # pseudo-counts the prior adds: rows per component, and rows per level (none for the MLE)
-        rows, per_level = ((self.hyper["alpha"] - 1.0, self.hyper["beta"] - 1.0)
-                           if self.hyper else (0.0, 0.0))
+        rows, per_level = map_pseudo_counts(self.hyper, ("alpha", "beta"))
         weights = (n_k + rows) / (n_k.sum() + self.k * rows)
         tiny = 10 * np.finfo(float).eps * n_k.sum()
         tables = []
@@ -204,19 +261,22 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
         return CategoricalParams(weights, tables)
 
     def log_prior(self, params: CategoricalParams) -> float:
-        """Log density of the Dirichlet priors at ``params`` (0 without a prior)."""
+        """Log density of the Dirichlet priors at ``params`` (0 without a prior): the MAP fit's
+        score, so the place that refuses a MAP prior without a mode (a value below 1, which
+        only a variational fit takes; every other algorithm scores its start)."""
         if not self.hyper:
             return 0.0
+        require_mode(self.hyper)
         return (dirichlet_log_density(params.weights, self.hyper["alpha"])
                 + sum(dirichlet_log_density(table, self.hyper["beta"]) for table in params.tables))
 
     def flat_components(self, params: CategoricalParams) -> list[int]:
         """Classes spent on a few copies of one row: in every column one level has all the
         probability but bernoulli.PATTERN_TOL, while they hold fewer rows than their free
-        parameters (as for bernoulli).  Under a prior, none."""
+        parameters (as for bernoulli).  Under a prior (MAP or variational), none."""
         from emcli.models.bernoulli import PATTERN_TOL
 
-        if self.hyper:
+        if self.hyper or params.variational is not None:
             return []
         single = np.all([table.max(axis=1) >= 1.0 - PATTERN_TOL for table in params.tables], axis=0)
         free = sum(table.shape[1] - 1 for table in params.tables)
@@ -244,7 +304,8 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
         return CategoricalParams(weights / weights.sum(), tables)
 
     def sample(self, params: CategoricalParams, n: int, rng: np.random.Generator):
-        """(n, D) level codes drawn from the mixture and the (n,) components they came from."""
+        """(n, D) level codes drawn from the mixture (a variational fit's posterior predictive,
+        the mixture of E[pi] and E[theta]) and the (n,) components they came from."""
         components = rng.choice(self.k, size=n, p=params.weights)
         X = np.empty((n, len(params.tables)))
         for j, table in enumerate(params.tables):
@@ -253,17 +314,61 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
             X[:, j] = np.minimum((u >= cumulative).sum(axis=1), table.shape[1] - 1)
         return X, components
 
+    # -- variational Bayes (emcli.models.discrete_variational, driven by emcli.em.variational) --
+
+    def variational_prior(self, weight_prior: str) -> dv.Prior:
+        """Dirichlet(beta) on every class's probabilities in each column and Dirichlet(alpha)
+        (or stick-breaking) weights: the values given with --prior-param, else beta =
+        VARIATIONAL_BETA and alpha = 1/K."""
+        process = variational_fit.process(weight_prior)
+        hyper = self.variational_hyper = self._variational_hyper()
+        return dv.Prior(hyper["alpha"], process, [np.array(hyper["beta"])] * len(self.sizes))
+
+    def _variational_hyper(self) -> dict:
+        return {"alpha": 1.0 / self.k, "beta": VARIATIONAL_BETA, **self.given}
+
+    def variational_update(self, prior: dv.Prior, stats: Stats) -> dv.Posterior:
+        """Dirichlet(beta + c_kj) per class and column, from the level counts c of the rows
+        observed there."""
+        return dv.update(prior, stats["n"], self._split(stats["counts"]))
+
+    def expected_params(self, post: dv.Posterior) -> ExpectedLogs:
+        return ExpectedLogs(expected_log_weights(post),
+                            np.concatenate([dv.expected_log(block) for block in post.blocks], axis=1))
+
+    def kl_divergence(self, prior: dv.Prior, post: dv.Posterior) -> float:
+        return dv.kl_divergence(prior, post)
+
+    def variational_params(self, post: dv.Posterior, counts: np.ndarray, prune: float) -> CategoricalParams:
+        """Weights E[pi] and probabilities E[theta] = c / sum c, floored at FLOOR as maximum
+        likelihood's are (only a prior of pseudo-counts near 0 brings them so close to 0)."""
+        tables = [np.maximum(dv.expected_value(block), FLOOR) for block in post.blocks]
+        tables = [table / table.sum(axis=1, keepdims=True) for table in tables]
+        return CategoricalParams(expected_weights(post), tables, variational=variational_fit.Fit(post, counts, prune))
+
+    def live_components(self, params: CategoricalParams) -> list[int]:
+        return variational_fit.live_components(params)
+
     # -- bookkeeping -------------------------------------------------------------------------------
 
     def n_parameters(self, params: CategoricalParams) -> int:
-        return (self.k - 1) + self.k * sum(table.shape[1] - 1 for table in params.tables)
+        """Free parameters of K classes (of the live ones, for a variational fit)."""
+        k = len(self.live_components(params))
+        return (k - 1) + k * sum(table.shape[1] - 1 for table in params.tables)
 
     def to_json(self, params: CategoricalParams) -> dict:
-        return {"weights": params.weights.tolist(), "levels": [list(levels) for levels in self.levels],
-                "probabilities": [table.tolist() for table in params.tables]}
+        doc = {"weights": params.weights.tolist(), "levels": [list(levels) for levels in self.levels],
+               "probabilities": [table.tolist() for table in params.tables]}
+        if params.variational is not None:
+            doc["posterior"] = variational_fit.to_json(params.variational, {
+                "concentration": [block.tolist() for block in params.variational.posterior.blocks]})
+        return doc
 
     def from_json(self, doc: dict, n_features: int) -> CategoricalParams:
-        """Parameters, and the columns' levels (stored in ``self.levels``)."""
+        """Parameters, and the columns' levels (stored in ``self.levels``); for a variational
+        fit q (``params.posterior``: the weights' concentrations and, per column, the (K, L_j)
+        Dirichlet ``concentration``), whose point summaries the weights and probabilities must
+        be.  A MAP fit's prior must have a mode."""
         weights = check_weights(doc, "weights", self.k)
         levels = doc.get("levels")
         if not isinstance(levels, list) or len(levels) != n_features:
@@ -287,4 +392,23 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
                 raise ModelFileError(f"params.{field}: every row must be positive and sum to 1")
             tables.append(table)
         self.levels = [list(column) for column in levels]
-        return CategoricalParams(weights, tables)
+        if "posterior" not in doc:
+            require_stored_mode(self.hyper)
+            return CategoricalParams(weights, tables)
+        fit = variational_fit.from_json(doc["posterior"], self.k,
+                                        lambda post, weights: dv.Posterior(weights, self._read_concentrations(post)))
+        params = self.variational_params(fit.posterior, fit.counts, fit.prune)
+        dv.check_point(weights, params.weights, "params.weights", "E[pi]")
+        for j, (table, expected) in enumerate(zip(tables, params.tables)):
+            dv.check_point(table, expected, f"params.probabilities[{j}]", "E[theta] = c / sum c")
+        self.variational_hyper = self._variational_hyper()
+        return params
+
+    def _read_concentrations(self, post: dict) -> list:
+        """The (K, L_j) Dirichlet concentrations of ``params.posterior.concentration``, one per
+        column, every one > 0."""
+        blocks = post.get("concentration")
+        if not isinstance(blocks, list) or len(blocks) != len(self.levels):
+            raise ModelFileError(f"{variational_fit.FIELD}concentration: expected a list of {len(self.levels)} tables")
+        return [variational_fit.read_array({f"concentration[{j}]": block}, f"concentration[{j}]", (self.k, len(levels)))
+                for j, (block, levels) in enumerate(zip(blocks, self.levels))]

@@ -40,7 +40,7 @@ from emcli.numeric import BLOCK_ROWS, LOG_2PI, column_moments, normalize_log_row
 @dataclass
 class GMMParams:
     """weights (K,), means (K, D) and ``cov``: full (K, D, D), tied (D, D), diag (K, D) or
-    spherical (K,); for a variational fit, q over them (a ``gmm_variational.Fit``), of which
+    spherical (K,); for a variational fit, q over them (a ``variational_fit.Fit``), of which
     the rest are point summaries."""
 
     covariance: str
@@ -360,9 +360,9 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         return gmm_variational.point_params(self, post, gmm_variational.Fit(post, counts, prune))
 
     def live_components(self, params: GMMParams) -> list[int]:
-        if params.variational is None:
-            return list(range(len(params.weights)))
-        return params.variational.live.tolist()
+        from emcli.models import variational_fit
+
+        return variational_fit.live_components(params)
 
     def log_prior(self, params: GMMParams) -> float:
         """Log prior density of the parameters (0 without a prior): EM then climbs the log

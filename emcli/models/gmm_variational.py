@@ -10,34 +10,12 @@ The posterior predictive of a new row is sum_k E[pi_k] St(x | m_k, S_k, v_k) (Bi
 scales W_kj^-1 (1 + beta_k) / (nu_k beta_k).  A row with missing cells has the marginal over
 its observed cells: a t of the same degrees of freedom whose scale is the observed block."""
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy.special import gammaln
 
 from emcli.errors import ModelFileError, UsageError
-from emcli.models import variational
-from emcli.models.params import check_shape, float_array
-
-#: the weights' prior by its ``--weight-prior`` name: whether it is the stick-breaking process
-WEIGHT_PRIORS = {"dirichlet": False, "process": True}
-
-
-@dataclass(frozen=True)
-class Fit:
-    """What a variational fit adds to gmm's parameters: q's hyperparameters ``posterior``
-    (centred on the model's reference point), the (K,) expected ``counts`` of rows per component
-    under the final q(z), and ``prune``, the share of the rows below which a component is
-    counted empty."""
-
-    posterior: variational.Posterior
-    counts: np.ndarray
-    prune: float
-
-    @property
-    def live(self) -> np.ndarray:
-        """The live components' indices, ascending."""
-        return np.flatnonzero(self.counts >= self.prune * self.counts.sum())
+from emcli.models import variational, variational_fit
+from emcli.models.variational_fit import Fit
 
 
 def prior_for(model, weight_prior: str) -> tuple[variational.Prior, dict]:
@@ -54,8 +32,7 @@ def prior_for(model, weight_prior: str) -> tuple[variational.Prior, dict]:
     missing cells are refused."""
     from emcli.models.gaussian_prior import ConjugatePrior
 
-    if weight_prior not in WEIGHT_PRIORS:
-        raise UsageError(f"--weight-prior must be dirichlet or process, got {weight_prior!r}")
+    process = variational_fit.process(weight_prior)
     if model.incomplete:
         raise UsageError("a variational fit needs complete rows; the data has missing cells")
     given = {"kappa": 1.0, "scale": 1.0, **model.component_prior_params}
@@ -64,7 +41,7 @@ def prior_for(model, weight_prior: str) -> tuple[variational.Prior, dict]:
     alpha = float(model.prior_params.get("alpha", 1.0 / model.k))
     if not alpha > 0 or not hyper.kappa > 0:
         raise UsageError("prior parameters alpha and kappa must be > 0 for a variational fit")
-    prior = variational.Prior(alpha, WEIGHT_PRIORS[weight_prior], hyper.kappa, np.zeros(d), hyper.nu,
+    prior = variational.Prior(alpha, process, hyper.kappa, np.zeros(d), hyper.nu,
                               hyper.lam)
     return prior, {"alpha": alpha, **hyper.hyperparameters()}
 
@@ -83,7 +60,8 @@ def expected_params(model, post: variational.Posterior):
 
 def point_params(model, post: variational.Posterior, fit: Fit | None = None):
     """gmm parameters of q's point summaries: weights E[pi_k], means m_k and covariances
-    E[Lambda_k]^-1 (scikit-learn's ``covariances_``), with ``fit`` attached."""
+    E[Lambda_k]^-1 (scikit-learn's ``covariances_``), with ``fit`` (its posterior centred on the
+    model's reference point) attached."""
     from emcli.models.gmm import GMMParams
 
     precisions = post.precisions[0] if post.covariance == "tied" else post.precisions
@@ -157,15 +135,7 @@ def predictive_log_joint(model, params, X: np.ndarray) -> np.ndarray:
 def responsibilities(model, params, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(N, K) posterior probabilities of the live components (0 for the others) and the (N,)
     predictive log densities of the rows ``X`` (N, D)."""
-    from scipy.special import logsumexp
-
-    log_joint = predictive_log_joint(model, params, X)
-    logpdf = logsumexp(log_joint, axis=1)
-    live = params.variational.live
-    resp = np.zeros_like(log_joint)
-    shown = log_joint[:, live]
-    resp[:, live] = np.exp(shown - logsumexp(shown, axis=1, keepdims=True))
-    return resp, logpdf
+    return variational_fit.live_responsibilities(predictive_log_joint(model, params, X), params.variational.live)
 
 
 def sample(model, params, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -188,43 +158,26 @@ def sample(model, params, n: int, rng: np.random.Generator) -> tuple[np.ndarray,
 
 def to_json(fit: Fit) -> dict:
     post = fit.posterior
-    return {"weight_prior": "process" if post.weights.ndim == 2 else "dirichlet",
-            "weight_concentration": post.weights.tolist(), "beta": post.beta.tolist(),
-            "nu": post.nu.tolist(), "scale_inv": post.scale_inv.tolist(),
-            "counts": fit.counts.tolist(), "prune": fit.prune, "live": fit.live.tolist()}
+    return variational_fit.to_json(fit, {"beta": post.beta.tolist(), "nu": post.nu.tolist(),
+                                         "scale_inv": post.scale_inv.tolist()})
 
 
 def from_json(doc, means: np.ndarray, covariance: str) -> Fit:
     """The Fit of a model file's ``params.posterior`` ``doc`` for centred ``means`` (K, D)."""
-    if not isinstance(doc, dict):
-        raise ModelFileError("params.posterior: expected an object")
     k, d = means.shape
-    field = "params.posterior."
-    weight_prior = doc.get("weight_prior")
-    if weight_prior not in WEIGHT_PRIORS:
-        raise ModelFileError(f"{field}weight_prior: expected dirichlet or process, found {weight_prior!r}")
-    shapes = {"weight_concentration": (2, k) if WEIGHT_PRIORS[weight_prior] else (k,), "beta": (k,),
-              "nu": (1,) if covariance == "tied" else (k,), "counts": (k,),
-              "scale_inv": {"full": (k, d, d), "tied": (1, d, d), "diag": (k, d), "spherical": (k,)}[covariance]}
-    arrays = {name: check_shape(float_array(doc, name), shape, field + name) for name, shape in shapes.items()}
-    for name in ("weight_concentration", "beta", "nu"):
-        if np.any(arrays[name] <= 0):
-            raise ModelFileError(f"{field}{name}: must be positive")
-    if np.any(arrays["counts"] < 0):
-        raise ModelFileError(f"{field}counts: must be non-negative")
-    if covariance in ("full", "tied") and np.any(arrays["nu"] <= d - 1):
-        raise ModelFileError(f"{field}nu: must exceed {d - 1}, one less than the number of columns")
-    _check_scale(arrays["scale_inv"], covariance, field + "scale_inv")
-    prune = doc.get("prune")
-    if isinstance(prune, bool) or not isinstance(prune, (int, float)) or not 0 < prune < 1:
-        raise ModelFileError(f"{field}prune: expected a number in (0, 1), found {prune!r}")
-    post = variational.Posterior(covariance, arrays["weight_concentration"], arrays["beta"], means,
-                                 arrays["nu"], arrays["scale_inv"])
-    fit = Fit(post, arrays["counts"], float(prune))
-    if doc.get("live") != fit.live.tolist():
-        raise ModelFileError(f"{field}live: expected {fit.live.tolist()}, the components whose counts "
-                             "are at least prune times their sum")
-    return fit
+    shape = {"full": (k, d, d), "tied": (1, d, d), "diag": (k, d), "spherical": (k,)}[covariance]
+
+    def read_posterior(post: dict, weights: np.ndarray) -> variational.Posterior:
+        beta = variational_fit.read_array(post, "beta", (k,))
+        nu = variational_fit.read_array(post, "nu", (1,) if covariance == "tied" else (k,))
+        if covariance in ("full", "tied") and np.any(nu <= d - 1):
+            raise ModelFileError(f"{variational_fit.FIELD}nu: must exceed {d - 1}, one less than the "
+                                 "number of columns")
+        scale_inv = variational_fit.posterior_array(post, "scale_inv", shape)
+        _check_scale(scale_inv, covariance, variational_fit.FIELD + "scale_inv")
+        return variational.Posterior(covariance, weights, beta, means, nu, scale_inv)
+
+    return variational_fit.from_json(doc, k, read_posterior)
 
 
 def _check_scale(scale_inv: np.ndarray, covariance: str, field: str) -> None:

@@ -67,7 +67,7 @@ MODELS = {
     for spec in (
         ModelSpec(
             name="gmm", target="emcli.models.gmm:GaussianMixture", kind="clustering, density",
-            summary="Gaussian mixture, maximum likelihood or MAP (--prior default)",
+            summary="Gaussian mixture, maximum likelihood, MAP (--prior default) or variational Bayes",
             needs="numeric columns, no constant column, at least 2 rows; missing cells are "
                   "fit as hidden values",
             options=("k", "covariance", "reg_covar", "prior", "prior_params"),
@@ -99,13 +99,13 @@ MODELS = {
         ModelSpec(
             name="bernoulli", target="emcli.models.bernoulli:BernoulliMixture",
             kind="clustering, density",
-            summary="mixture of multivariate Bernoullis, maximum likelihood or MAP (--prior)",
+            summary="mixture of multivariate Bernoullis, maximum likelihood, MAP (--prior) or variational Bayes",
             needs="binary columns (0/1 or true/false), no missing values",
             options=("k", "prior", "prior_params"), outputs=DENSITY_OUTPUTS,
             data="binary",
             when="presence/absence or yes/no data, such as binarised images or survey answers",
-            algorithms=MIXTURE_ALGORITHMS,
-            capabilities=("seeded", "reseeding", "prior", "posterior", "sampling", "diagnosing"),
+            algorithms=MIXTURE_ALGORITHMS + ("variational",),
+            capabilities=("seeded", "reseeding", "prior", "posterior", "sampling", "diagnosing", "variational"),
         ),
         ModelSpec(
             name="categorical", target="emcli.models.categorical:CategoricalMixture",
@@ -116,8 +116,9 @@ MODELS = {
             options=("k", "prior", "prior_params"), outputs=DENSITY_OUTPUTS,
             data="categorical",
             when="unordered categorical answers (questionnaires, diagnoses, product choices)",
-            algorithms=MIXTURE_ALGORITHMS,
-            capabilities=("seeded", "reseeding", "prior", "posterior", "missing", "sampling", "levels", "diagnosing"),
+            algorithms=MIXTURE_ALGORITHMS + ("variational",),
+            capabilities=("seeded", "reseeding", "prior", "posterior", "missing", "sampling", "levels", "diagnosing",
+                          "variational"),
         ),
         ModelSpec(
             name="student", target="emcli.models.student:StudentT", kind="density, outliers",

@@ -14,7 +14,7 @@ from emcli.data import Rows
 from emcli.em.chunks import chunk_rows, chunks
 from emcli.em.workers import ordered_map
 from emcli.em.protocol import Posterior, has
-from emcli.errors import EmtoolError, UsageError
+from emcli.errors import DataError, EmtoolError, UsageError
 from emcli.models import registry
 from emcli.models.registry import COVARIANCE_TYPES
 from emcli.pipeline import FitSpec, fit_array
@@ -181,20 +181,22 @@ def fit_cell(spec: FitSpec, cell: Cell, rows: Rows, scoring: Scoring = Scoring()
     """(table row, model document or None, the fit's warnings) for one grid point: ``spec``
     with the cell's k and covariance fit to ``rows`` (their ``levels`` and ``target`` kept in
     the model file).  A fit that fails, or rests on a degenerate component, is a row with its
-    reason in ``error``."""
+    reason in ``error``; a UsageError (a prior the model refuses) is the command's."""
     row = dict.fromkeys(table_columns(spec.model, scoring.criterion, spec.algorithm == "variational"))
     row.update(model=spec.model, covariance=cell.covariance, k=cell.k, converged=False, error=None)
     started = time.perf_counter()
     spec = cell_spec(spec, cell)
     try:
         if cell.k > len(rows.X):
-            raise UsageError(f"{cell.k} components but only {len(rows.X)} rows")
+            raise DataError(f"{cell.k} components but only {len(rows.X)} rows")
         fitted = fit_array(spec, rows.X, rows.columns, levels=rows.levels, target=rows.target)
         if fitted.flat_components():
             raise _degenerate(fitted, len(rows.X))
         row.update(_scores(spec, rows, fitted, scoring))
         row.update(converged=fitted.converged, seconds=time.perf_counter() - started)
         return row, fitted.doc, fitted.warnings
+    except UsageError:
+        raise  # about the command, not the cell: every cell would say the same
     except (EmtoolError, np.linalg.LinAlgError, FloatingPointError) as exc:
         keep = ("model", "covariance", "k", "converged", "error")
         row.update({key: None for key in row if key not in keep})
