@@ -236,3 +236,18 @@ def test_four_separated_components_are_found_from_fifteen(covariance):
                       algorithm_options={"weight_prior": "dirichlet", "prune": 0.01})
         found.append(len(model.live_components(outcome.best.params)))
     assert sum(n == 4 for n in found) >= 9, found
+
+
+def test_a_prune_above_one_over_k_keeps_the_largest_component(run):
+    """No component holds 90% of Old Faithful; a mixture keeps at least its largest one."""
+    doc = write(run, "-k", "3", "--prune", "0.9")
+    posterior = doc["params"]["posterior"]
+    assert posterior["live"] == [int(np.argmax(posterior["counts"]))]
+    assert run("predict", "m.json", FAITHFUL, "--proba", "-o", "out.csv").exit_code == 0
+    header = open("out.csv").readline().strip().split(",")
+    assert header == ["eruptions", "waiting", "cluster", f"p_{posterior['live'][0]}"]
+
+
+def test_select_k_stops_at_a_prior_every_cell_would_refuse(run):
+    result = run("select-k", FAITHFUL, "--k-range", "1:3", "--prior-param", "nu=0.5")
+    assert result.exit_code == 2 and result.output.strip() == "emtool: error: prior parameter nu must exceed 1"
