@@ -117,17 +117,23 @@ def predictive_log_joint(model, params, X: np.ndarray) -> np.ndarray:
     Xc = X - model.center
     observed = ~np.isnan(Xc)
     out = np.empty((len(X), len(dof)))
-    for k in range(len(dof)):
-        diff = Xc - post.means[k]
-        if post.covariance == "diag":
+    if post.covariance == "diag":
+        for k in range(len(dof)):
+            diff = Xc - post.means[k]
             cells = (gammaln(0.5 * (dof[k] + 1.0)) - gammaln(0.5 * dof[k]) - 0.5 * np.log(dof[k] * np.pi * scale[k])
                      - 0.5 * (dof[k] + 1.0) * np.log1p(diff * diff / (dof[k] * scale[k])))
             out[:, k] = np.where(observed, cells, 0.0).sum(axis=1)
-            continue
+    else:
         unique, index = patterns(observed)
-        for p, cells in enumerate(unique):
-            rows = np.flatnonzero(index == p)
-            out[rows, k] = _t_log_density(diff[np.ix_(rows, cells)], scale[k][np.ix_(cells, cells)], dof[k])
+        # the rows of each pattern of observed cells (all of them, without copies, if complete)
+        groups = ([(slice(None), slice(None))] if len(unique) == 1 and unique[0].all() else
+                  [(np.flatnonzero(index == p), np.flatnonzero(cells)) for p, cells in enumerate(unique)])
+        for k in range(len(dof)):
+            diff = Xc - post.means[k]
+            for rows, cells in groups:
+                block = diff if isinstance(rows, slice) else diff[np.ix_(rows, cells)]
+                out[rows, k] = _t_log_density(block, scale[k][np.ix_(cells, cells)] if not isinstance(cells, slice)
+                                              else scale[k], dof[k])
     with np.errstate(divide="ignore"):
         return out + np.log(params.weights)
 
