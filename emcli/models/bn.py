@@ -1,0 +1,205 @@
+"""Discrete Bayesian network with hidden nodes, fit by EM (Lauritzen 1995): a directed acyclic
+graph over categorical columns and hidden nodes, each node a conditional probability table
+(CPT) given its parents.  The E-step computes every node's expected family counts by exact
+inference (emcli.models.bn_inference: the hidden nodes and each row's missing cells summed out
+by variable elimination, all rows of a block at once); the M-step normalises them per parent
+configuration.  The latent class model (``-m categorical``) is the network of one hidden root
+over every column.
+
+A parent configuration no row reaches keeps its previous distribution (its expected count is
+0, so the likelihood does not depend on it).  A probability that maximum likelihood puts at 0
+is floored at machine epsilon, as categorical's are, so new rows always get a finite log
+density.  Starts: every hidden node's CPT is drawn near uniform, every observed node's is its
+column's level frequencies mixed half and half with a random draw (seeded; identical CPTs for
+every hidden state would leave EM where it starts).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emcli.em.protocol import Levelled, Missing, SelfStarting
+from emcli.em.stats import Stats
+from emcli.errors import DataError, ModelFileError, UsageError
+from emcli.models.params import float_array
+
+#: probabilities are kept at least this far from 0 (see the module docstring)
+FLOOR = float(np.finfo(np.float64).eps)
+
+
+@dataclass
+class BNParams:
+    """``cpts``: per node in the structure's order, its (L_pa1, ..., L_pam, L_v) table,
+    normalised over the last axis."""
+
+    cpts: list
+
+
+class BayesianNetwork(SelfStarting, Missing, Levelled):
+    name = "bn"
+    objective = "log_likelihood"
+    default_init = "random"
+
+    def __init__(self, structure: str = "", hidden: dict | None = None, observed: list | None = None,
+                 k: int | None = None, levels: list | None = None):
+        """``structure`` an edge list or a file (emcli.models.bn_parse); ``hidden`` the hidden
+        nodes' numbers of states (None for the one ``k`` sets); ``observed`` the columns of the
+        rows, in their order; ``levels`` per observed column, its levels."""
+        from emcli.models.bn_parse import parse_edges
+        from emcli.models.bn_structure import build
+
+        if observed is None:
+            raise UsageError("a Bayesian network needs the columns its structure names")
+        hidden = dict(hidden or {})
+        unsized = [name for name, states in hidden.items() if states is None]
+        if len(unsized) > 1:
+            raise UsageError(f"--hidden {unsized[1]}: only one hidden node may take its number of states from -k")
+        if unsized:
+            if k is None or k < 2:
+                raise UsageError(f"--hidden {unsized[0]}: give its number of states ({unsized[0]}=N) or -k of at least 2")
+            hidden[unsized[0]] = int(k)
+        edges = parse_edges(structure)
+        self.structure = build(edges, list(observed), hidden, edges.mentioned)
+        self.hidden = hidden
+        self.observed = list(observed)
+        self.k = int(k) if k is not None else 1
+        self.levels = [list(column) for column in levels] if levels is not None else None
+        self.network = None
+
+    def options(self) -> dict:
+        from emcli.models.bn_structure import describe
+
+        return {"structure": describe(self.structure), "hidden": dict(self.hidden), "observed": list(self.observed),
+                "k": self.k}
+
+    # -- data-scale settings -------------------------------------------------------------------
+
+    def prepare(self, X: np.ndarray) -> None:
+        """Levels from the codes when none were set; checks every observed cell is a level code;
+        the inference plan of the network with its observed nodes' levels."""
+        if X.shape[1] != len(self.observed):
+            raise DataError(f"the network has {len(self.observed)} observed columns, the data has {X.shape[1]}")
+        if self.levels is None:
+            top = np.where(np.isnan(X), -1.0, X).max(axis=0)
+            self.levels = [list(range(max(int(t) + 1, 0))) for t in top]
+        sizes = np.array([len(levels) for levels in self.levels])
+        observed = ~np.isnan(X)
+        bad = np.argwhere(observed & ((X != np.round(X)) | (X < 0) | (X >= sizes)))
+        if bad.size:
+            row, column = bad[0]
+            raise DataError(f"column {column + 1} row {row + 1} of the data is {X[row, column]:g}, "
+                            f"not a level code 0..{sizes[column] - 1}")
+        self._plan()
+
+    def _plan(self) -> None:
+        """The inference network (node order, cardinalities) and which data column each
+        observed node reads."""
+        from emcli.models.bn_inference import Network
+
+        sizes = {name: len(levels) for name, levels in zip(self.observed, self.levels)}
+        structure = self.structure.with_cardinalities(sizes)
+        self.network = Network(structure.cardinality, structure.parents, structure.hidden, structure.nodes)
+        self.columns = [self.observed.index(name) for name, hidden in zip(structure.nodes, structure.hidden)
+                        if not hidden]
+
+    # -- initialisation --------------------------------------------------------------------------
+
+    def init_params(self, X: np.ndarray, method: str, rng: np.random.Generator) -> BNParams:
+        """Random CPTs (see the module docstring); ``method`` is the start's name, all alike."""
+        net, cpts = self.network, []
+        frequencies = {}
+        for j, column in enumerate(X.T):
+            counts = np.bincount(column[~np.isnan(column)].astype(np.intp), minlength=len(self.levels[j]))
+            frequencies[self.observed[j]] = (counts + 1.0) / (counts.sum() + len(counts))
+        for v, name in enumerate(net.names):
+            shape = net.cpt_shape(v)
+            draw = rng.dirichlet(np.ones(shape[-1]), size=shape[:-1])
+            if net.hidden[v]:
+                cpts.append(0.9 / shape[-1] + 0.1 * draw)
+            else:
+                cpts.append(0.5 * frequencies[name] + 0.5 * draw)
+        return BNParams(cpts)
+
+    # -- E-step ------------------------------------------------------------------------------------
+
+    def workspace_bytes_per_row(self, n_features: int) -> int:
+        # per row: its codes and keys; the inference runs on the distinct rows only, whose
+        # evidence and intermediates are bounded by the clique check, so blocks can be large
+        return 8 * (2 * n_features + 2)
+
+    def e_step(self, params: BNParams, X: np.ndarray) -> tuple[Stats, float]:
+        """Inference on the block's distinct rows, each counted as often as it occurs: tables
+        of a few categorical columns repeat heavily (six columns of three levels have 729
+        possible rows, with missing cells 4,096)."""
+        from emcli.models.bn_inference import evidence_of
+
+        rows, multiplicity = distinct_rows(X[:, self.columns])
+        counts, log_z = self.network.e_step(params.cpts, evidence_of(rows, self.network), multiplicity)
+        return Stats(**{f"n{v}": count for v, count in enumerate(counts)}), float(multiplicity @ log_z)
+
+    # -- M-step ------------------------------------------------------------------------------------
+
+    def m_step(self, stats: Stats, previous: BNParams) -> BNParams:
+        """Each CPT row proportional to its expected counts; a parent configuration with none
+        keeps its previous row."""
+        cpts = []
+        for v, old in enumerate(previous.cpts):
+            counts = stats[f"n{v}"]
+            totals = counts.sum(axis=-1, keepdims=True)
+            reached = totals > 10 * FLOOR * max(float(totals.sum()), 1.0)
+            table = np.where(reached, counts / np.where(reached, totals, 1.0), old)
+            table = np.maximum(table, FLOOR)
+            cpts.append(table / table.sum(axis=-1, keepdims=True))
+        return BNParams(cpts)
+
+    # -- bookkeeping -------------------------------------------------------------------------------
+
+    def n_parameters(self, params: BNParams) -> int:
+        """sum over nodes of (parent configurations) x (states - 1)."""
+        return int(sum(cpt.size // cpt.shape[-1] * (cpt.shape[-1] - 1) for cpt in params.cpts))
+
+    def to_json(self, params: BNParams) -> dict:
+        net = self.network
+        return {"levels": [list(levels) for levels in self.levels],
+                "nodes": [{"name": name, "parents": [net.names[p] for p in net.parents[v]],
+                           "states": net.cardinality[v], "cpt": params.cpts[v].tolist()}
+                          for v, name in enumerate(net.names)]}
+
+    def from_json(self, doc: dict, n_features: int) -> BNParams:
+        levels = doc.get("levels")
+        if not isinstance(levels, list) or len(levels) != n_features or not all(
+                isinstance(column, list) and len(column) >= 1 for column in levels):
+            raise ModelFileError(f"params.levels: expected a list of {n_features} lists of levels")
+        self.levels = [list(column) for column in levels]
+        self._plan()
+        nodes = doc.get("nodes")
+        net = self.network
+        if not isinstance(nodes, list) or len(nodes) != len(net.names):
+            raise ModelFileError(f"params.nodes: expected {len(net.names)} nodes")
+        cpts = []
+        for v, (node, name) in enumerate(zip(nodes, net.names)):
+            field = f"params.nodes[{v}]"
+            if not isinstance(node, dict) or node.get("name") != name:
+                raise ModelFileError(f"{field}.name: expected {name!r}, the structure's node {v + 1}")
+            table = float_array({"cpt": node.get("cpt")} if "cpt" in node else {}, "cpt")
+            if table.shape != net.cpt_shape(v):
+                raise ModelFileError(f"{field}.cpt: expected shape {net.cpt_shape(v)}, found {table.shape}")
+            if np.any(table < 0) or np.any(np.abs(table.sum(axis=-1) - 1.0) > 1e-9):
+                raise ModelFileError(f"{field}.cpt: every row must be non-negative and sum to 1")
+            cpts.append(table)
+        return BNParams(cpts)
+
+
+def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the (N, D) level ``codes`` (NaN for a missing cell) and the (N_u,)
+    number of times each occurs.  Each row is one mixed-radix number (a missing cell one more
+    digit) when the radices' product fits an int64, which np.unique sorts fast; else np.unique
+    over the rows."""
+    filled = np.where(np.isnan(codes), -1.0, codes).astype(np.int64) + 1
+    radices = filled.max(axis=0, initial=0) + 1
+    if np.prod(radices.astype(float)) < 2.0 ** 62:
+        weights = np.concatenate([[1], np.cumprod(radices[:-1])]).astype(np.int64)
+        _, first, counts = np.unique(filled @ weights, return_index=True, return_counts=True)
+    else:
+        _, first, counts = np.unique(filled, axis=0, return_index=True, return_counts=True)
+    return codes[first], counts.astype(np.float64)
