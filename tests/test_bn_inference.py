@@ -53,13 +53,19 @@ def brute_force(network: Network, cpts: list, codes: np.ndarray):
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("missing", [0.0, 0.3])
-def test_likelihoods_and_family_counts_equal_enumeration(seed, missing):
+@pytest.mark.parametrize("engine", ["enumerated", "contracted"])
+def test_likelihoods_and_family_counts_equal_brute_force(seed, missing, engine):
+    """Both engines: enumerating each row's unobserved states (the fast path) and the
+    contraction with its derivative (for networks whose rows hide too many states)."""
     rng = np.random.default_rng(seed)
     network = random_network(rng, n_nodes=6, n_hidden=2)
     cpts = random_cpts(rng, network)
     codes = random_rows(rng, network, 50, missing)
     multiplicity = rng.integers(1, 4, size=len(codes)).astype(float)
-    counts, log_z = network.e_step(cpts, evidence_of(codes, network), multiplicity)
+    if engine == "enumerated":
+        counts, log_z = network.e_step(cpts, codes, multiplicity)
+    else:
+        counts, log_z = network.contracted_e_step(cpts, evidence_of(codes, network), multiplicity)
     z, families = brute_force(network, cpts, codes)
     np.testing.assert_allclose(log_z, np.log(z), rtol=1e-12, atol=1e-14)
     for v, count in enumerate(counts):
@@ -72,7 +78,7 @@ def test_a_row_with_every_cell_missing_has_probability_one():
     rng = np.random.default_rng(1)
     network = random_network(rng, 4, 1)
     codes = np.full((3, 3), np.nan)
-    _, log_z = network.e_step(random_cpts(rng, network), evidence_of(codes, network))
+    _, log_z = network.e_step(random_cpts(rng, network), codes)
     np.testing.assert_allclose(log_z, 0.0, atol=1e-12)
 
 
@@ -89,3 +95,19 @@ def test_a_clique_beyond_the_bound_is_refused_naming_its_nodes():
     assert 8 ** n_children > MAX_CLIQUE_STATES
     with pytest.raises(UsageError, match=r"needs a clique of [\d,]+ states \(.*x\d.*\)"):
         network.likelihood_plan
+
+
+def test_rows_hiding_too_many_states_go_through_the_contraction(monkeypatch):
+    from emcli.models import bn_enumeration
+
+    rng = np.random.default_rng(2)
+    network = random_network(rng, 6, 2)
+    cpts = random_cpts(rng, network)
+    codes = random_rows(rng, network, 40, 0.3)
+    fast = network.e_step(cpts, codes)
+    monkeypatch.setattr(bn_enumeration, "MAX_STATES", 1)
+    monkeypatch.setattr(bn_enumeration, "e_step", None)  # would fail if called
+    slow = network.e_step(cpts, codes)
+    np.testing.assert_allclose(slow[1], fast[1], rtol=1e-12)
+    for a, b in zip(slow[0], fast[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -123,18 +123,21 @@ class BayesianNetwork(SelfStarting, Missing, Levelled):
     # -- E-step ------------------------------------------------------------------------------------
 
     def workspace_bytes_per_row(self, n_features: int) -> int:
-        # per row: its codes and keys; the inference runs on the distinct rows only, whose
-        # evidence and intermediates are bounded by the clique check, so blocks can be large
-        return 8 * (2 * n_features + 2)
+        # per row: its codes and keys, and per joint state of its hidden nodes (bn_enumeration:
+        # the log joint, the posterior and a CPT index per node; rows that also miss cells with
+        # children are enumerated in pieces of bounded size)
+        from emcli.models import bn_enumeration
+
+        states = bn_enumeration.fewest_states(self.network) if self.network else 1
+        nodes = len(self.network.cardinality) if self.network else n_features
+        return 8 * (2 * n_features + 2 + min(states, bn_enumeration.MAX_STATES) * (nodes + 3))
 
     def e_step(self, params: BNParams, X: np.ndarray) -> tuple[Stats, float]:
         """Inference on the block's distinct rows, each counted as often as it occurs: tables
         of a few categorical columns repeat heavily (six columns of three levels have 729
         possible rows, with missing cells 4,096)."""
-        from emcli.models.bn_inference import evidence_of
-
         rows, multiplicity = distinct_rows(X[:, self.columns])
-        counts, log_z = self.network.e_step(params.cpts, evidence_of(rows, self.network), multiplicity)
+        counts, log_z = self.network.e_step(params.cpts, rows, multiplicity)
         return Stats(**{f"n{v}": count for v, count in enumerate(counts)}), float(multiplicity @ log_z)
 
     # -- M-step ------------------------------------------------------------------------------------

@@ -104,9 +104,28 @@ class Network:
         """The pairwise contractions of Z_n (numpy.einsum_path's positions)."""
         return self._plan([self.row])[1:]
 
-    def e_step(self, cpts: list, evidence: list, multiplicity: np.ndarray | None = None):
-        """(expected family counts per node, (N,) log Z_n) of a block, each row counted
-        ``multiplicity`` times (1 by default).
+    def e_step(self, cpts: list, codes: np.ndarray, multiplicity: np.ndarray | None = None):
+        """(expected family counts per node, (N,) log Z_n) of the rows ``codes`` (N, observed
+        nodes: level codes in node order, NaN for a missing cell), each counted
+        ``multiplicity`` times (1 by default).  By enumeration of each row's unobserved states
+        (emcli.models.bn_enumeration) when they are few, else by the contraction below."""
+        from emcli.models import bn_enumeration
+
+        multiplicity = np.ones(len(codes)) if multiplicity is None else multiplicity
+        full = self._node_codes(codes)
+        patterns, _ = bn_enumeration.missing_patterns(self, full)
+        if bn_enumeration.states_per_group(self, patterns).max() <= bn_enumeration.MAX_STATES:
+            return bn_enumeration.e_step(self, cpts, full, multiplicity)
+        return self.contracted_e_step(cpts, evidence_of(codes, self), multiplicity)
+
+    def _node_codes(self, codes: np.ndarray) -> np.ndarray:
+        """(N, V) codes of every node: the observed ones' from ``codes``, NaN for hidden nodes."""
+        full = np.full((len(codes), len(self.cardinality)), np.nan)
+        full[:, [v for v, hidden in enumerate(self.hidden) if not hidden]] = codes
+        return full
+
+    def contracted_e_step(self, cpts: list, evidence: list, multiplicity: np.ndarray):
+        """``e_step`` by the contraction, from the evidence (``evidence_of``).
 
         The counts are N_v = theta_v * d(sum_n w_n log Z_n) / d theta_v with w the
         multiplicities: the derivative of the contraction, taken backwards through its steps
@@ -115,7 +134,7 @@ class Network:
         z, values, tape = self._forward(self._leaves(cpts, evidence))
         with np.errstate(divide="ignore"):
             log_z = np.log(z)
-        seed = (1.0 if multiplicity is None else multiplicity) / np.where(z > 0, z, 1.0)
+        seed = multiplicity / np.where(z > 0, z, 1.0)
         grads = self._backward(values, tape, np.broadcast_to(seed, z.shape).copy())
         return [cpt * grads[v] for v, cpt in enumerate(cpts)], log_z
 
