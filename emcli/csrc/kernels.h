@@ -70,5 +70,6 @@ PyObject *kernel_nearest(PyObject *module, PyObject *args);
 PyObject *kernel_normalize_rows(PyObject *module, PyObject *args);
 PyObject *kernel_design(PyObject *module, PyObject *args);
 PyObject *kernel_gaussian_pass(PyObject *module, PyObject *args);
+PyObject *kernel_enumerate(PyObject *module, PyObject *args);
 
 #endif

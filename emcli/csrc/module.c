@@ -48,6 +48,9 @@ static PyMethodDef methods[] = {
     {"gaussian_pass", kernel_gaussian_pass, METH_VARARGS,
      "gaussian_pass(X, centre, kind, A, offsets, stats, row_ll) -> far rows: a Gaussian "
      "mixture's E-step statistics over complete rows."},
+    {"enumerate", kernel_enumerate, METH_VARARGS,
+     "enumerate(rows, seen, states, offset, sizes, log_cpt, cpt, multiplicity, log_z, counts): a "
+     "Bayesian network's E-step over rows by enumerating their unobserved states."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -123,14 +123,10 @@ class BayesianNetwork(SelfStarting, Missing, Levelled):
     # -- E-step ------------------------------------------------------------------------------------
 
     def workspace_bytes_per_row(self, n_features: int) -> int:
-        # per row: its codes and keys, and per joint state of its hidden nodes (bn_enumeration:
-        # the log joint, the posterior and a CPT index per node; rows that also miss cells with
-        # children are enumerated in pieces of bounded size)
-        from emcli.models import bn_enumeration
-
-        states = bn_enumeration.fewest_states(self.network) if self.network else 1
+        # per row: its codes, its key and, per node, its level, CPT index and whether seen
+        # (bn_enumeration; the kernel's scratch is one number per joint state, not per row)
         nodes = len(self.network.cardinality) if self.network else n_features
-        return 8 * (2 * n_features + 2 + min(states, bn_enumeration.MAX_STATES) * (nodes + 3))
+        return 8 * (2 * n_features + 2 + 3 * nodes)
 
     def e_step(self, params: BNParams, X: np.ndarray) -> tuple[Stats, float]:
         """Inference on the block's distinct rows, each counted as often as it occurs: tables
@@ -194,15 +190,19 @@ class BayesianNetwork(SelfStarting, Missing, Levelled):
 
 
 def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The distinct rows of the (N, D) level ``codes`` (NaN for a missing cell) and the (N_u,)
-    number of times each occurs.  Each row is one mixed-radix number (a missing cell one more
-    digit) when the radices' product fits an int64, which np.unique sorts fast; else np.unique
-    over the rows."""
+    """The distinct rows of the (N, D) level ``codes`` (NaN for a missing cell), in order of
+    first appearance, and the (N_u,) number of times each occurs.  Each row is one mixed-radix
+    number (a missing cell one more digit) when the radices' product fits an int64, which a
+    hash table (pandas.factorize) sorts out in one pass; else np.unique over the rows."""
     filled = np.where(np.isnan(codes), -1.0, codes).astype(np.int64) + 1
     radices = filled.max(axis=0, initial=0) + 1
     if np.prod(radices.astype(float)) < 2.0 ** 62:
+        import pandas as pd
+
         weights = np.concatenate([[1], np.cumprod(radices[:-1])]).astype(np.int64)
-        _, first, counts = np.unique(filled @ weights, return_index=True, return_counts=True)
-    else:
-        _, first, counts = np.unique(filled, axis=0, return_index=True, return_counts=True)
+        index, uniques = pd.factorize(filled @ weights)
+        first = np.empty(len(uniques), dtype=np.intp)
+        first[index[::-1]] = np.arange(len(index) - 1, -1, -1)  # the earliest row writes last
+        return codes[first], np.bincount(index, minlength=len(uniques)).astype(np.float64)
+    _, first, counts = np.unique(filled, axis=0, return_index=True, return_counts=True)
     return codes[first], counts.astype(np.float64)
