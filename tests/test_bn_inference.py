@@ -111,3 +111,22 @@ def test_rows_hiding_too_many_states_go_through_the_contraction(monkeypatch):
     np.testing.assert_allclose(slow[1], fast[1], rtol=1e-12, atol=1e-14)
     for a, b in zip(slow[0], fast[0]):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_posterior_marginals_equal_brute_force(seed):
+    """Each node's distribution given each row's observed cells (predict's hidden states,
+    impute's missing cells), with the row's likelihood."""
+    from emcli.models import bn_enumeration
+
+    rng = np.random.default_rng(seed)
+    network = random_network(rng, n_nodes=6, n_hidden=2)
+    cpts = random_cpts(rng, network)
+    codes = random_rows(rng, network, 40, 0.3)
+    log_z, marginals = bn_enumeration.posteriors(network, cpts, network._node_codes(codes))
+    z, families = brute_force(network, cpts, codes)
+    np.testing.assert_allclose(log_z, np.log(z), rtol=1e-12, atol=1e-14)
+    for v, marginal in enumerate(marginals):
+        # the node's own axis is the last of its family's
+        expected = families[v].reshape(len(codes), -1, network.cardinality[v]).sum(axis=1)
+        np.testing.assert_allclose(marginal, expected, rtol=1e-10, atol=1e-12)

@@ -70,7 +70,7 @@ def e_step(network, cpts: list, codes: np.ndarray, multiplicity: np.ndarray):
     for g, pattern in enumerate(keys):
         unobserved = np.flatnonzero(np.array(network.hidden) | pattern)
         members = np.flatnonzero(group == g)
-        rows, states = _indices(network, unobserved, values[members])
+        rows, states, _ = _indices(network, unobserved, values[members])
         seen = (~absent[members] | np.isin(np.arange(len(sizes)), unobserved)).astype(np.int64)
         part = np.empty(len(members))
         _kernels.enumerate(rows, seen, states, offset, sizes, log_cpt, flat_cpt,
@@ -79,10 +79,11 @@ def e_step(network, cpts: list, codes: np.ndarray, multiplicity: np.ndarray):
     return [counts[o : o + cpt.size].reshape(cpt.shape) for o, cpt in zip(offset, cpts)], log_z
 
 
-def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each node's CPT index split in two parts that add up: (N, V) from the rows' observed
     cells ``values`` (N, V) (0 where unobserved) and (S, V) from each joint state of the
-    ``unobserved`` nodes, in the order itertools.product enumerates them."""
+    ``unobserved`` nodes; and those states, (S, len(unobserved)) levels in the order
+    itertools.product enumerates them."""
     states = np.array(list(itertools.product(*(range(network.cardinality[u]) for u in unobserved))),
                       dtype=np.int64).reshape(-1, len(unobserved))
     column = {int(u): i for i, u in enumerate(unobserved)}
@@ -97,4 +98,45 @@ def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.nd
             else:
                 rows[:, v] += values[:, u] * stride
             stride *= network.cardinality[u]
-    return rows, state_part
+    return rows, state_part, states
+
+
+def posteriors(network, cpts: list, codes: np.ndarray) -> tuple[np.ndarray, list]:
+    """(N,) log Z_n and, per node, the (N, L_v) distribution of its state given each row's
+    observed cells (``codes`` as ``e_step`` takes them): the hidden nodes' posteriors, a missing
+    cell's, and an observed cell's level as certain.  For predict and impute, in NumPy: the
+    (rows, states) posterior of each group is kept, as the kernel does not, and the CPT
+    indices take N x S x V integers, which the caller's block size must allow for."""
+    keys, group = missing_patterns(network, codes)
+    flat_cpt = np.concatenate([cpt.ravel() for cpt in cpts])
+    with np.errstate(divide="ignore"):
+        log_cpt = np.log(flat_cpt)
+    offset = np.concatenate([[0], np.cumsum([cpt.size for cpt in cpts])[:-1]]).astype(np.int64)
+    absent = np.isnan(codes)
+    values = np.where(absent, 0, codes).astype(np.int64)
+    log_z = np.empty(len(codes))
+    marginals = [np.zeros((len(codes), size)) for size in network.cardinality]
+    for v, marginal in enumerate(marginals):
+        seen = np.flatnonzero(~absent[:, v])
+        marginal[seen, values[seen, v]] = 1.0
+    for g, pattern in enumerate(keys):
+        unobserved = np.flatnonzero(np.array(network.hidden) | pattern)
+        members = np.flatnonzero(group == g)
+        rows, state_part, states = _indices(network, unobserved, values[members])
+        index = offset + rows[:, None, :] + state_part[None, :, :]  # (N, S, V)
+        enumerated = np.isin(np.arange(len(network.cardinality)), unobserved)
+        counted = ~absent[members] | enumerated  # a missing cell without children: factor 1
+        log_joint = np.where(counted[:, None, :], log_cpt[index], 0.0).sum(axis=2)
+        top = log_joint.max(axis=1, keepdims=True)
+        weights = np.exp(log_joint - top)
+        total = weights.sum(axis=1, keepdims=True)
+        log_z[members] = (top + np.log(total)).ravel()
+        weights /= total
+        for i, u in enumerate(unobserved):
+            marginals[u][members] = weights @ np.eye(network.cardinality[u])[states[:, i]]
+        for v in np.flatnonzero(~enumerated):
+            missing = np.flatnonzero(absent[members, v])
+            if missing.size:  # its parents' posterior times its CPT row (its own level taken as 0)
+                rows_of = flat_cpt[index[missing, :, v, None] + np.arange(network.cardinality[v])]
+                marginals[v][members[missing]] = np.einsum("ns,nsl->nl", weights[missing], rows_of)
+    return log_z, marginals
