@@ -86,7 +86,8 @@ def test_one_update_matches_scikit_learn(process, covariance):
 
 
 @pytest.mark.parametrize("covariance", ["tied", "spherical"])
-def test_tied_and_spherical_are_scikit_learns_with_its_data_weighted_as_stated(covariance):
+@pytest.mark.parametrize("process", [False, True], ids=["dirichlet", "process"])
+def test_tied_and_spherical_are_scikit_learns_with_its_data_weighted_as_stated(covariance, process):
     """scikit-learn's tied update adds N/K to nu (the data counted once per component and
     divided among them) and its spherical one n_k (each row counted once, not once per column);
     emtool's are the exact conjugate updates, N and D n_k.  They are the same posteriors up to
@@ -96,10 +97,12 @@ def test_tied_and_spherical_are_scikit_learns_with_its_data_weighted_as_stated(c
     resp = np.random.default_rng(1).dirichlet(np.ones(K), size=len(X))
     nu0 = 12.0  # scikit-learn wants nu0 / c > D - 1
     n, s1, s2 = split_moments(design(X, X.mean(axis=0), covariance).T @ resp, covariance, D)
-    post = vb.update(vb.Prior(ALPHA, False, BETA0, np.full(D, 0.1), nu0, prior(X, False, covariance).scale_inv),
+    post = vb.update(vb.Prior(ALPHA, process, BETA0, np.full(D, 0.1), nu0, prior(X, process, covariance).scale_inv),
                      n, s1, s2, covariance)
     factor = K if covariance == "tied" else D
-    theirs = sklearn_model(X, False, resp, covariance, shrink=factor, nu0=nu0)
+    theirs = sklearn_model(X, process, resp, covariance, shrink=factor, nu0=nu0)
+    np.testing.assert_allclose(post.weights, np.array(theirs.weight_concentration_), rtol=1e-8)
+    np.testing.assert_allclose(post.beta, theirs.mean_precision_, rtol=1e-8)
     np.testing.assert_allclose(post.means + X.mean(axis=0), theirs.means_, rtol=1e-8)
     np.testing.assert_allclose(post.nu / factor, theirs.degrees_of_freedom_, rtol=1e-8)
     scale_inv = post.scale_inv[0] if covariance == "tied" else post.scale_inv

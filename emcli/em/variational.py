@@ -16,6 +16,14 @@ from emcli.em.batch import RunResult, settled, trace_row
 from emcli.em.chunks import accumulate
 
 
+def live_components(counts: np.ndarray, prune: float) -> np.ndarray:
+    """The indices of the components holding at least ``prune`` of the rows by their (K,)
+    expected ``counts``, ascending; the largest one when none does (a --prune above 1/K), since
+    a mixture has at least one."""
+    live = np.flatnonzero(counts >= prune * counts.sum())
+    return live if live.size else np.array([int(np.argmax(counts))])
+
+
 def run_variational(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol: float,
                     rng: np.random.Generator, max_reseeds: int, weight_prior: str = "dirichlet",
                     prune: float = 0.01) -> RunResult:
@@ -32,9 +40,8 @@ def run_variational(model, X: np.ndarray, params, *, rows: int, max_iter: int, t
         expected = model.expected_params(post)
         stats, summed = accumulate(lambda block: model.e_step(expected, block), X, rows)
         previous, bound = bound, summed - model.kl_divergence(prior, post)
-        live = max(1, int(np.sum(stats["n"] >= prune * n)))  # the largest is kept if none is
         trace.append(trace_row(iteration, bound, summed, started, "init" if iteration == 0 else None,
-                               live=live))
+                               live=len(live_components(stats["n"], prune))))
         if iteration and settled(bound, previous, iteration, tol, n):
             converged = True
             break

@@ -49,34 +49,52 @@ def missing_patterns(network, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return patterns, group.ravel()
 
 
-def e_step(network, cpts: list, codes: np.ndarray, multiplicity: np.ndarray):
+class _Layout:
+    """What both passes need of a block: the CPTs concatenated (``flat_cpt``, their logs and
+    each node's ``offset``), the rows' missing-pattern groups (``missing_patterns``), which
+    cells are ``absent`` and the level ``values`` (0 where absent)."""
+
+    def __init__(self, network, cpts: list, codes: np.ndarray, groups=None):
+        self.flat_cpt = np.concatenate([cpt.ravel() for cpt in cpts])
+        with np.errstate(divide="ignore"):
+            self.log_cpt = np.log(self.flat_cpt)
+        self.offset = np.concatenate([[0], np.cumsum([cpt.size for cpt in cpts])[:-1]]).astype(np.int64)
+        self.keys, self.group = groups if groups is not None else missing_patterns(network, codes)
+        self.absent = np.isnan(codes)
+        self.values = np.where(self.absent, 0, codes).astype(np.int64)
+        self.hidden = np.array(network.hidden)
+
+    def groups(self):
+        """(unobserved node indices, member rows) per pattern."""
+        for g, pattern in enumerate(self.keys):
+            yield np.flatnonzero(self.hidden | pattern), np.flatnonzero(self.group == g)
+
+    def split(self, flat: np.ndarray, cpts: list) -> list:
+        """A concatenated array like ``flat_cpt`` cut back into the CPTs' shapes."""
+        return [flat[o : o + cpt.size].reshape(cpt.shape) for o, cpt in zip(self.offset, cpts)]
+
+
+def e_step(network, cpts: list, codes: np.ndarray, multiplicity: np.ndarray, groups=None):
     """(expected family counts per node, (N,) log Z_n) of the rows ``codes`` (N, V): a level
     code per node in node order (NaN where unobserved: hidden nodes and missing cells), each
-    row counted ``multiplicity`` (N,) times.  Every row's group must have at most MAX_STATES
-    joint states (``states_per_group``).  The loops over rows, states and nodes are the
-    compiled kernel's (emcli/csrc/network.c); this lays out its indices."""
+    row counted ``multiplicity`` (N,) times; ``groups``, their ``missing_patterns`` when known.
+    Every row's group must have at most MAX_STATES joint states (``states_per_group``).  The
+    loops over rows, states and nodes are the compiled kernel's (emcli/csrc/network.c); this
+    lays out its indices."""
     from emcli import _kernels
 
-    keys, group = missing_patterns(network, codes)
-    flat_cpt = np.concatenate([cpt.ravel() for cpt in cpts])
-    with np.errstate(divide="ignore"):
-        log_cpt = np.log(flat_cpt)
-    offset = np.concatenate([[0], np.cumsum([cpt.size for cpt in cpts])[:-1]]).astype(np.int64)
+    layout = _Layout(network, cpts, codes, groups)
     sizes = np.array(network.cardinality, dtype=np.int64)
-    counts = np.zeros(len(log_cpt))
+    counts = np.zeros(len(layout.log_cpt))
     log_z = np.empty(len(codes))
-    absent = np.isnan(codes)
-    values = np.where(absent, 0, codes).astype(np.int64)
-    for g, pattern in enumerate(keys):
-        unobserved = np.flatnonzero(np.array(network.hidden) | pattern)
-        members = np.flatnonzero(group == g)
-        rows, states, _ = _indices(network, unobserved, values[members])
-        seen = (~absent[members] | np.isin(np.arange(len(sizes)), unobserved)).astype(np.int64)
+    for unobserved, members in layout.groups():
+        rows, states, _ = _indices(network, unobserved, layout.values[members])
+        seen = (~layout.absent[members] | np.isin(np.arange(len(sizes)), unobserved)).astype(np.int64)
         part = np.empty(len(members))
-        _kernels.enumerate(rows, seen, states, offset, sizes, log_cpt, flat_cpt,
+        _kernels.enumerate(rows, seen, states, layout.offset, sizes, layout.log_cpt, layout.flat_cpt,
                            np.ascontiguousarray(multiplicity[members], dtype=np.float64), part, counts)
         log_z[members] = part
-    return [counts[o : o + cpt.size].reshape(cpt.shape) for o, cpt in zip(offset, cpts)], log_z
+    return layout.split(counts, cpts), log_z
 
 
 def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -107,26 +125,19 @@ def posteriors(network, cpts: list, codes: np.ndarray) -> tuple[np.ndarray, list
     cell's, and an observed cell's level as certain.  For predict and impute, in NumPy: the
     (rows, states) posterior of each group is kept, as the kernel does not, and the CPT
     indices take N x S x V integers, which the caller's block size must allow for."""
-    keys, group = missing_patterns(network, codes)
-    flat_cpt = np.concatenate([cpt.ravel() for cpt in cpts])
-    with np.errstate(divide="ignore"):
-        log_cpt = np.log(flat_cpt)
-    offset = np.concatenate([[0], np.cumsum([cpt.size for cpt in cpts])[:-1]]).astype(np.int64)
-    absent = np.isnan(codes)
-    values = np.where(absent, 0, codes).astype(np.int64)
+    layout = _Layout(network, cpts, codes)
+    absent, values = layout.absent, layout.values
     log_z = np.empty(len(codes))
     marginals = [np.zeros((len(codes), size)) for size in network.cardinality]
     for v, marginal in enumerate(marginals):
         seen = np.flatnonzero(~absent[:, v])
         marginal[seen, values[seen, v]] = 1.0
-    for g, pattern in enumerate(keys):
-        unobserved = np.flatnonzero(np.array(network.hidden) | pattern)
-        members = np.flatnonzero(group == g)
+    for unobserved, members in layout.groups():
         rows, state_part, states = _indices(network, unobserved, values[members])
-        index = offset + rows[:, None, :] + state_part[None, :, :]  # (N, S, V)
+        index = layout.offset + rows[:, None, :] + state_part[None, :, :]  # (N, S, V)
         enumerated = np.isin(np.arange(len(network.cardinality)), unobserved)
         counted = ~absent[members] | enumerated  # a missing cell without children: factor 1
-        log_joint = np.where(counted[:, None, :], log_cpt[index], 0.0).sum(axis=2)
+        log_joint = np.where(counted[:, None, :], layout.log_cpt[index], 0.0).sum(axis=2)
         top = log_joint.max(axis=1, keepdims=True)
         weights = np.exp(log_joint - top)
         total = weights.sum(axis=1, keepdims=True)
@@ -137,6 +148,6 @@ def posteriors(network, cpts: list, codes: np.ndarray) -> tuple[np.ndarray, list
         for v in np.flatnonzero(~enumerated):
             missing = np.flatnonzero(absent[members, v])
             if missing.size:  # its parents' posterior times its CPT row (its own level taken as 0)
-                rows_of = flat_cpt[index[missing, :, v, None] + np.arange(network.cardinality[v])]
+                rows_of = layout.flat_cpt[index[missing, :, v, None] + np.arange(network.cardinality[v])]
                 marginals[v][members[missing]] = np.einsum("ns,nsl->nl", weights[missing], rows_of)
     return log_z, marginals

@@ -113,9 +113,9 @@ class Network:
 
         multiplicity = np.ones(len(codes)) if multiplicity is None else multiplicity
         full = self._node_codes(codes)
-        patterns, _ = bn_enumeration.missing_patterns(self, full)
-        if bn_enumeration.states_per_group(self, patterns).max() <= bn_enumeration.MAX_STATES:
-            return bn_enumeration.e_step(self, cpts, full, multiplicity)
+        groups = bn_enumeration.missing_patterns(self, full)
+        if bn_enumeration.states_per_group(self, groups[0]).max() <= bn_enumeration.MAX_STATES:
+            return bn_enumeration.e_step(self, cpts, full, multiplicity, groups)
         return self.contracted_e_step(cpts, evidence_of(codes, self), multiplicity)
 
     def _node_codes(self, codes: np.ndarray) -> np.ndarray:

@@ -125,15 +125,16 @@ def predictive_log_joint(model, params, X: np.ndarray) -> np.ndarray:
             out[:, k] = np.where(observed, cells, 0.0).sum(axis=1)
     else:
         unique, index = patterns(observed)
-        # the rows of each pattern of observed cells (all of them, without copies, if complete)
-        groups = ([(slice(None), slice(None))] if len(unique) == 1 and unique[0].all() else
-                  [(np.flatnonzero(index == p), np.flatnonzero(cells)) for p, cells in enumerate(unique)])
+        # the rows of each pattern of observed cells; complete data is one group, used uncopied
+        complete = len(unique) == 1 and unique[0].all()
+        groups = [(np.flatnonzero(index == p), np.flatnonzero(cells)) for p, cells in enumerate(unique)]
         for k in range(len(dof)):
             diff = Xc - post.means[k]
+            if complete:
+                out[:, k] = _t_log_density(diff, scale[k], dof[k])
+                continue
             for rows, cells in groups:
-                block = diff if isinstance(rows, slice) else diff[np.ix_(rows, cells)]
-                out[rows, k] = _t_log_density(block, scale[k][np.ix_(cells, cells)] if not isinstance(cells, slice)
-                                              else scale[k], dof[k])
+                out[rows, k] = _t_log_density(diff[np.ix_(rows, cells)], scale[k][np.ix_(cells, cells)], dof[k])
     with np.errstate(divide="ignore"):
         return out + np.log(params.weights)
 

@@ -31,10 +31,10 @@ class Fit:
 
     @property
     def live(self) -> np.ndarray:
-        """The live components' indices, ascending: those holding at least ``prune`` of the rows,
-        or the largest one when none does (a --prune above 1/K), since a mixture has at least one."""
-        live = np.flatnonzero(self.counts >= self.prune * self.counts.sum())
-        return live if live.size else np.array([int(np.argmax(self.counts))])
+        """The live components' indices, ascending (``em.variational.live_components``)."""
+        from emcli.em.variational import live_components
+
+        return live_components(self.counts, self.prune)
 
 
 def live_components(params) -> list[int]:
