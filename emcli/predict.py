@@ -6,7 +6,7 @@ import numpy as np
 
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, chunk_rows, chunks
 from emcli.em.workers import ordered_map
-from emcli.em.protocol import HardLabels, Posterior, RowOutputs, Variational, has
+from emcli.em.protocol import HardLabels, HiddenNodes, Posterior, RowOutputs, Variational, has
 from emcli.errors import DataError, UsageError
 from emcli.models import registry
 
@@ -15,6 +15,8 @@ def _block_columns(model, params, block: np.ndarray, *, clusters: bool, proba: b
                    logpdf: bool) -> dict:
     """The new columns for one chunk of rows, in output order."""
     out = {}
+    if has(model, HiddenNodes):
+        return _hidden_columns(model, params, block, proba=proba, logpdf=logpdf)
     if has(model, Posterior) and (clusters or proba or logpdf):
         resp, log_density = model.responsibilities(params, block)
         if clusters:
@@ -31,18 +33,32 @@ def _block_columns(model, params, block: np.ndarray, *, clusters: bool, proba: b
     return out
 
 
+def _hidden_columns(model, params, block: np.ndarray, *, proba: bool, logpdf: bool) -> dict:
+    """Each hidden node's most probable state given the row, its probabilities with ``proba``
+    (``p_<node>_<state>``), and the log density of the row's observed cells with ``logpdf``."""
+    out, (hidden, _, log_density) = {}, model.posteriors(params, block)
+    for name, posterior in zip(model.hidden_names(), hidden):
+        out[name] = posterior.argmax(axis=1)
+        if proba:
+            out.update({f"p_{name}_{k}": posterior[:, k] for k in range(posterior.shape[1])})
+    if logpdf:
+        out["logpdf"] = log_density
+    return out
+
+
 def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf: bool = False,
                     chunk_bytes: int = DEFAULT_CHUNK_BYTES, name: str = "the data") -> dict:
     """New columns for the (N, D) rows ``X``, each (N,): ``cluster`` (int64) for a model whose
     outputs include it, ``p_0..p_{K-1}`` with ``proba`` (a variational fit's live components'
-    only), ``logpdf`` with ``logpdf``, then the
-    model's ``row_outputs``.  Rows are processed in chunks of ``chunk_bytes`` of scratch;
+    only), ``logpdf`` with ``logpdf``, then the model's ``row_outputs``; for a model with
+    HiddenNodes, each node's state (int64) and, with ``proba``, its ``p_<node>_<state>``.  Rows are processed in chunks of ``chunk_bytes`` of scratch;
     ``name`` names the rows' file in errors."""
     clusters = "cluster" in registry.spec(model.name).outputs
+    hidden_nodes = has(model, HiddenNodes)
     for flag, wanted in (("--proba", proba), ("--logpdf", logpdf)):
-        if wanted and not has(model, Posterior):
+        if wanted and not (has(model, Posterior) or hidden_nodes):
             raise UsageError(f"{model.name} gives no {flag[2:]} output; {flag} is not available")
-    if proba and not clusters:
+    if proba and not (clusters or hidden_nodes):
         raise UsageError(f"{model.name} has a single component; --proba is not available")
     out, start = {}, 0
     blocks = list(chunks(X, chunk_rows(model, X.shape[1], chunk_bytes, len(X))))
@@ -50,7 +66,7 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
             model, params, block, clusters=clusters, proba=proba, logpdf=logpdf), blocks)):
         for column, values in part.items():  # each chunk into its place: no second copy
             if column not in out:
-                out[column] = np.empty(len(X), np.int64 if column == "cluster" else values.dtype)
+                out[column] = np.empty(len(X), np.int64 if values.dtype.kind == "i" else values.dtype)
             out[column][start : start + len(block)] = values
         start += len(block)
     _require_finite(out, name)

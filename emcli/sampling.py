@@ -12,7 +12,8 @@ from emcli.models import registry
 
 def sample_table(model, params, columns: list, n: int, rng: np.random.Generator) -> pa.Table:
     """``n`` rows drawn from the model: its columns (0/1 integers for binary data, the stored
-    levels for categorical data) and, for mixtures, the drawn ``component``."""
+    levels for categorical data) and, for mixtures, the drawn ``component`` (a network: each
+    hidden node's drawn state, in a column named after it)."""
     spec = registry.spec(model.name)
     if not spec.has("sampling"):
         raise UsageError(f"{model.name} is not a generative model; it cannot sample")
@@ -31,7 +32,10 @@ def sample_table(model, params, columns: list, n: int, rng: np.random.Generator)
             table[name] = pa.array(levels[X[:, j].astype(np.int64)].tolist())
         else:
             table[name] = pa.array(X[:, j])
-    if "cluster" in spec.outputs:
+    if spec.has("hidden_nodes"):  # the hidden nodes' drawn states, named after them
+        for j, name in enumerate(model.hidden_names()):
+            table[name] = pa.array(components[:, j].astype(np.int64))
+    elif "cluster" in spec.outputs:
         table["component"] = pa.array(components.astype(np.int64))
     return pa.table(table)
 

@@ -93,8 +93,24 @@ def test_a_clique_beyond_the_bound_is_refused_naming_its_nodes():
     network = Network((4,) + (8,) * n_children + (2,), tuple(parents),
                       (True,) + (False,) * (n_children + 1), tuple(f"x{v}" for v in range(n_children + 2)))
     assert 8 ** n_children > MAX_CLIQUE_STATES
-    with pytest.raises(UsageError, match=r"needs a clique of [\d,]+ states \(.*x\d.*\)"):
-        network.likelihood_plan
+    for plan in ("likelihood_plan", "posterior_plan"):
+        with pytest.raises(UsageError, match=r"needs a clique of [\d,]+ states \(.*x\d.*\)"):
+            getattr(network, plan)
+    # only a block that needs the contraction is refused: its bytes do not shrink the blocks
+    assert network.workspace_bytes_per_row() < 1000
+
+
+def test_a_chain_is_eliminated_pairwise_within_small_cliques():
+    """A hidden node of 4 states over 8 chained children of 8 levels: variable elimination needs
+    cliques of 4 x 8 x 8 states; a plan that contracted what is left in one step (numpy's greedy
+    search at its default memory limit) would span 4 x 8^8 per row and be refused."""
+    n_children = 8
+    parents = [()] + [(0,) if c == 1 else (0, c - 1) for c in range(1, n_children + 1)]
+    network = Network((4,) + (8,) * n_children, tuple(parents), (True,) + (False,) * n_children,
+                      tuple(f"x{v}" for v in range(n_children + 1)))
+    for plan in (network.likelihood_plan, network.posterior_plan):
+        assert all(len(step) == 2 for step in plan)
+    assert network.likelihood_contraction_bytes < 2 * 8 * 2 * n_children * 4 * 8 * 8
 
 
 def test_rows_hiding_too_many_states_go_through_the_contraction(monkeypatch):
@@ -113,20 +129,115 @@ def test_rows_hiding_too_many_states_go_through_the_contraction(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_posterior_marginals_equal_brute_force(seed):
-    """Each node's distribution given each row's observed cells (predict's hidden states,
-    impute's missing cells), with the row's likelihood."""
-    from emcli.models import bn_enumeration
+def posteriors(network: Network, cpts: list, codes: np.ndarray, engine: str):
+    if engine == "enumerated":
+        return network.posteriors(cpts, codes)
+    return network.contracted_posteriors(cpts, evidence_of(codes, network))
 
+
+def node_marginals(network: Network, families: list) -> list:
+    """Per node, the (N, L_v) marginals of the brute-force family marginals (its own axis is
+    the last of its family's)."""
+    return [f.reshape(len(f), -1, network.cardinality[v]).sum(axis=1) for v, f in enumerate(families)]
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("missing", [0.0, 0.3])
+@pytest.mark.parametrize("engine", ["enumerated", "contracted"])
+def test_posterior_marginals_equal_brute_force(seed, missing, engine):
+    """Each node's distribution given each row's observed cells (predict's hidden states,
+    impute's missing cells), with the row's likelihood, by both engines."""
     rng = np.random.default_rng(seed)
     network = random_network(rng, n_nodes=6, n_hidden=2)
     cpts = random_cpts(rng, network)
-    codes = random_rows(rng, network, 40, 0.3)
-    log_z, marginals = bn_enumeration.posteriors(network, cpts, network._node_codes(codes))
+    codes = random_rows(rng, network, 40, missing)
+    log_z, marginals = posteriors(network, cpts, codes, engine)
     z, families = brute_force(network, cpts, codes)
     np.testing.assert_allclose(log_z, np.log(z), rtol=1e-12, atol=1e-14)
-    for v, marginal in enumerate(marginals):
-        # the node's own axis is the last of its family's
-        expected = families[v].reshape(len(codes), -1, network.cardinality[v]).sum(axis=1)
+    for marginal, expected in zip(marginals, node_marginals(network, families)):
         np.testing.assert_allclose(marginal, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("engine", ["enumerated", "contracted"])
+def test_a_row_with_every_cell_missing_gets_the_prior_marginals(engine):
+    rng = np.random.default_rng(3)
+    network = random_network(rng, n_nodes=6, n_hidden=2)
+    cpts = random_cpts(rng, network)
+    codes = np.full((2, 4), np.nan)
+    log_z, marginals = posteriors(network, cpts, codes, engine)
+    np.testing.assert_allclose(log_z, 0.0, atol=1e-12)
+    _, families = brute_force(network, cpts, codes)
+    for marginal, expected in zip(marginals, node_marginals(network, families)):
+        np.testing.assert_allclose(marginal, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_enumerated_posteriors_do_not_depend_on_the_sub_blocks(monkeypatch):
+    """A budget of one byte takes each group's rows one at a time."""
+    from emcli.models import bn_enumeration
+
+    rng = np.random.default_rng(4)
+    network = random_network(rng, n_nodes=6, n_hidden=2)
+    cpts = random_cpts(rng, network)
+    codes = random_rows(rng, network, 30, 0.3)
+    whole = network.posteriors(cpts, codes)
+    monkeypatch.setattr(bn_enumeration, "POSTERIOR_BYTES", 1)
+    single = network.posteriors(cpts, codes)
+    np.testing.assert_array_equal(single[0], whole[0])
+    for a, b in zip(single[1], whole[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-15)
+
+
+def test_posteriors_of_rows_hiding_too_many_states_go_through_the_contraction(monkeypatch):
+    from emcli.models import bn_enumeration
+
+    rng = np.random.default_rng(5)
+    network = random_network(rng, 6, 2)
+    cpts = random_cpts(rng, network)
+    codes = random_rows(rng, network, 40, 0.3)
+    fast = network.posteriors(cpts, codes)
+    monkeypatch.setattr(bn_enumeration, "MAX_STATES", 1)
+    monkeypatch.setattr(bn_enumeration, "posteriors", None)  # would fail if called
+    slow = network.posteriors(cpts, codes)
+    np.testing.assert_allclose(slow[0], fast[0], rtol=1e-12, atol=1e-14)
+    for a, b in zip(slow[1], fast[1]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def held_bytes_per_row(network: Network, leaves: list, plan: list, n: int) -> tuple[int, int]:
+    """(bytes per row of every array that carries the row in the forward pass, of its
+    largest), measured on ``n`` rows."""
+    _, values, _ = network._forward(leaves, plan)
+    rowed = [array.nbytes // n for array, labels in values.values() if network.row in labels]
+    return sum(rowed), max(rowed)
+
+
+def test_the_workspace_per_row_covers_a_large_clique():
+    """A hidden node over six columns of 6 levels and a column depending on all six: rows missing
+    them hide 3 x 6^6 states, past enumeration, and the contraction's intermediates per row run
+    to thousands of states (none a row times every joint state).  The workspace covers all the
+    arrays that carry the row, measured."""
+    n_columns = 6
+    parents = [()] + [(0,)] * n_columns + [tuple(range(1, n_columns + 1))]
+    network = Network((3,) + (6,) * n_columns + (2,), tuple(parents), (True,) + (False,) * (n_columns + 1),
+                      tuple(f"x{v}" for v in range(n_columns + 2)))
+    rng = np.random.default_rng(6)
+    cpts = random_cpts(rng, network)
+    evidence = evidence_of(random_rows(rng, network, 20, 0.5), network)
+    held, largest = held_bytes_per_row(network, network._leaves(cpts, evidence), network.likelihood_plan, 20)
+    assert largest >= 8 * 1000
+    assert largest < 8 * np.prod(network.cardinality)
+    assert network.workspace_bytes_per_row() >= held
+    every = [np.ones((20, 3)), *evidence[1:]]
+    held, _ = held_bytes_per_row(network, network._leaves(cpts, every), network.posterior_plan, 20)
+    assert network.posterior_bytes_per_row() >= held
+
+
+def test_the_workspace_per_row_of_small_cliques_is_a_few_numbers_per_node():
+    """bench_bn's network: hidden nodes of 3 and 2 states over 12 columns, two of which have
+    children; enumeration always suffices."""
+    parents = [(), (0,)] + [(0,)] * 6 + [(1,)] * 6
+    parents[2 + 3], parents[8 + 3] = (0, 2), (1, 8)
+    sizes = (3, 2) + (4,) * 12
+    network = Network(sizes, tuple(parents), (True, True) + (False,) * 12, tuple(f"x{v}" for v in range(14)))
+    assert network.workspace_bytes_per_row() <= 8 * 8 * len(sizes)
+    assert network.posterior_bytes_per_row() <= 8 * (8 * len(sizes) + sum(sizes))

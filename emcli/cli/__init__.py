@@ -19,6 +19,7 @@ COMMANDS = {
     "select-k": "emcli.cli.select_k:select_k",
     "compress": "emcli.cli.compress:compress",
     "decompress": "emcli.cli.decompress:decompress",
+    "export": "emcli.cli.export:export",
 }
 
 

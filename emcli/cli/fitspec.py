@@ -42,7 +42,12 @@ def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
     if values.get("prior_params") and not given(ctx, "prior"):
         values["prior"] = "default"
     init, warm = values["init"], None
-    if init is not None and init not in INIT_METHODS:
+    bif = init is not None and init.lower().endswith(".bif") and os.path.isfile(init)
+    if bif:
+        if given(ctx, "model_name") and model != "bn":
+            raise UsageError(f"--init {init} is a Bayesian network (BIF); it starts -m bn, not -m {model}")
+        model = "bn"
+    elif init is not None and init not in INIT_METHODS:
         warm = _read_warm(ctx, init, model, warm_start)
         model = warm[2]["model"]
     entry = registry.spec(model)
@@ -55,15 +60,67 @@ def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
             raise UsageError(f"model {model} does not take --start-runs")
         if init == "random":
             raise UsageError("--start-runs applies to --init k-means++ or robust, not random")
+    if "observed" in entry.options and warm is None and not bif:
+        values.update(_network_columns(values, "k" in given_options))
     spec = FitSpec(model, {name: values[name] for name in entry.options if name in values},
                    init=init, restarts=values["restarts"], start_runs=start_runs, seed=values["seed"],
                    max_iter=values["max_iter"], tol=values["tol"], chunk_bytes=values["chunk_bytes"],
                    algorithm=values["algorithm"], driver_options=_driver_options(ctx, model, values))
     source = Source(data, values["fmt"], values["columns"], values["target"],
                     checked_exclude(values["columns"], values["exclude"]))
+    if bif:
+        return _bif_start(FitRequest(spec, source), init, values, given_options)
     if warm is None:
         return FitRequest(spec, source)
     return _warm(FitRequest(spec, source), init, warm, values, given_options)
+
+
+def _network_columns(values: dict, k_given: bool) -> dict:
+    """A network's options read from --structure: the structure as an inline edge list (a file
+    is read once, here), and the ``observed`` columns, its nodes that are not --hidden (in the
+    order first written) unless --columns names them; --exclude has no place.  -k
+    (``k_given``, or select-k's cells) sets the states of the one --hidden node given without
+    them, and is refused when there is none."""
+    from emcli.models.bn_parse import parse_edges
+    from emcli.models.bn_structure import build, describe
+
+    if not values.get("structure"):
+        raise UsageError("a Bayesian network needs --structure EDGES|FILE, its edges ('A -> B, ...')")
+    if values.get("exclude"):
+        raise UsageError("--exclude does not apply to a Bayesian network: --structure names its columns")
+    hidden = values.get("hidden") or {}
+    if None not in hidden.values():
+        if k_given:
+            raise UsageError("-k sets the states of a --hidden node given without them (--hidden H); "
+                             "every --hidden node has its own")
+        values["k"] = None
+    edges = parse_edges(values["structure"])
+    named = [name for edge in edges for name in edge] + list(edges.mentioned)
+    observed = values["columns"] or [name for name in dict.fromkeys(named) if name not in hidden]
+    sized = {name: states or 2 for name, states in hidden.items()}  # build checks names, not sizes
+    structure = build(edges, observed, sized, edges.mentioned)
+    return {"structure": describe(structure), "observed": list(observed), "columns": list(observed),
+            "k": values.get("k")}
+
+
+def _bif_start(request: FitRequest, path: str, values: dict, given_options: set) -> FitRequest:
+    """The request of a network fit started from the BIF file ``path`` (emcli.models.bn_start):
+    its structure, columns, levels and CPTs; --structure, -k and --columns have no place."""
+    from emcli.models.bn import BayesianNetwork, BNParams
+    from emcli.models.bn_bif import read_bif_file
+    from emcli.models.bn_start import network_start, start_cpts
+
+    for name in ("structure", "k"):
+        if name in given_options:
+            raise UsageError(f"{flag(name)} does not apply: the --init file {path} gives the network")
+    if request.source.columns is not None:
+        raise UsageError(f"--columns does not apply: the --init file {path} names the columns")
+    options, levels, by_name = network_start(read_bif_file(path), values.get("hidden") or {}, path)
+    options.update(prior=values["prior"], prior_params=values["prior_params"])
+    params = BNParams(start_cpts(BayesianNetwork(**options, levels=levels).network, by_name))
+    spec = request.spec.but(options=options, init=params)
+    source = Source(request.source.path, request.source.fmt, list(options["observed"]))
+    return FitRequest(spec, source, levels, request.notes)
 
 
 def _read_warm(ctx, path: str, model: str, allowed: bool):

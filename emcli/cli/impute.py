@@ -35,7 +35,8 @@ def _old_model_flag(value: str):
               help="Round filled cells of integer columns, which keep their type (--no-round: they become float).")
 @click.option("--clip", is_flag=True, help="Keep filled values within each column's observed range.")
 @click.option("--model-file", metavar="MODEL.json",
-              help="Fill from this fitted gmm model (its columns must be the chosen ones) instead of fitting.")
+              help="Fill from this fitted gmm model (its columns must be the chosen ones) or Bayesian "
+                   "network (-m bn: its columns, with their levels) instead of fitting.")
 @click.option("--model-out", metavar="MODEL.json", help="Also write the fitted model file.")
 @click.option("--report", "report_path", metavar="FILE.json",
               help="Also write a JSON report: cells filled per column, the fit, the model.")
@@ -58,6 +59,11 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
     rows (warm-started from the full fit), with every missing cell drawn from its conditional
     distribution, so that the spread between the tables reflects the uncertainty of the filled
     values (multiple imputation, as Amelia II).
+
+    A Bayesian network's model file (fit with -m bn) fills its categorical columns: each missing
+    cell with its most probable level given the row's observed cells, or, with --draws M and
+    --seed, M tables whose missing cells are drawn jointly from their posterior under the saved
+    parameters.
 
     The method assumes the cells are missing at random: whether a cell is missing may depend on
     the row's observed cells but not on its own unseen value. Values missing because they are
@@ -103,11 +109,8 @@ def _plan(ctx, data, values, model_file, draws, long_format, round_integers, cli
 
     if model_file is not None:
         for name, flag in FIT_FLAGS.items():
-            if options.given(ctx, name):
+            if options.given(ctx, name) and not (name == "seed" and draws):  # a network's draws take it
                 raise UsageError(f"{flag} applies to fitting; --model-file fills with the saved model")
-        if draws:
-            raise UsageError("--draws refits the model to bootstrap resamples; it cannot use a "
-                             "saved --model-file, whose parameters carry no uncertainty")
     k = _components(ctx, values["model_name"], values.pop("k_text"))
     ks = parse_k_range(values.pop("k_range")) if model_file is None and k is None else None
     values["k"] = k or 1

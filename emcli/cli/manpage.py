@@ -151,6 +151,8 @@ def render_model(spec, fit: click.Command, fit_ctx: click.Context) -> str:
     what data it needs, the ``emtool fit`` options it takes and what ``predict`` gives."""
     import importlib
 
+    from emcli.models.registry import DERIVED_OPTIONS
+
     page = _page_name(spec.name)
     module = importlib.import_module(spec.target.split(":")[0])
     options = {param.name: param for param in fit.get_params(fit_ctx) if isinstance(param, click.Option)}
@@ -171,6 +173,8 @@ def render_model(spec, fit: click.Command, fit_ctx: click.Context) -> str:
         ".SH OPTIONS",
     ]
     for name in spec.options:
+        if name in DERIVED_OPTIONS:
+            continue
         opts, help_ = options[name].get_help_record(fit_ctx)
         lines += [".TP", _term(opts), text_line(escape(" ".join(help_.split())))]
     lines += [".SH OUTPUT", text_line(escape(

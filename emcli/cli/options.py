@@ -27,7 +27,8 @@ DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "bu
                   "kappa", "epochs", "learning_rate", "weight_prior", "prune")
 #: the models' own options (constructor arguments) as click names them
 MODEL_OPTIONS = ("k", "covariance", "reg_covar", "prior", "prior_params", "dof", "shared_dof",
-                 "metric", "intercept", "basis", "gamma", "threshold", "prior_scale", "target")
+                 "metric", "intercept", "basis", "gamma", "threshold", "prior_scale", "target", "structure",
+                 "hidden")
 
 
 #: the largest counts a run may ask for: beyond them a command would run for days or run out of
@@ -154,6 +155,15 @@ def prior_params(ctx, param, values):
     return out
 
 
+def hidden_nodes(ctx, param, values):
+    """``--hidden NAME[=STATES]`` (repeatable) as a dict name -> states (None: from -k)."""
+    if not values:
+        return {}
+    from emcli.models.bn_parse import parse_hidden
+
+    return parse_hidden(list(values))
+
+
 def _set_verbosity(ctx, param, value):
     if value:
         from emcli import console
@@ -207,6 +217,12 @@ model_options = _stack(
                  help="rvm --basis rbf: kernel width, exp(-gamma |x - x'|^2) (default 1 / number of features)."),
     click.option("--threshold", type=Finite(min=0, min_open=True), default=1e6, show_default=True,
                  help="rvm: prune a weight whose precision exceeds this multiple of the smallest."),
+    click.option("--structure", metavar="EDGES|FILE",
+                 help="bn: the network's edges, 'A -> B, B -> C' inline, or a file of them (one per "
+                      "line, or Graphviz DOT); nodes are columns or --hidden nodes."),
+    click.option("--hidden", "hidden", multiple=True, callback=hidden_nodes, metavar="NAME[=STATES]",
+                 help="bn: a hidden node of --structure and its number of states (repeatable); one "
+                      "may leave them to -k (select-k: --k-range)."),
     click.option("--prior-scale", type=Finite(min=0, min_open=True), default=10.0,
                  show_default=True,
                  help="probit: standard deviation tau of the N(0, tau^2 I) prior on the weights."),

@@ -8,7 +8,8 @@ from emcli.cli import options
 @options.command(aliases=options.OLD_INPUT_FORMAT)
 @click.argument("model_file", metavar="MODEL.json")
 @click.argument("data")
-@click.option("--proba", is_flag=True, help="Append p_0..p_{K-1}, each row's component probabilities.")
+@click.option("--proba", is_flag=True, help="Append p_0..p_{K-1}, each row's component probabilities "
+                                            "(-m bn: p_H_0, p_H_1, ... per hidden node H).")
 @click.option("--logpdf", is_flag=True, help="Append logpdf, each row's log density under the model (-inf for a row so far "
                    "from every component, beyond 1e154 standard deviations, that it is below float "
                    "range; its probabilities are then those of the limit along its direction).")
@@ -27,7 +28,8 @@ def predict(model_file, data, proba, logpdf, unseen, fmt, chunk_bytes, output, o
     The output keeps DATA's columns and rows and appends 'cluster' (and, with --proba and
     --logpdf, 'p_0'... and 'logpdf'; Student-t models add each row's precision 'weight', small
     for outliers). Regression models append 'prediction' and, where they have a predictive
-    variance, 'prediction_std' (see each model's page for its other columns).
+    variance, 'prediction_std' (see each model's page for its other columns). A Bayesian network
+    (-m bn) appends each hidden node's most probable state, in a column named after it.
 
     \b
     Examples:

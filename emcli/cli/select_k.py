@@ -68,7 +68,7 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     check_plot_path(plot_path)
     criterion = grid.check_criterion(model_name, criterion, values["algorithm"])
     cells = run.grid(grid.parse_k_range(k_range), grid.covariance_types(model_name, covariance))
-    chosen = frozenset({"covariance"} if covariance is not None else ())
+    chosen = frozenset({"k", "covariance"} if covariance is not None else {"k"})  # the cells set them
     request = fit_request(ctx, data, model_name, values, chosen=chosen, warm_start=False)
     rows = pipeline.load(request.spec, request.source, k=1)
     show(notes=[f"columns: {', '.join(rows.columns)}"])

@@ -212,7 +212,22 @@ class Sampling(Protocol):
     """A generative model (``emtool sample``)."""
 
     def sample(self, params: Params, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(n, D) rows drawn from the model and the (n,) components they came from."""
+        """(n, D) rows drawn from the model and the (n,) components they came from (a model
+        with HiddenNodes: the (n, H) states of its hidden nodes)."""
+
+
+class HiddenNodes(Protocol):
+    """Named hidden variables, each with states of its own (a Bayesian network's hidden nodes),
+    rather than one component index: ``emtool predict`` writes each one's most probable state,
+    ``impute`` fills missing cells from their posterior."""
+
+    def hidden_names(self) -> list[str]:
+        """The hidden nodes' names, the order of ``posteriors`` and of ``sample``'s states."""
+
+    def posteriors(self, params: Params, X: np.ndarray) -> tuple[list, list, np.ndarray]:
+        """Given each row's observed cells: per hidden node its (N, K_h) posterior, per column of
+        ``X`` its (N, L_j) distribution (certain where observed), and the (N,) log densities of
+        the observed cells."""
 
 
 class HardLabels(Protocol):
@@ -275,7 +290,7 @@ CAPABILITIES = {
     "variational": Variational, "missing": Missing, "conditionals": Conditionals, "sampling": Sampling,
     "hard_labels": HardLabels, "centres": Centres, "row_outputs": RowOutputs,
     "diagnosing": Diagnosing, "describing": Describing, "levels": Levelled, "streaming": Streaming,
-    "short_runs": ShortRuns,
+    "short_runs": ShortRuns, "hidden_nodes": HiddenNodes,
 }
 
 

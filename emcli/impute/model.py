@@ -1,6 +1,6 @@
-"""The Gaussian mixture an imputation fills from: fit to the rows (a multivariate normal, K
-components, or K chosen by BIC through select-k's grid), or read from a model file and checked
-against the chosen columns."""
+"""The model an imputation fills from: a Gaussian mixture fit to the rows (a multivariate
+normal, K components, or K chosen by BIC through select-k's grid), or a model file (a gmm
+checked against the chosen columns, or a Bayesian network with its own columns)."""
 
 from dataclasses import dataclass, field
 
@@ -44,18 +44,34 @@ def fit_imputer(spec: FitSpec, rows: Rows, path: str, ks: list | None, jobs: int
     return Imputer(model, params, doc, selection=selection.table)
 
 
-def load_imputer(path: str, rows: Rows, data_path: str) -> tuple[Imputer, Rows]:
-    """The Gaussian mixture in the model file ``path``, whose columns must be the chosen
-    columns of ``rows`` in any order, and ``rows`` reordered to the model's columns."""
+def load_imputer(path: str, spec: FitSpec, source, draws: int | None) -> tuple[Imputer, Rows]:
+    """The model in the model file ``path`` and the rows of ``source`` it fills: for a gmm, the
+    chosen columns (``spec``'s reading), which must be its columns in any order, reordered to
+    them; for a model with hidden nodes (bn), its columns coded as its levels.  ``draws`` from
+    a saved gmm are refused: they need bootstrap refits, and a network's are drawn from its
+    posterior with the parameters as saved."""
+    from emcli import pipeline
+    from emcli.data import load_rows
+    from emcli.em.protocol import HiddenNodes, has
+    from emcli.errors import UsageError
     from emcli.io.modelfile import read_model
 
     model, params, doc = read_model(path)
+    if has(model, HiddenNodes):
+        if source.columns is not None and sorted(source.columns) != sorted(doc["columns"]):
+            raise DataError(f"{path} was fit to columns {', '.join(doc['columns'])}; --columns names others")
+        rows = load_rows(source.path, source.fmt, list(doc["columns"]), "categorical", levels=model.levels)
+        return Imputer(model, params, doc, source=path), rows
     if doc["model"] != "gmm":
-        raise ModelFileError(f"{path} holds a {doc['model']} model; impute needs a gmm model")
+        raise ModelFileError(f"{path} holds a {doc['model']} model; impute needs a gmm or bn model")
+    if draws:
+        raise UsageError("--draws refits the model to bootstrap resamples; it cannot use a "
+                         "saved --model-file, whose parameters carry no uncertainty")
+    rows = pipeline.read(spec, source)
     if sorted(doc["columns"]) != sorted(rows.columns):
         raise DataError(f"{path} was fit to columns {', '.join(doc['columns'])}, but the chosen "
-                        f"columns of {display_name(data_path)} are {', '.join(rows.columns)} "
+                        f"columns of {display_name(source.path)} are {', '.join(rows.columns)} "
                         "(choose them with --columns)")
     order = [rows.columns.index(c) for c in doc["columns"]]
-    rows = Rows(rows.table, list(doc["columns"]), rows.X[:, order])
+    rows = Rows(rows.table, list(doc["columns"]), rows.X[:, order], warnings=rows.warnings)
     return Imputer(model, params, doc, source=path), rows

@@ -42,9 +42,7 @@ def summary_lines(report: dict) -> list:
                      "from the whole mixture (nothing observed to condition on)")
     doc = report["model"]
     if doc is not None:
-        options = doc["options"]
-        line = (f"gmm k={options['k']} {options['covariance']}"
-                f"{' (K by BIC)' if report['selection'] else ''}: "
+        line = (f"{_model_line(doc)}{' (K by BIC)' if report['selection'] else ''}: "
                 f"log-likelihood {report['log_likelihood']:.4f}")
         if report["n_iter"] is not None:
             line += (f", {report['n_iter']} iterations, "
@@ -55,3 +53,12 @@ def summary_lines(report: dict) -> list:
         lines.append(f"{len(iterations)} imputations: bootstrap refits took {min(iterations)} to "
                      f"{max(iterations)} iterations (median {np.median(iterations):g})")
     return lines
+
+
+def _model_line(doc: dict) -> str:
+    """The model in a few words: a gmm's K and covariance, a network's hidden nodes."""
+    options = doc["options"]
+    if doc["model"] == "bn":
+        hidden = ", ".join(f"{name}={states}" for name, states in options["hidden"].items())
+        return f"bn, hidden {hidden}"
+    return f"gmm k={options['k']} {options['covariance']}"

@@ -61,15 +61,16 @@ def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
     from emcli.impute.table import Completion
 
     name = display_name(plan.source.path)
-    rows = pipeline.read(plan.spec, plan.source)
+    imputer = None
+    if plan.model_file:
+        imputer, rows = load_imputer(plan.model_file, plan.spec, plan.source, plan.draws)
+    else:
+        rows = pipeline.read(plan.spec, plan.source)
     require_observed_columns(rows.X, rows.columns, plan.source.path)
     if plan.long and "imputation" in rows.table.column_names:
         raise DataError(f"{name} already has a column 'imputation'; rename it to use --long")
-    imputer = None
-    if plan.model_file:
-        imputer, rows = load_imputer(plan.model_file, rows, plan.source.path)
     completion = Completion(rows.table, rows.columns, rows.X, round_integers=plan.round_integers,
-                            clip=plan.clip, name=name,
+                            clip=plan.clip, name=name, levels=rows.levels,
                             text=read_text(plan.source.path, plan.source.fmt, rows.table.column_names)
                             if plan.as_text else None)
     empty = empty_rows(rows.X)
@@ -106,6 +107,8 @@ def _tables(plan: Plan, imputer, completion, rows: Rows, fit_rows: Rows, nothing
 
     if nothing_missing:
         completed = [(rows.X, None, False)] * (plan.draws or 1)
+    elif rows.levels is not None:
+        completed = _network_fills(plan, imputer, rows.X)
     elif plan.draws:
         completed = bootstrap_imputations(plan.spec, imputer, fit_rows.X, rows.columns, rows.X, plan.draws)
     else:
@@ -119,3 +122,16 @@ def _tables(plan: Plan, imputer, completion, rows: Rows, fit_rows: Rows, nothing
         arrays.append(X)
     if plan.long:
         yield completion.long_table(arrays)
+
+
+def _network_fills(plan: Plan, imputer, X: np.ndarray) -> Iterator:
+    """A network's completed rows: one of most probable levels, or ``plan.draws`` joint draws
+    from the posterior, draw i from ``numpy.random.default_rng([seed, i])`` as bootstrap
+    imputations are."""
+    from emcli.impute.network import joint_draws, most_probable
+
+    if not plan.draws:
+        yield most_probable(imputer.model, imputer.params, X), None, False
+        return
+    for i in range(1, plan.draws + 1):
+        yield joint_draws(imputer.model, imputer.params, X, np.random.default_rng([plan.spec.seed, i])), None, False

@@ -17,12 +17,14 @@ class Completion:
     in missing cells; ``text``: the input's cells as text (CSV, TSV), written back for every
     cell not filled (``io.passthrough``).  ``round_integers``: filled cells of integer columns are rounded and the
     column keeps its type (otherwise it becomes float64); ``clip``: filled values are kept
-    within each column's observed range.
+    within each column's observed range.  ``levels``: per column its levels, when ``X`` holds
+    level codes (categorical columns), which the filled cells take.
     """
 
     def __init__(self, table: pa.Table, columns: list, X: np.ndarray, *, round_integers: bool,
-                 clip: bool, name: str, text: pa.Table | None = None):
+                 clip: bool, name: str, text: pa.Table | None = None, levels: list | None = None):
         self.source, self.columns, self.name, self.text = table, list(columns), name, text
+        self.levels = levels
         self.missing = np.isnan(X)
         self.round_integers, self.clip = round_integers, clip
         self.low, self.high = np.nanmin(X, axis=0), np.nanmax(X, axis=0)
@@ -34,14 +36,17 @@ class Completion:
     def table(self, completed: np.ndarray) -> pa.Table:
         """The input table with the missing cells of the chosen columns taken from the
         completed (N, D) rows."""
-        if self.clip:
+        if self.clip and self.levels is None:
             completed = np.clip(completed, self.low, self.high)
         out = self.source
         for j, name in enumerate(self.columns):
             hidden = self.missing[:, j]
             if hidden.any():
                 position = out.column_names.index(name)
-                column = self._column(out.column(position), completed[:, j], hidden, name)
+                if self.levels is not None:
+                    column = _levels_column(out.column(position), completed[:, j], hidden, self.levels[j])
+                else:
+                    column = self._column(out.column(position), completed[:, j], hidden, name)
                 out = out.set_column(position, pa.field(name, column.type), column)
         return with_input_text(out, self.text, dict(zip(self.columns, self.missing.T)))
 
@@ -73,3 +78,11 @@ class Completion:
             values = np.round(values, kind.scale)
         filled = pc.cast(pa.array(np.where(hidden, values, 0.0)), kind, safe=False)
         return pc.if_else(pa.array(hidden), filled, original)
+
+
+def _levels_column(original: pa.ChunkedArray, codes: np.ndarray, hidden: np.ndarray, levels: list) -> pa.ChunkedArray:
+    """``original`` with its ``hidden`` cells set to the levels their ``codes`` (N,) name, in the
+    column's own type."""
+    chosen = np.array(levels, dtype=object)[np.where(hidden, codes, 0).astype(np.intp)]
+    filled = pa.array(chosen.tolist()).cast(original.type)
+    return pc.if_else(pa.array(hidden), filled, original)

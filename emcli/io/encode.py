@@ -110,8 +110,8 @@ def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels:
         else:
             column_levels = levels[j]
         try:
-            value_set = pa.array(column_levels, type=column.type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            value_set = _level_set(column_levels, column.type)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, OverflowError):
             raise DataError(f"{name}: column {column_name!r} holds {column.type} values, unlike the "
                             f"model's levels {column_levels[:3]!r}") from None
         codes = pc.index_in(column, value_set=value_set)
@@ -122,8 +122,16 @@ def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels:
             raise DataError(f"{name}: column {column_name!r} row {row + 1} has level {column[row].as_py()!r}, "
                             "which the model never saw (use --unseen missing to treat such cells as missing)")
         out[:, j] = coded
-        found.append([_json_level(v) for v in column_levels])
+        found.append([_json_level(v) for v in value_set.to_pylist()])
     return list(columns), out, found
+
+
+def _level_set(levels: list, kind: pa.DataType) -> pa.Array:
+    """The ``levels`` as an array of the column's type ``kind``: levels given as text (a BIF
+    file's states) are read as integers or booleans for such a column."""
+    if levels and all(isinstance(level, str) for level in levels) and not pa.types.is_string(kind):
+        return pc.cast(pa.array(levels), kind)
+    return pa.array(levels, type=kind)
 
 
 def binary_target(table: pa.Table, target: str, name: str, labels: list | None = None):

@@ -19,6 +19,11 @@ import numpy as np
 
 #: the most joint states of a row's unobserved nodes enumerated; beyond, variable elimination
 MAX_STATES = 4096
+#: the scratch ``posteriors`` may take for a sub-block of rows (its (rows, states) arrays)
+POSTERIOR_BYTES = 8 << 20
+#: how many (rows, states) arrays of 8-byte numbers ``posteriors`` holds at once: the weights,
+#: a copy of some of their rows, an index and the values it gathers
+_POSTERIOR_ARRAYS = 4
 
 
 def states_per_group(network, missing_internal: np.ndarray) -> np.ndarray:
@@ -29,19 +34,19 @@ def states_per_group(network, missing_internal: np.ndarray) -> np.ndarray:
     return np.prod(np.where(hidden | missing_internal, sizes, 1.0), axis=1)
 
 
-def _has_children(network) -> np.ndarray:
+def has_children(network) -> np.ndarray:
     """(V,) whether each node is a parent."""
-    has_children = np.zeros(len(network.cardinality), dtype=bool)
+    parent = np.zeros(len(network.cardinality), dtype=bool)
     for parents in network.parents:
-        has_children[list(parents)] = True
-    return has_children
+        parent[list(parents)] = True
+    return parent
 
 
 def missing_patterns(network, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The distinct patterns of missing cells with children among the rows ``codes`` (N, V)
     (level codes of every node, NaN where unobserved): (G, V) booleans, and the (N,) pattern of
     each row.  Each pattern is one integer's bits (a node per bit), which np.unique sorts fast."""
-    internal = np.flatnonzero(_has_children(network) & ~np.array(network.hidden))
+    internal = np.flatnonzero(has_children(network) & ~np.array(network.hidden))
     bits = np.isnan(codes[:, internal]).astype(np.int64) @ (np.int64(1) << np.arange(len(internal), dtype=np.int64))
     keys, group = np.unique(bits, return_inverse=True)
     patterns = np.zeros((len(keys), len(network.cardinality)), dtype=bool)
@@ -102,8 +107,9 @@ def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.nd
     cells ``values`` (N, V) (0 where unobserved) and (S, V) from each joint state of the
     ``unobserved`` nodes; and those states, (S, len(unobserved)) levels in the order
     itertools.product enumerates them."""
-    states = np.array(list(itertools.product(*(range(network.cardinality[u]) for u in unobserved))),
-                      dtype=np.int64).reshape(-1, len(unobserved))
+    joint = list(itertools.product(*(range(network.cardinality[u]) for u in unobserved)))
+    # a complete row of a network without hidden nodes has one joint state: the empty one
+    states = np.array(joint, dtype=np.int64).reshape(len(joint), len(unobserved))
     column = {int(u): i for i, u in enumerate(unobserved)}
     n_nodes = len(network.cardinality)
     rows = np.zeros((len(values), n_nodes), dtype=np.int64)
@@ -119,35 +125,67 @@ def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.nd
     return rows, state_part, states
 
 
-def posteriors(network, cpts: list, codes: np.ndarray) -> tuple[np.ndarray, list]:
+def posteriors(network, cpts: list, codes: np.ndarray, groups=None) -> tuple[np.ndarray, list]:
     """(N,) log Z_n and, per node, the (N, L_v) distribution of its state given each row's
-    observed cells (``codes`` as ``e_step`` takes them): the hidden nodes' posteriors, a missing
-    cell's, and an observed cell's level as certain.  For predict and impute, in NumPy: the
-    (rows, states) posterior of each group is kept, as the kernel does not, and the CPT
-    indices take N x S x V integers, which the caller's block size must allow for."""
-    layout = _Layout(network, cpts, codes)
-    absent, values = layout.absent, layout.values
+    observed cells (``codes`` as ``e_step`` takes them, ``groups`` their ``missing_patterns``
+    when known): the hidden nodes' posteriors, a missing cell's, and an observed cell's level as
+    certain.  For predict and impute, in NumPy: unlike the kernel it keeps each row's posterior
+    over the joint states, so a group's rows go in sub-blocks whose (rows, states) arrays stay
+    within POSTERIOR_BYTES, and the rest is a few numbers per node and row."""
+    layout = _Layout(network, cpts, codes, groups)
+    n_nodes = len(network.cardinality)
     log_z = np.empty(len(codes))
     marginals = [np.zeros((len(codes), size)) for size in network.cardinality]
     for v, marginal in enumerate(marginals):
-        seen = np.flatnonzero(~absent[:, v])
-        marginal[seen, values[seen, v]] = 1.0
+        seen = np.flatnonzero(~layout.absent[:, v])
+        marginal[seen, layout.values[seen, v]] = 1.0
     for unobserved, members in layout.groups():
-        rows, state_part, states = _indices(network, unobserved, values[members])
-        index = layout.offset + rows[:, None, :] + state_part[None, :, :]  # (N, S, V)
-        enumerated = np.isin(np.arange(len(network.cardinality)), unobserved)
-        counted = ~absent[members] | enumerated  # a missing cell without children: factor 1
-        log_joint = np.where(counted[:, None, :], layout.log_cpt[index], 0.0).sum(axis=2)
-        top = log_joint.max(axis=1, keepdims=True)
-        weights = np.exp(log_joint - top)
-        total = weights.sum(axis=1, keepdims=True)
-        log_z[members] = (top + np.log(total)).ravel()
-        weights /= total
-        for i, u in enumerate(unobserved):
-            marginals[u][members] = weights @ np.eye(network.cardinality[u])[states[:, i]]
-        for v in np.flatnonzero(~enumerated):
-            missing = np.flatnonzero(absent[members, v])
-            if missing.size:  # its parents' posterior times its CPT row (its own level taken as 0)
-                rows_of = layout.flat_cpt[index[missing, :, v, None] + np.arange(network.cardinality[v])]
-                marginals[v][members[missing]] = np.einsum("ns,nsl->nl", weights[missing], rows_of)
+        rows, state_part, states = _indices(network, unobserved, layout.values[members])
+        enumerated = np.isin(np.arange(n_nodes), unobserved)
+        step = max(1, POSTERIOR_BYTES // (len(states) * 8 * _POSTERIOR_ARRAYS))
+        for start in range(0, len(members), step):
+            block, block_rows = members[start : start + step], rows[start : start + step]
+            weights, log_z[block] = _state_posterior(layout, block, block_rows, state_part, enumerated)
+            for i, u in enumerate(unobserved):
+                marginals[u][block] = weights @ np.eye(network.cardinality[u])[states[:, i]]
+            for v in np.flatnonzero(~enumerated):
+                missing = np.flatnonzero(layout.absent[block, v])
+                if missing.size:
+                    marginals[v][block[missing]] = _childless_marginal(
+                        layout, v, network.cardinality[v], weights[missing], block_rows[missing], state_part)
     return log_z, marginals
+
+
+def _state_posterior(layout: _Layout, members: np.ndarray, rows: np.ndarray, state_part: np.ndarray,
+                     enumerated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """((n, S) posterior of each joint state, (n,) log Z) of the rows ``members`` of one group,
+    whose CPT index parts are ``rows`` (n, V) and ``state_part`` (S, V); ``enumerated`` (V,)
+    marks the group's unobserved nodes.  The log joint is summed node by node, so the scratch
+    is three (n, S) arrays whatever V."""
+    absent = layout.absent[members]
+    log_joint = np.zeros((len(members), len(state_part)))
+    for v in range(len(enumerated)):
+        uncounted = absent[:, v] & ~enumerated[v]  # a missing cell without children: factor 1
+        if uncounted.all():
+            continue
+        terms = layout.log_cpt[layout.offset[v] + rows[:, v, None] + state_part[:, v]]
+        terms[uncounted] = 0.0
+        log_joint += terms
+    top = log_joint.max(axis=1, keepdims=True)
+    weights = np.exp(np.subtract(log_joint, top, out=log_joint), out=log_joint)
+    total = weights.sum(axis=1, keepdims=True)
+    weights /= total
+    return weights, (top + np.log(total)).ravel()
+
+
+def _childless_marginal(layout: _Layout, v: int, size: int, weights: np.ndarray, rows: np.ndarray,
+                        state_part: np.ndarray) -> np.ndarray:
+    """(m, L_v) distribution of node ``v``'s missing cells that have no children, in m rows of
+    ``weights`` (m, S) over the joint states: its parents' posterior times its CPT row, found
+    with its own level taken as 0 (``rows`` (m, V) and ``state_part`` (S, V) index parts)."""
+    out = np.empty((len(weights), size))
+    index = layout.offset[v] + rows[:, v, None] + state_part[:, v]
+    for level in range(size):
+        out[:, level] = np.einsum("ns,ns->n", weights, layout.flat_cpt[index])
+        index += 1  # the next level's entry, in place: one (m, S) index array for all levels
+    return out

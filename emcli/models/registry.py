@@ -12,6 +12,8 @@ from emcli.errors import UsageError
 
 
 _FLAGS = {"k": "-k", "prior_params": "--prior-param", "intercept": "--no-intercept"}
+#: options a command sets from others, never given as a flag
+DERIVED_OPTIONS = ("observed",)
 
 #: the Gaussian covariance structures (gmm, student, tmix)
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
@@ -51,7 +53,8 @@ class ModelSpec:
 
     def flags(self) -> list:
         """The model's own options as command-line flags."""
-        return [_FLAGS.get(name, "--" + name.replace("_", "-")) for name in self.options]
+        return [_FLAGS.get(name, "--" + name.replace("_", "-")) for name in self.options
+                if name not in DERIVED_OPTIONS]
 
     def load(self):
         module, cls = self.target.split(":")
@@ -119,6 +122,19 @@ MODELS = {
             algorithms=MIXTURE_ALGORITHMS + ("variational",),
             capabilities=("seeded", "reseeding", "prior", "posterior", "missing", "sampling", "levels", "diagnosing",
                           "variational"),
+        ),
+        ModelSpec(
+            name="bn", target="emcli.models.bn:BayesianNetwork", kind="clustering, density",
+            summary="discrete Bayesian network with hidden nodes (a DAG of conditional probability tables)",
+            needs="--structure (edges between columns and --hidden nodes) over columns of levels; "
+                  "missing cells are fit as hidden values",
+            options=("structure", "hidden", "observed", "k", "prior", "prior_params"),
+            outputs=("<hidden>", "p_<hidden>_<k>", "logpdf"),
+            data="categorical",
+            when="categorical data with a known dependence structure: hidden causes over several "
+                 "answers, hierarchies of them, answers that depend on each other",
+            algorithms=("batch", "incremental", "stepwise"),
+            capabilities=("self_starting", "prior", "missing", "sampling", "levels", "hidden_nodes"),
         ),
         ModelSpec(
             name="student", target="emcli.models.student:StudentT", kind="density, outliers",

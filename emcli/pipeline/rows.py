@@ -67,7 +67,8 @@ def _read(spec: FitSpec, source: Source, levels: list | None, keep_table: bool =
                                     entry.target_kind, levels, exclude=source.exclude)
         return rows if keep_table else dataclasses.replace(rows, table=None)
     return load_rows(source.path, source.fmt, source.columns, entry.data, levels=levels,
-                     exclude=source.exclude, keep_table=keep_table)
+                     exclude=source.exclude, keep_table=keep_table,
+                     reserved=tuple(spec.options.get("hidden") or ()))
 
 
 def check(spec: FitSpec, rows: Rows, source: Source, *, k: int | None = None) -> Rows:

@@ -35,7 +35,7 @@ class FitSpec:
     @property
     def k(self) -> int:
         """The number of components asked for (1 for models without components)."""
-        return int(self.options.get("k", 1))
+        return int(self.options.get("k") or 1)
 
     @property
     def warm(self) -> bool:
