@@ -143,3 +143,25 @@ def test_the_model_file_round_trips():
     assert loaded.network.names == network.network.names
     for mine, theirs in zip(outcome.best.params.cpts, params.cpts):
         np.testing.assert_array_equal(mine, theirs)
+
+
+def test_blocks_of_the_fit_rows_are_laid_out_once_with_the_same_statistics():
+    """EM's chunks are views of the rows prepare saw: their layout is kept for the next
+    iteration, and gives what a fresh layout of a copy gives; a copy is never mistaken for one."""
+    from emcli.models.bn import _block_of
+
+    rng = np.random.default_rng(4)
+    X = coded(rng, 500, [2, 3, 2, 3], missing=0.2)
+    network = BayesianNetwork("H -> a, H -> b, G -> b, G -> c, H -> G, a -> c, H -> d", {"H": 2, "G": 3},
+                              ["a", "b", "c", "d"])
+    network.prepare(X)
+    params = network.init_params(X, "random", rng)
+    assert _block_of(X, X[100:300]) == (100, 200) and _block_of(X, X[100:300].copy()) is None
+    assert _block_of(X, X[::2]) is None and _block_of(X, X[:, :2]) is None
+    first = network.e_step(params, X[100:300])
+    assert (100, 200) in network._cache_blocks
+    again, fresh = network.e_step(params, X[100:300]), network.e_step(params, X[100:300].copy())
+    for other in (again, fresh):
+        assert other[1] == first[1]
+        for field in first[0]:
+            np.testing.assert_array_equal(other[0][field], first[0][field])

@@ -55,6 +55,10 @@ class BNParams:
     cpts: list
 
 
+#: rows (as the engine holds them, 8 bytes a cell) whose blocks a fit lays out once and keeps:
+#: their layout takes a few times their size, and beyond this the blocks are large enough that
+#: laying them out each iteration costs little beside the inference
+CACHE_BYTES = 32 << 20
 #: the MAP prior's hyperparameter and its default (see the module docstring)
 DEFAULT_PRIOR = {"ess": 1.0}
 
@@ -99,6 +103,7 @@ class BayesianNetwork(SelfStarting, Prior, Missing, Sampling, Levelled, HiddenNo
         self.k = 1
         self.levels = [list(column) for column in levels] if levels is not None else None
         self.network = None
+        self._cache_rows, self._cache_blocks = None, {}
         if self.levels is not None:
             self._plan()
 
@@ -129,6 +134,9 @@ class BayesianNetwork(SelfStarting, Prior, Missing, Sampling, Levelled, HiddenNo
             raise DataError(f"column {column + 1} row {row + 1} of the data is {X[row, column]:g}, "
                             f"not a level code 0..{sizes[column] - 1}")
         self._plan()
+        # the rows EM passes over, whose blocks are laid out once (``_prepared``) when small
+        self._cache_rows = X if X.nbytes <= CACHE_BYTES else None
+        self._cache_blocks = {}
 
     def _plan(self) -> None:
         """The inference network (node order, cardinalities) and which data column each
@@ -172,9 +180,23 @@ class BayesianNetwork(SelfStarting, Prior, Missing, Sampling, Levelled, HiddenNo
         """Inference on the block's distinct rows, each counted as often as it occurs: tables
         of a few categorical columns repeat heavily (six columns of three levels have 729
         possible rows, with missing cells 4,096)."""
-        rows, multiplicity, _ = distinct_rows(X[:, self.columns])
-        counts, log_z = self.network.e_step(params.cpts, rows, multiplicity)
+        prepared, multiplicity = self._prepared(X)
+        counts, log_z = self.network.e_step(params.cpts, prepared, multiplicity)
         return Stats(**{f"n{v}": count for v, count in enumerate(counts)}), float(multiplicity @ log_z)
+
+    def _prepared(self, X: np.ndarray):
+        """The block ``X``'s distinct rows laid out for inference (Network.prepare), and their
+        (N_u,) multiplicities.  A block of the rows ``prepare`` saw (EM's chunks are views of
+        them, the same every iteration) is laid out once and kept, up to CACHE_BYTES of rows:
+        on a few thousand rows the layout costs more than the inference."""
+        key = _block_of(self._cache_rows, X) if self._cache_rows is not None else None
+        if key is not None and key in self._cache_blocks:
+            return self._cache_blocks[key]
+        rows, multiplicity, _ = distinct_rows(X[:, self.columns])
+        prepared = self.network.prepare(rows), multiplicity
+        if key is not None:
+            self._cache_blocks[key] = prepared
+        return prepared
 
     # -- M-step ------------------------------------------------------------------------------------
 
@@ -274,6 +296,18 @@ class BayesianNetwork(SelfStarting, Prior, Missing, Sampling, Levelled, HiddenNo
                 raise ModelFileError(f"{field}.cpt: every row must be non-negative and sum to 1")
             cpts.append(table)
         return BNParams(cpts)
+
+
+def _block_of(rows: np.ndarray, block: np.ndarray) -> tuple | None:
+    """(first row, number of rows) of ``block`` when it is a run of consecutive rows of
+    ``rows`` (a view into its memory, as EM's chunks are), else None."""
+    if block.ndim != 2 or block.strides != rows.strides or block.shape[1] != rows.shape[1]:
+        return None
+    offset = block.__array_interface__["data"][0] - rows.__array_interface__["data"][0]
+    start, rest = divmod(offset, rows.strides[0]) if rows.strides[0] > 0 else (-1, 1)
+    if rest or start < 0 or start + len(block) > len(rows):
+        return None
+    return int(start), len(block)
 
 
 def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

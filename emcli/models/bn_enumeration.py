@@ -13,6 +13,7 @@ V x N x S steps for S joint states and no (N, S) array, which is why this path i
 whenever S is at most MAX_STATES.
 """
 
+import functools
 import itertools
 
 import numpy as np
@@ -54,52 +55,60 @@ def missing_patterns(network, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return patterns, group.ravel()
 
 
-class _Layout:
-    """What both passes need of a block: the CPTs concatenated (``flat_cpt``, their logs and
-    each node's ``offset``), the rows' missing-pattern groups (``missing_patterns``), which
-    cells are ``absent`` and the level ``values`` (0 where absent)."""
+class Block:
+    """A block of rows as the enumeration indexes them, whatever the CPTs (so that a fit may
+    lay a block out once for all its iterations): the rows' missing-pattern groups
+    (``missing_patterns``), which cells are ``absent``, the level ``values`` (0 where absent),
+    and per group its unobserved nodes, member rows and CPT index parts (``_indices``)."""
 
-    def __init__(self, network, cpts: list, codes: np.ndarray, groups=None):
+    def __init__(self, network, codes: np.ndarray, groups=None):
+        self.keys, self.group = groups if groups is not None else missing_patterns(network, codes)
+        self.absent = np.isnan(codes)
+        self.values = np.where(self.absent, 0, codes).astype(np.int64)
+        hidden = np.array(network.hidden)
+        self.parts = []
+        for g, pattern in enumerate(self.keys):
+            unobserved, members = np.flatnonzero(hidden | pattern), np.flatnonzero(self.group == g)
+            self.parts.append((unobserved, members, *_indices(network, unobserved, self.values[members])))
+
+    def __len__(self) -> int:
+        return len(self.absent)
+
+
+class _Tables:
+    """The CPTs concatenated: ``flat_cpt``, its logs and each node's ``offset`` in it."""
+
+    def __init__(self, cpts: list):
         self.flat_cpt = np.concatenate([cpt.ravel() for cpt in cpts])
         with np.errstate(divide="ignore"):
             self.log_cpt = np.log(self.flat_cpt)
         self.offset = np.concatenate([[0], np.cumsum([cpt.size for cpt in cpts])[:-1]]).astype(np.int64)
-        self.keys, self.group = groups if groups is not None else missing_patterns(network, codes)
-        self.absent = np.isnan(codes)
-        self.values = np.where(self.absent, 0, codes).astype(np.int64)
-        self.hidden = np.array(network.hidden)
-
-    def groups(self):
-        """(unobserved node indices, member rows) per pattern."""
-        for g, pattern in enumerate(self.keys):
-            yield np.flatnonzero(self.hidden | pattern), np.flatnonzero(self.group == g)
 
     def split(self, flat: np.ndarray, cpts: list) -> list:
         """A concatenated array like ``flat_cpt`` cut back into the CPTs' shapes."""
         return [flat[o : o + cpt.size].reshape(cpt.shape) for o, cpt in zip(self.offset, cpts)]
 
 
-def e_step(network, cpts: list, codes: np.ndarray, multiplicity: np.ndarray, groups=None):
-    """(expected family counts per node, (N,) log Z_n) of the rows ``codes`` (N, V): a level
-    code per node in node order (NaN where unobserved: hidden nodes and missing cells), each
-    row counted ``multiplicity`` (N,) times; ``groups``, their ``missing_patterns`` when known.
-    Every row's group must have at most MAX_STATES joint states (``states_per_group``).  The
-    loops over rows, states and nodes are the compiled kernel's (emcli/csrc/network.c); this
-    lays out its indices."""
+def e_step(network, cpts: list, block: Block, multiplicity: np.ndarray):
+    """(expected family counts per node, (N,) log Z_n) of the rows of ``block``, each counted
+    ``multiplicity`` (N,) times.  Every row's group must have at most MAX_STATES joint states
+    (``states_per_group``).  The loops over rows, states and nodes are the compiled kernel's
+    (emcli/csrc/network.c); the block holds its indices."""
     from emcli import _kernels
 
-    layout = _Layout(network, cpts, codes, groups)
+    tables = _Tables(cpts)
     sizes = np.array(network.cardinality, dtype=np.int64)
-    counts = np.zeros(len(layout.log_cpt))
-    log_z = np.empty(len(codes))
-    for unobserved, members in layout.groups():
-        rows, states, _ = _indices(network, unobserved, layout.values[members])
-        seen = (~layout.absent[members] | np.isin(np.arange(len(sizes)), unobserved)).astype(np.int64)
+    counts = np.zeros(len(tables.log_cpt))
+    log_z = np.empty(len(block))
+    for unobserved, members, rows, states, _ in block.parts:
+        seen = ~block.absent[members]
+        seen[:, unobserved] = True
         part = np.empty(len(members))
-        _kernels.enumerate(rows, seen, states, layout.offset, sizes, layout.log_cpt, layout.flat_cpt,
-                           np.ascontiguousarray(multiplicity[members], dtype=np.float64), part, counts)
+        _kernels.enumerate(rows, seen.astype(np.int64), states, tables.offset, sizes, tables.log_cpt,
+                           tables.flat_cpt, np.ascontiguousarray(multiplicity[members], dtype=np.float64),
+                           part, counts)
         log_z[members] = part
-    return layout.split(counts, cpts), log_z
+    return tables.split(counts, cpts), log_z
 
 
 def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -107,12 +116,24 @@ def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.nd
     cells ``values`` (N, V) (0 where unobserved) and (S, V) from each joint state of the
     ``unobserved`` nodes; and those states, (S, len(unobserved)) levels in the order
     itertools.product enumerates them."""
+    strides, state_part, states = _pattern(network, tuple(int(u) for u in unobserved))
+    # one product with the observed cells' strides; float64 holds the integer sums exactly
+    rows = (values.astype(np.float64) @ strides).astype(np.int64)
+    return rows, state_part, states
+
+
+@functools.lru_cache(maxsize=1024)
+def _pattern(network, unobserved: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What ``_indices`` needs of one set of unobserved nodes, computed once per network and
+    set: (V, V) the stride of node u's level in node v's CPT index where u is observed (0
+    elsewhere), the (S, V) state part and the (S, U) joint states.  A block of rows has a few
+    missing patterns, each met again in every block and iteration."""
     joint = list(itertools.product(*(range(network.cardinality[u]) for u in unobserved)))
     # a complete row of a network without hidden nodes has one joint state: the empty one
     states = np.array(joint, dtype=np.int64).reshape(len(joint), len(unobserved))
-    column = {int(u): i for i, u in enumerate(unobserved)}
+    column = {u: i for i, u in enumerate(unobserved)}
     n_nodes = len(network.cardinality)
-    rows = np.zeros((len(values), n_nodes), dtype=np.int64)
+    strides = np.zeros((n_nodes, n_nodes))
     state_part = np.zeros((len(states), n_nodes), dtype=np.int64)
     for v in range(n_nodes):
         stride = 1
@@ -120,55 +141,55 @@ def _indices(network, unobserved: np.ndarray, values: np.ndarray) -> tuple[np.nd
             if u in column:
                 state_part[:, v] += states[:, column[u]] * stride
             else:
-                rows[:, v] += values[:, u] * stride
+                strides[u, v] = stride
             stride *= network.cardinality[u]
-    return rows, state_part, states
+    for array in (strides, state_part, states):
+        array.flags.writeable = False  # shared by every call: never changed in place
+    return strides, state_part, states
 
 
-def posteriors(network, cpts: list, codes: np.ndarray, groups=None) -> tuple[np.ndarray, list]:
+def posteriors(network, cpts: list, block: Block) -> tuple[np.ndarray, list]:
     """(N,) log Z_n and, per node, the (N, L_v) distribution of its state given each row's
-    observed cells (``codes`` as ``e_step`` takes them, ``groups`` their ``missing_patterns``
-    when known): the hidden nodes' posteriors, a missing cell's, and an observed cell's level as
-    certain.  For predict and impute, in NumPy: unlike the kernel it keeps each row's posterior
-    over the joint states, so a group's rows go in sub-blocks whose (rows, states) arrays stay
-    within POSTERIOR_BYTES, and the rest is a few numbers per node and row."""
-    layout = _Layout(network, cpts, codes, groups)
+    observed cells, for the rows of ``block``: the hidden nodes' posteriors, a missing cell's,
+    and an observed cell's level as certain.  For predict and impute, in NumPy: unlike the
+    kernel it keeps each row's posterior over the joint states, so a group's rows go in
+    sub-blocks whose (rows, states) arrays stay within POSTERIOR_BYTES, and the rest is a few
+    numbers per node and row."""
+    tables = _Tables(cpts)
     n_nodes = len(network.cardinality)
-    log_z = np.empty(len(codes))
-    marginals = [np.zeros((len(codes), size)) for size in network.cardinality]
+    log_z = np.empty(len(block))
+    marginals = [np.zeros((len(block), size)) for size in network.cardinality]
     for v, marginal in enumerate(marginals):
-        seen = np.flatnonzero(~layout.absent[:, v])
-        marginal[seen, layout.values[seen, v]] = 1.0
-    for unobserved, members in layout.groups():
-        rows, state_part, states = _indices(network, unobserved, layout.values[members])
+        seen = np.flatnonzero(~block.absent[:, v])
+        marginal[seen, block.values[seen, v]] = 1.0
+    for unobserved, members, rows, state_part, states in block.parts:
         enumerated = np.isin(np.arange(n_nodes), unobserved)
         step = max(1, POSTERIOR_BYTES // (len(states) * 8 * _POSTERIOR_ARRAYS))
         for start in range(0, len(members), step):
-            block, block_rows = members[start : start + step], rows[start : start + step]
-            weights, log_z[block] = _state_posterior(layout, block, block_rows, state_part, enumerated)
+            sub, sub_rows = members[start : start + step], rows[start : start + step]
+            weights, log_z[sub] = _state_posterior(tables, block.absent[sub], sub_rows, state_part, enumerated)
             for i, u in enumerate(unobserved):
-                marginals[u][block] = weights @ np.eye(network.cardinality[u])[states[:, i]]
+                marginals[u][sub] = weights @ np.eye(network.cardinality[u])[states[:, i]]
             for v in np.flatnonzero(~enumerated):
-                missing = np.flatnonzero(layout.absent[block, v])
+                missing = np.flatnonzero(block.absent[sub, v])
                 if missing.size:
-                    marginals[v][block[missing]] = _childless_marginal(
-                        layout, v, network.cardinality[v], weights[missing], block_rows[missing], state_part)
+                    marginals[v][sub[missing]] = _childless_marginal(
+                        tables, v, network.cardinality[v], weights[missing], sub_rows[missing], state_part)
     return log_z, marginals
 
 
-def _state_posterior(layout: _Layout, members: np.ndarray, rows: np.ndarray, state_part: np.ndarray,
+def _state_posterior(tables: _Tables, absent: np.ndarray, rows: np.ndarray, state_part: np.ndarray,
                      enumerated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """((n, S) posterior of each joint state, (n,) log Z) of the rows ``members`` of one group,
-    whose CPT index parts are ``rows`` (n, V) and ``state_part`` (S, V); ``enumerated`` (V,)
-    marks the group's unobserved nodes.  The log joint is summed node by node, so the scratch
-    is three (n, S) arrays whatever V."""
-    absent = layout.absent[members]
-    log_joint = np.zeros((len(members), len(state_part)))
+    """((n, S) posterior of each joint state, (n,) log Z) of n rows of one group, whose missing
+    cells are ``absent`` (n, V) and CPT index parts ``rows`` (n, V) and ``state_part`` (S, V);
+    ``enumerated`` (V,) marks the group's unobserved nodes.  The log joint is summed node by
+    node, so the scratch is three (n, S) arrays whatever V."""
+    log_joint = np.zeros((len(rows), len(state_part)))
     for v in range(len(enumerated)):
         uncounted = absent[:, v] & ~enumerated[v]  # a missing cell without children: factor 1
         if uncounted.all():
             continue
-        terms = layout.log_cpt[layout.offset[v] + rows[:, v, None] + state_part[:, v]]
+        terms = tables.log_cpt[tables.offset[v] + rows[:, v, None] + state_part[:, v]]
         terms[uncounted] = 0.0
         log_joint += terms
     top = log_joint.max(axis=1, keepdims=True)
@@ -178,14 +199,14 @@ def _state_posterior(layout: _Layout, members: np.ndarray, rows: np.ndarray, sta
     return weights, (top + np.log(total)).ravel()
 
 
-def _childless_marginal(layout: _Layout, v: int, size: int, weights: np.ndarray, rows: np.ndarray,
+def _childless_marginal(tables: _Tables, v: int, size: int, weights: np.ndarray, rows: np.ndarray,
                         state_part: np.ndarray) -> np.ndarray:
     """(m, L_v) distribution of node ``v``'s missing cells that have no children, in m rows of
     ``weights`` (m, S) over the joint states: its parents' posterior times its CPT row, found
     with its own level taken as 0 (``rows`` (m, V) and ``state_part`` (S, V) index parts)."""
     out = np.empty((len(weights), size))
-    index = layout.offset[v] + rows[:, v, None] + state_part[:, v]
+    index = tables.offset[v] + rows[:, v, None] + state_part[:, v]
     for level in range(size):
-        out[:, level] = np.einsum("ns,ns->n", weights, layout.flat_cpt[index])
+        out[:, level] = np.einsum("ns,ns->n", weights, tables.flat_cpt[index])
         index += 1  # the next level's entry, in place: one (m, S) index array for all levels
     return out

@@ -196,32 +196,42 @@ class Network:
         few = np.all(bn_enumeration.states_per_group(self, groups[0]) <= bn_enumeration.MAX_STATES)
         return groups if few else None
 
-    def e_step(self, cpts: list, codes: np.ndarray, multiplicity: np.ndarray | None = None):
-        """(expected family counts per node, (N,) log Z_n) of the rows ``codes`` (N, observed
-        nodes: level codes in node order, NaN for a missing cell), each counted
-        ``multiplicity`` times (1 by default).  By enumeration of each row's unobserved states
-        (emcli.models.bn_enumeration) when they are few, else by the contraction below."""
+    def prepare(self, codes: np.ndarray):
+        """The rows ``codes`` (N, observed nodes: level codes in node order, NaN for a missing
+        cell) laid out for inference, whatever the CPTs: a bn_enumeration.Block when every
+        row's unobserved states are few enough to enumerate, else their evidence for the
+        contraction (``evidence_of``).  A fit prepares each block once for every iteration."""
         from emcli.models import bn_enumeration
 
-        multiplicity = np.ones(len(codes)) if multiplicity is None else multiplicity
         full = self._node_codes(codes)
         groups = self._enumerable(full)
-        if groups is not None:
-            return bn_enumeration.e_step(self, cpts, full, multiplicity, groups)
-        return self.contracted_e_step(cpts, evidence_of(codes, self), multiplicity)
+        return bn_enumeration.Block(self, full, groups) if groups is not None else evidence_of(codes, self)
 
-    def posteriors(self, cpts: list, codes: np.ndarray) -> tuple[np.ndarray, list]:
+    def e_step(self, cpts: list, rows, multiplicity: np.ndarray | None = None):
+        """(expected family counts per node, (N,) log Z_n) of the ``rows`` (codes as ``prepare``
+        takes them, or what it made of them), each counted ``multiplicity`` times (1 by
+        default): by enumeration of each row's unobserved states (emcli.models.bn_enumeration)
+        when they are few, else by the contraction below."""
+        from emcli.models import bn_enumeration
+
+        prepared = self.prepare(rows) if isinstance(rows, np.ndarray) else rows
+        n = len(prepared) if isinstance(prepared, bn_enumeration.Block) else len(_rows_of(prepared))
+        multiplicity = np.ones(n) if multiplicity is None else multiplicity
+        if isinstance(prepared, bn_enumeration.Block):
+            return bn_enumeration.e_step(self, cpts, prepared, multiplicity)
+        return self.contracted_e_step(cpts, prepared, multiplicity)
+
+    def posteriors(self, cpts: list, rows) -> tuple[np.ndarray, list]:
         """((N,) log Z_n, per node the (N, L_v) distribution of its state given row n's observed
-        cells) of the rows ``codes`` as ``e_step`` takes them; an observed cell's level is
-        certain.  By enumeration when every row's unobserved states are few, else by the
-        contraction (``contracted_posteriors``)."""
+        cells) of the ``rows`` as ``e_step`` takes them; an observed cell's level is certain.
+        By enumeration when every row's unobserved states are few, else by the contraction
+        (``contracted_posteriors``)."""
         from emcli.models import bn_enumeration
 
-        full = self._node_codes(codes)
-        groups = self._enumerable(full)
-        if groups is not None:
-            return bn_enumeration.posteriors(self, cpts, full, groups)
-        return self.contracted_posteriors(cpts, evidence_of(codes, self))
+        prepared = self.prepare(rows) if isinstance(rows, np.ndarray) else rows
+        if isinstance(prepared, bn_enumeration.Block):
+            return bn_enumeration.posteriors(self, cpts, prepared)
+        return self.contracted_posteriors(cpts, prepared)
 
     def _node_codes(self, codes: np.ndarray) -> np.ndarray:
         """(N, V) codes of every node: the observed ones' from ``codes``, NaN for hidden nodes."""
@@ -315,6 +325,11 @@ class Network:
                                            array.shape)
                 grads[o] = grads[o] + grad if o in grads else grad
         return [grads.get(o, 0.0) for o in wanted]
+
+
+def _rows_of(evidence: list) -> np.ndarray:
+    """The first observed node's (N, L) evidence: one row per row of the block."""
+    return next(lam for lam in evidence if lam is not None)
 
 
 def evidence_of(codes: np.ndarray, network: Network) -> list:
