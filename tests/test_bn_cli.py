@@ -208,3 +208,45 @@ def test_the_sample_network_in_a_real_process(tmp_path):
     assert predicted.returncode == 0
     header = predicted.stdout.splitlines()[0]
     assert header.endswith(",Lifestyle,Illness")
+
+
+def test_a_warm_start_from_a_network_model_file(run):
+    """--init net.json continues the fit; --structure given again (reordered) agrees with the
+    file, a different one is refused."""
+    write_table()
+    run("fit", "data.csv", *NETWORK, "--max-iter", "5", "-o", "net.json")
+    result = run("fit", "data.csv", "--init", "net.json", "-o", "more.json")
+    assert result.exit_code == 0, result.output
+    first, more = (json.loads(open(name).read()) for name in ("net.json", "more.json"))
+    assert more["fit"]["log_likelihood"] > first["fit"]["log_likelihood"]
+    shuffled = ", ".join(reversed(STRUCTURE.split(", ")))
+    assert run("fit", "data.csv", "-m", "bn", "--init", "net.json", "--structure", shuffled, "-o", "again.json").exit_code == 0
+    assert_bad_input(run, "unused.txt", "", ["fit", "data.csv", "-m", "bn", "--init", "net.json", "--structure",
+                                             "H -> a, H -> b"], "differs from")
+
+
+def test_a_model_files_structure_is_never_read_as_a_file(run, tmp_path):
+    """A network's structure in a model file is an edge list: a path there is refused, not read."""
+    write_table()
+    run("fit", "data.csv", *NETWORK, "--max-iter", "3", "-o", "net.json")
+    doc = json.loads(open("net.json").read())
+    open("edges.txt", "w").write(STRUCTURE.replace(", ", "\n"))
+    doc["options"]["structure"] = "edges.txt"
+    open("bad.json", "w").write(json.dumps(doc))
+    result = run("predict", "bad.json", "data.csv", "-o", "out.csv")
+    assert result.exit_code == 2 and "no such file" in result.stderr and result.stderr.count("\n") == 1
+    assert not os.path.exists("out.csv")
+
+
+def test_a_number_beyond_int64_in_a_level_column_is_one_line(run):
+    """Found by the fuzz suite: a float column where the model has text levels, holding 1e308,
+    once reached a cast that raised; it is no level, said in one line."""
+    write_table()
+    run("fit", "data.csv", *NETWORK, "--max-iter", "3", "-o", "net.json")
+    table = pd.read_csv("data.csv")
+    table["a"] = 0.0
+    table.loc[0, "a"] = 1e308
+    table.to_csv("big.csv", index=False)
+    result = run("predict", "net.json", "big.csv", "-o", "out.csv")
+    assert result.exit_code == 2 and result.stderr == (
+        "emtool: error: big.csv: column 'a' row 1 is 1e+308; categorical needs levels (text, integers or booleans)\n")

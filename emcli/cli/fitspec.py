@@ -144,7 +144,7 @@ def _warm(request: FitRequest, path: str, warm: tuple, values: dict, given_optio
 
     fitted, params, doc = warm
     for name in sorted(given_options):
-        if name in doc["options"] and doc["options"][name] != values[name]:
+        if name in doc["options"] and not _same_option(name, values[name], doc["options"][name]):
             raise UsageError(f"{flag(name)} {values[name]} differs from {doc['options'][name]} "
                              f"in the --init model {path}")
     source = request.source
@@ -161,6 +161,18 @@ def _warm(request: FitRequest, path: str, warm: tuple, values: dict, given_optio
     spec = request.spec.but(options=dict(doc["options"]), init=params)
     source = Source(source.path, source.fmt, list(doc["columns"]), doc["target"])
     return FitRequest(spec, source, fitted.levels if has(fitted, Levelled) else None, notes)
+
+
+def _same_option(name: str, given, stored) -> bool:
+    """Whether an option given with a warm start says what the model file stored: a network's
+    structure by its edges and nodes (given as a file or inline, stored inline)."""
+    if name != "structure":
+        return given == stored
+    from emcli.models.bn_parse import parse_edges
+
+    ours, theirs = parse_edges(given), parse_edges(stored, inline=True)
+    return (set(ours), set(ours.mentioned) - {n for edge in ours for n in edge}) == \
+        (set(theirs), set(theirs.mentioned) - {n for edge in theirs for n in edge})
 
 
 def _driver_options(ctx, model: str, values: dict) -> dict:

@@ -191,9 +191,12 @@ def _write(result, plan, tables: list, paths: dict, report_path, model_out, stri
 
     fmt, source = paths["format"], plan.source
     # Nothing to fill: the input's own bytes, so that the output equals it to the character
-    # (a table written again would print 2.0 as 2 and quote text).
+    # (a table written again would print 2.0 as 2 and quote text); but not bytes with an empty
+    # line, which the reader skipped and a reader of the output would take for a row.
     original = (Path(source.path).read_bytes() if result.nothing_missing and not plan.long
                 and source.path != STDOUT and table_format(source.path, source.fmt) == fmt else None)
+    if original is not None and any(line in (b"", b"\r") for line in original.split(b"\n")[:-1]):
+        original = None
 
     def write(table, path):
         if original is None:

@@ -199,7 +199,7 @@ model_options = _stack(
                  help="Covariance floor, relative to each column's variance: every covariance is at "
                       "least this times the columns' variances (gmm, student, tmix)."),
     click.option("--prior", type=click.Choice(["none", "default"]), default="none", show_default=True,
-                 help="'default': MAP with the model's weak conjugate prior (gmm, bernoulli, categorical)."),
+                 help="'default': MAP with the model's weak conjugate prior (gmm, bernoulli, categorical, bn)."),
     click.option("--prior-param", "prior_params", multiple=True, callback=prior_params,
                  metavar="NAME=VALUE",
                  help="Set one prior hyperparameter (repeatable); implies --prior default."),

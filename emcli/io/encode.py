@@ -95,10 +95,11 @@ def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels:
         column = _level_column(table.column(column_name), column_name, name)
         if pa.types.is_floating(column.type):
             values = column.to_numpy(zero_copy_only=False)
-            fractional = np.flatnonzero(~np.isnan(values) & (values != np.round(values)))
+            # a fraction, or a whole number beyond int64 (1e308), is no level
+            fractional = np.flatnonzero(~np.isnan(values) & ((values != np.round(values)) | (np.abs(values) >= 2.0**63)))
             if fractional.size:
                 row = int(fractional[0])
-                raise DataError(f"{name}: column {column_name!r} row {row + 1} is {values[row]!r}; "
+                raise DataError(f"{name}: column {column_name!r} row {row + 1} is {float(values[row])!r}; "
                                 "categorical needs levels (text, integers or booleans)")
             column = pc.cast(column, pa.int64())
         known = pc.unique(column.drop_null()).to_pylist()

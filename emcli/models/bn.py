@@ -81,6 +81,7 @@ class BayesianNetwork(SelfStarting, Prior, Missing, Sampling, Levelled, HiddenNo
 
         if observed is None:
             raise UsageError("a Bayesian network needs the columns its structure names")
+        _check_options(structure, hidden, observed, k)
         hidden = dict(hidden or {})
         unsized = [name for name, states in hidden.items() if states is None]
         if len(unsized) > 1:
@@ -89,7 +90,7 @@ class BayesianNetwork(SelfStarting, Prior, Missing, Sampling, Levelled, HiddenNo
             if k is None or k < 2:
                 raise UsageError(f"--hidden {unsized[0]}: give its number of states ({unsized[0]}=N) or -k of at least 2")
             hidden[unsized[0]] = int(k)
-        edges = parse_edges(structure)
+        edges = parse_edges(structure, inline=True)
         self.structure = build(edges, list(observed), hidden, edges.mentioned)
         if self.structure.unused:
             raise UsageError(f"--columns: {self.structure.unused[0]!r} is in no edge of --structure")
@@ -296,6 +297,24 @@ class BayesianNetwork(SelfStarting, Prior, Missing, Sampling, Levelled, HiddenNo
                 raise ModelFileError(f"{field}.cpt: every row must be non-negative and sum to 1")
             cpts.append(table)
         return BNParams(cpts)
+
+
+def _check_options(structure, hidden, observed, k) -> None:
+    """UsageError for options of the wrong kind (a model file's, which nothing else checked):
+    the structure as text, hidden nodes' states whole numbers from 2 to bn_parse.MAX_STATES (or
+    None), column names as text, -k a whole number."""
+    from emcli.models.bn_parse import MAX_STATES
+
+    if not isinstance(structure, str):
+        raise UsageError("the structure must be text, edges such as 'A -> B'")
+    if not isinstance(hidden, (dict, type(None))) or not all(
+            isinstance(name, str) and (states is None or (type(states) is int and 2 <= states <= MAX_STATES))
+            for name, states in (hidden or {}).items()):
+        raise UsageError(f"hidden: expected node names with numbers of states from 2 to {MAX_STATES:,}")
+    if not isinstance(observed, list) or not all(isinstance(name, str) for name in observed):
+        raise UsageError("observed: expected a list of column names")
+    if k is not None and (type(k) is not int or not 1 <= k <= MAX_STATES):
+        raise UsageError(f"-k must be a whole number from 1 to {MAX_STATES:,}")
 
 
 def _block_of(rows: np.ndarray, block: np.ndarray) -> tuple | None:

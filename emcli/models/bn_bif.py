@@ -39,7 +39,7 @@ from typing import Iterator, NamedTuple, NoReturn
 
 import numpy as np
 
-from emcli.models.bn_parse import fail, shown
+from emcli.models.bn_parse import fail, read_text_file, shown
 
 #: the largest text read (2 MiB): a few hundred nodes of three-parent tables, more than EM fits;
 #: the bound keeps a wrong file (a data table, a log) from being parsed at length
@@ -488,18 +488,7 @@ def read_bif(text: str, source: str) -> list[dict]:
 
 def read_bif_file(path: str) -> list[dict]:
     """The network of the BIF file ``path`` (UTF-8, at most MAX_BYTES), as read_bif reads it."""
-    try:
-        with open(path, "rb") as file:
-            data = file.read(MAX_BYTES + 1)
-    except OSError as error:
-        fail(f"{path}: cannot read it: {error.strerror or error}")
-    if len(data) > MAX_BYTES:
-        fail(f"{path}: larger than 2 MB; a BIF file is at most {MAX_BYTES:,} bytes")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        fail(f"{path}: not UTF-8 text (byte {error.start:,} cannot be read)")
-    return read_bif(text, path)
+    return read_bif(read_text_file(path, path, MAX_BYTES, "a BIF file"), path)
 
 
 # -- writing ---------------------------------------------------------------------------------------

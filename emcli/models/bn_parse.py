@@ -402,32 +402,34 @@ def _format(text: str, where: str) -> str:
     return "dot" if _is_word(first, "digraph") else "list"
 
 
-def _read_file(path: str, where: str) -> str:
-    """The text of the structure file ``path``, refused past MAX_BYTES or when not UTF-8."""
+def read_text_file(path: str, where: str, limit: int, what: str) -> str:
+    """The UTF-8 text of the file ``path`` (``what`` it is, for messages), refused past
+    ``limit`` bytes, which are all that is read; ``where`` opens every message."""
     try:
         with open(path, "rb") as file:
-            data = file.read(MAX_BYTES + 1)
+            data = file.read(limit + 1)
     except OSError as error:
-        fail(f"{where}: cannot read it: {error.strerror}")
-    if len(data) > MAX_BYTES:
-        fail(f"{where}: larger than 1 MB; a structure file is at most {MAX_BYTES:,} bytes")
+        fail(f"{where}: cannot read it: {error.strerror or error}")
+    if len(data) > limit:
+        fail(f"{where}: larger than {limit >> 20} MB; {what} is at most {limit:,} bytes")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         fail(f"{where}: not UTF-8 text (byte {error.start:,} cannot be read)")
 
 
-def parse_edges(spec: str) -> EdgeList:
+def parse_edges(spec: str, inline: bool = False) -> EdgeList:
     """The edges ``spec`` writes, as (parent, child) name pairs in the order written, with the
     names written alone in ``.mentioned`` (see EdgeList).  ``spec`` is the path of an existing
-    file (DOT, or one edge per line) or an edge list written inline; nothing is checked against
-    the data here (``build`` does)."""
-    if os.path.isfile(spec):
+    file (DOT, or one edge per line) or an edge list written inline (only that with
+    ``inline``: a model file's structure never names a file to read); nothing is checked
+    against the data here (``build`` does)."""
+    if not inline and os.path.isfile(spec):
         where = f"--structure {argument(spec)}"
-        text, mode = _read_file(spec, where), "list"
+        text, mode = read_text_file(spec, where, MAX_BYTES, "a structure file"), "list"
     else:
         where, text, mode = "--structure", spec, "inline"
-        if os.path.exists(spec):
+        if not inline and os.path.exists(spec):
             fail(f"--structure {argument(spec)}: not a regular file")
         if not spec.strip():
             fail("--structure is empty: give a file or edges such as 'A -> B'")

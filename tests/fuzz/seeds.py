@@ -61,6 +61,9 @@ SEEDS = {
     "kmedoids": ("faithful60.csv", _faithful60, ["-m", "kmedoids", "-k", "2", "--metric", "cityblock", "--max-iter", "40"]),
     "bernoulli": ("binary.csv", _binary_csv, ["-m", "bernoulli", "-k", "2"]),
     "categorical": ("survey.csv", None, ["-m", "categorical", "-k", "2", "--columns", "region,satisfaction"]),
+    "bn": ("network.csv", None, ["-m", "bn", "--structure", "Lifestyle -> smoker, Lifestyle -> Illness, "
+                                  "age -> Illness, Illness -> cough, smoker -> cough, Illness -> fever",
+                                  "--hidden", "Lifestyle=2", "--hidden", "Illness=3", "--max-iter", "40"]),
     "student": ("faithful60.csv", _faithful60, ["-m", "student", "--max-iter", "40"]),
     "tmix": ("faithful60.csv", _faithful60, ["-m", "tmix", "-k", "2", "--max-iter", "40"]),
     "experts": ("faithful60.csv", _faithful60, ["-m", "experts", "-k", "2", "--target", "waiting", "--max-iter", "40"]),
