@@ -58,6 +58,8 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
     for flag, wanted in (("--proba", proba), ("--logpdf", logpdf)):
         if wanted and not (has(model, Posterior) or hidden_nodes):
             raise UsageError(f"{model.name} gives no {flag[2:]} output; {flag} is not available")
+    if hidden_nodes and not model.hidden_names() and not logpdf:
+        raise UsageError(f"the {model.name} model has no hidden node to predict; --logpdf gives each row's log density")
     if proba and not (clusters or hidden_nodes):
         raise UsageError(f"{model.name} has a single component; --proba is not available")
     out, start = {}, 0

@@ -250,3 +250,33 @@ def test_a_number_beyond_int64_in_a_level_column_is_one_line(run):
     result = run("predict", "net.json", "big.csv", "-o", "out.csv")
     assert result.exit_code == 2 and result.stderr == (
         "emtool: error: big.csv: column 'a' row 1 is 1e+308; categorical needs levels (text, integers or booleans)\n")
+
+
+def test_joint_draws_follow_the_posterior_of_the_missing_cells():
+    """A row missing two dependent cells, drawn 40,000 times: the pairs' frequencies are the
+    brute-force joint posterior (not the product of its marginals), within sampling error."""
+    from emcli.impute.network import joint_draws
+    from emcli.models.bn import BayesianNetwork
+
+    rng = np.random.default_rng(8)
+    model = BayesianNetwork("H -> a, H -> b, a -> b, b -> c", {"H": 2}, ["a", "b", "c"], levels=[[0, 1, 2]] * 3)
+    params = model.init_params(np.zeros((1, 3)), "random", rng)
+    h, a, b, c = params.cpts
+    X = np.tile([np.nan, np.nan, 1.0], (40_000, 1))
+    drawn = joint_draws(model, params, X, np.random.default_rng(1))
+    joint = np.einsum("h,ha,hab,b->ab", h, a, b, c[:, 1])
+    joint /= joint.sum()
+    found = np.zeros((3, 3))
+    np.add.at(found, (drawn[:, 0].astype(int), drawn[:, 1].astype(int)), 1.0 / len(X))
+    np.testing.assert_allclose(found, joint, atol=4 * np.sqrt(joint * (1 - joint) / len(X)).max())
+    assert np.abs(joint - np.outer(joint.sum(1), joint.sum(0))).max() > 0.01  # the cells do depend
+
+
+def test_a_network_without_hidden_nodes_fits_its_missing_cells_and_predicts_only_densities(run):
+    write_table()
+    assert run("fit", "data.csv", "-m", "bn", "--structure", "a -> c, b -> c, d -> e", "-o", "plain.json").exit_code == 0
+    refused = run("predict", "plain.json", "data.csv", "-o", "out.csv")
+    assert refused.exit_code == 2 and "no hidden node" in refused.stderr
+    assert run("predict", "plain.json", "data.csv", "--logpdf", "-o", "out.csv").exit_code == 0
+    assert list(pd.read_csv("out.csv").columns)[-1] == "logpdf"
+    assert run("impute", "data.csv", "--model-file", "plain.json", "-o", "filled.csv").exit_code == 0
