@@ -39,8 +39,10 @@ def chunks(X: np.ndarray, rows: int) -> Iterator[np.ndarray]:
 def accumulate(step, X: np.ndarray, rows: int):
     """Sum ``step(chunk)`` -> (Stats, score) over the chunks of ``X``, in chunk order, the
     chunks on the worker threads: a map-reduce whose sums are those of one thread, bit for
-    bit."""
-    return _summed(ordered_map(step, chunks(X, rows)))
+    bit.  Rows held elsewhere (emcli.cluster.rows.PartitionedRows) run it themselves."""
+    if hasattr(X, "map_reduce"):
+        return X.map_reduce(step, rows)
+    return summed(ordered_map(step, chunks(X, rows)))
 
 
 def accumulate_drawn(step, X: np.ndarray, rows: int, rng: np.random.Generator):
@@ -49,10 +51,10 @@ def accumulate_drawn(step, X: np.ndarray, rows: int, rng: np.random.Generator):
     draws, like the sums, are the same whichever thread runs which chunk (a generator shared
     by threads would hand out its numbers in the order they happened to ask)."""
     blocks = list(chunks(X, rows))
-    return _summed(ordered_map(lambda pair: step(*pair), zip(blocks, rng.spawn(len(blocks)))))
+    return summed(ordered_map(lambda pair: step(*pair), zip(blocks, rng.spawn(len(blocks)))))
 
 
-def _summed(results):
+def summed(results):
     """The sums of (Stats, score) ``results``, in order."""
     total_stats, total_score = None, 0.0
     for stats, score in results:

@@ -1,0 +1,61 @@
+"""Rows held in partitions on a Dask cluster, passed over by the EM drivers in place of an
+array: an E-step pass is one task per partition, each running the local engine's chunked
+E-step on its rows (``em.chunks.accumulate``), and the client sums the partitions'
+statistics in partition order.  Only the step (the model and its parameters) goes to the
+workers, and only the statistics come back."""
+
+import numpy as np
+
+from emcli.em.chunks import accumulate, summed
+
+
+def _partition_pass(rows: np.ndarray, step, chunk: int):
+    """One partition's (Stats, score): ``step`` summed over its chunks of ``chunk`` rows."""
+    return accumulate(step, rows, chunk)
+
+
+def _gather_rows(rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    return rows[positions]
+
+
+class PartitionedRows:
+    """(N, D) float64 rows in partitions on the workers of a Dask ``client``: ``parts`` are
+    futures of (n_i, D) arrays in row order, ``sizes`` their n_i.  Takes ``len``, ``shape``,
+    ``X[indices]`` (an integer array: the rows gathered to the client, for seeding and
+    re-seeding) and ``map_reduce``, which em.chunks.accumulate calls instead of chunking."""
+
+    def __init__(self, client, parts: list, sizes: list, n_features: int):
+        self.client, self.parts, self.sizes = client, list(parts), [int(size) for size in sizes]
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
+        self.n_features = int(n_features)
+
+    @classmethod
+    def scatter(cls, client, X: np.ndarray, n_parts: int) -> "PartitionedRows":
+        """``X`` cut into ``n_parts`` consecutive partitions, sent to the workers."""
+        pieces = np.array_split(X, n_parts)
+        return cls(client, client.scatter(pieces), [len(piece) for piece in pieces], X.shape[1])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    @property
+    def shape(self) -> tuple:
+        return len(self), self.n_features
+
+    def map_reduce(self, step, chunk: int):
+        """``step(block)`` -> (Stats, score) summed over every chunk of ``chunk`` rows of every
+        partition: one task per partition, the results summed in partition order."""
+        futures = self.client.map(_partition_pass, self.parts, step=step, chunk=chunk, pure=False)
+        return summed(self.client.gather(futures))
+
+    def __getitem__(self, index) -> np.ndarray:
+        """The rows at the integer positions ``index`` (1-D), in that order."""
+        index = np.asarray(index)
+        if index.ndim != 1 or not np.issubdtype(index.dtype, np.integer):
+            raise TypeError("partitioned rows are indexed by a 1-D array of row positions")
+        part = np.searchsorted(self.starts, index, side="right") - 1
+        out = np.empty((len(index), self.n_features))
+        for p in np.unique(part):
+            mine = np.flatnonzero(part == p)
+            out[mine] = self.client.submit(_gather_rows, self.parts[p], index[mine] - self.starts[p]).result()
+        return out
