@@ -67,18 +67,19 @@ def _id_like(table: "pa.Table", columns: list) -> list:
 
 def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "numeric",
               levels: list | None = None, unseen: str = "error", exclude: list | None = None,
-              keep_table: bool = True, reserved: tuple = ()) -> Rows:
+              keep_table: bool = True, reserved: tuple = (), name: str | None = None) -> Rows:
     """Read ``path`` and encode its columns for a model whose data are of ``kind``: "numeric",
     "binary" (0/1) or "categorical" (level codes; ``levels`` given when predicting).  Without
     ``columns``, every column of the kind but those in ``exclude``.  Without ``keep_table``
     the rows' ``table`` is None, and a Parquet file is read one column at a time, so that its
     cells are never in memory twice.  ``reserved``: names the model gives to nodes of its own
-    (a network's hidden nodes), which no column of the table may have."""
+    (a network's hidden nodes), which no column of the table may have.  ``name``: what the
+    messages call the file (default: ``path`` as given)."""
     from emcli.io.tables import numeric_matrix, read_table
 
     table = read_table(path, fmt, lazy=not keep_table and kind == "numeric")
     kept = table if keep_table else None
-    name = display_name(path)
+    name = name or display_name(path)
     for node in reserved:
         if node in table.column_names:
             raise DataError(f"--hidden {node}: {name} has a column {node!r}; give the hidden node another name")

@@ -69,13 +69,3 @@ def column_moments(X: np.ndarray, rows: int = BLOCK_ROWS) -> tuple[np.ndarray, n
         sq += np.nansum(centred * centred, axis=0)
     return mean, sq / np.maximum(count, 1)
 
-
-def column_covariance(X: np.ndarray, rows: int = BLOCK_ROWS) -> np.ndarray:
-    """(D, D) population covariance of the complete (N, D) rows ``X``, about the column means,
-    in chunks of ``rows`` so that no (N, D) temporary is made."""
-    mean = X.mean(axis=0)
-    total = np.zeros((X.shape[1], X.shape[1]))
-    for start in range(0, len(X), rows):
-        centred = X[start : start + rows] - mean
-        total += centred.T @ centred
-    return total / len(X)

@@ -59,3 +59,138 @@ def test_partitioned_rows_gather_the_rows_asked_for(client):
     assert len(parts) == 20 and parts.shape == (20, 2)
     index = np.array([19, 0, 7, 8, 13, 7])
     np.testing.assert_array_equal(parts[index], X[index])
+
+
+@pytest.mark.parametrize("name, covariance", [("gmm", c) for c in registry.COVARIANCE_TYPES] + [("tmix", "full")])
+def test_prepare_over_partitions_sets_what_it_sets_over_the_array(client, name, covariance):
+    """The column summaries prepare takes (em.moments: means, variances, missing cells, the
+    seeding frame) are the same passes on partitions: equal to 1e-12 relative."""
+    from emcli.cluster.rows import PartitionedRows
+
+    X = data(name, n=900, seed=4) * [1e3, 1e-2] + [5e4, 0.0]
+    if name == "gmm":
+        X[np.random.default_rng(1).random(X.shape) < 0.1] = np.nan
+        X = X[~np.isnan(X).all(axis=1)]
+    local, remote = (registry.create(name, {**CASES[name]["options"], "covariance": covariance}) for _ in range(2))
+    local.prepare(X)
+    remote.prepare(PartitionedRows.scatter(client, X, 4))
+    for field in ("center", "data_var", "floor", "frame") + (("start_var",) if name == "tmix" else ("incomplete",)):
+        a, b = getattr(local, field), getattr(remote, field)
+        if a is None or isinstance(a, bool):
+            assert a == b, field
+        else:
+            np.testing.assert_allclose(b, a, rtol=1e-12, atol=0, err_msg=field)
+
+
+@pytest.mark.parametrize("name", ["gmm", "kmeans", "tmix"])
+def test_a_whole_fit_over_partitions_reaches_the_local_optimum(client, name):
+    """em.fit over partitions (prepare, a start seeded from a sample, restarts) ends at the
+    local engine's best score on these well separated clusters."""
+    from emcli.cluster.rows import PartitionedRows
+    from emcli.em.fit import fit
+
+    X = data(name, n=3000, seed=6)
+    make = lambda: registry.create(name, CASES[name]["options"])
+    local = fit(make(), X, restarts=3, seed=1)
+    remote = fit(make(), PartitionedRows.scatter(client, X, 3), restarts=3, seed=1)
+    assert remote.best.score == pytest.approx(local.best.score, rel=1e-6)
+
+
+# -- the command line -------------------------------------------------------------------------
+
+
+def write_parts(directory, frame, n_parts, fmt="csv"):
+    """``frame`` cut into ``n_parts`` consecutive part files in ``directory``."""
+    import os
+
+    os.makedirs(directory, exist_ok=True)
+    for i, piece in enumerate(np.array_split(np.arange(len(frame)), n_parts)):
+        part = frame.iloc[piece]
+        path = os.path.join(directory, f"part-{i}.{fmt}")
+        part.to_csv(path, index=False) if fmt == "csv" else part.to_parquet(path, index=False)
+
+
+@pytest.fixture
+def cluster_run(run, client):
+    """emtool in-process, --engine dask on the module's cluster."""
+    address = client.scheduler.address
+    return lambda *args: run(*args, "--engine", "dask", "--scheduler", address)
+
+
+@pytest.mark.parametrize("fmt, covariance", [("csv", "full"), ("parquet", "diag")])
+def test_fit_on_a_directory_of_parts_equals_the_local_fit_from_the_same_start(run, cluster_run, fmt, covariance):
+    """From the same --init model, the dask engine's fit of a directory (or a glob) of parts
+    equals the local fit of the whole table: log-likelihood and parameters to 1e-10."""
+    import json
+
+    import pandas as pd
+
+    from conftest import FAITHFUL
+
+    table = pd.read_csv(FAITHFUL)
+    table.to_csv("whole.csv", index=False)
+    write_parts("parts", table, 3, fmt)
+    assert run("fit", "whole.csv", "-k", "3", "--covariance", covariance, "--max-iter", "5", "-o", "start.json").exit_code == 0
+    common = ["--init", "start.json", "--max-iter", "40", "--tol", "0"]
+    assert run("fit", "whole.csv", *common, "-o", "local.json").exit_code == 0
+    data = "parts" if fmt == "csv" else "parts/*.parquet"
+    result = cluster_run("fit", data, *common, "-o", "dask.json")
+    assert result.exit_code == 0, result.output
+    local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
+    assert dask["fit"]["engine"] == "dask" and local["fit"]["engine"] == "local"
+    assert dask["fit"]["log_likelihood"] == pytest.approx(local["fit"]["log_likelihood"], rel=1e-10)
+    assert dask["columns"] == local["columns"] and dask["fit"]["n_samples"] == local["fit"]["n_samples"]
+    assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
+
+
+def test_a_bad_cell_in_a_part_is_the_local_one_line_error(cluster_run):
+    import os
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30.0) ** 0.5})
+    write_parts("parts", frame, 3)
+    lines = open("parts/part-1.csv").read().splitlines()
+    lines[4] = "4.0,oops"
+    open("parts/part-1.csv", "w").write("\n".join(lines) + "\n")
+    result = cluster_run("fit", "parts", "-k", "2", "-o", "m.json")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert "part-1.csv" in result.stderr and "'y'" in result.stderr and "oops" in result.stderr
+    assert not os.path.exists("m.json")
+
+
+def test_a_part_without_a_column_is_one_line(cluster_run):
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30.0) ** 0.5})
+    write_parts("parts", frame, 3)
+    frame.iloc[20:, :1].to_csv("parts/part-2.csv", index=False)
+    result = cluster_run("fit", "parts", "-k", "2", "-o", "m.json")
+    assert result.exit_code == 2 and result.stderr == "emtool: error: parts/part-2.csv has no column 'y' (it has: x)\n"
+
+
+def test_models_and_options_the_dask_engine_does_not_take_are_one_line(run, cluster_run):
+    import pandas as pd
+
+    pd.DataFrame({"a": ["x", "y"] * 10, "b": ["u", "v", "w", "u"] * 5}).to_csv("c.csv", index=False)
+    result = cluster_run("fit", "c.csv", "-m", "categorical", "-k", "2", "-o", "m.json")
+    assert result.exit_code == 2 and "--engine dask fits gmm" in result.stderr
+    result = run("fit", "c.csv", "-m", "categorical", "-k", "2", "--scheduler", "tcp://127.0.0.1:1", "-o", "m.json")
+    assert result.exit_code == 2 and result.stderr == "emtool: error: --scheduler applies to --engine dask\n"
+
+
+def test_without_dask_installed_the_engine_names_the_extra(run, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_dask(name, *args, **kwargs):
+        if name.split(".")[0] in ("dask", "distributed"):
+            raise ImportError(name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_dask)
+    open("d.csv", "w").write("x,y\n1,2\n3,5\n4,4\n")
+    result = run("fit", "d.csv", "--engine", "dask", "-o", "m.json")
+    assert result.exit_code == 2
+    assert result.stderr == "emtool: error: --engine dask needs dask and distributed: pip install 'emtool[dask]'\n"

@@ -11,7 +11,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "emcli"
 LOW = ["em", "models"]
 FORBIDDEN_LOW = ("emcli.io", "emcli.cli", "emcli.console", "emcli.pipeline", "emcli.select",
-                 "emcli.impute", "emcli.vq", "emcli.data")
+                 "emcli.impute", "emcli.vq", "emcli.data", "emcli.cluster")
 #: the services between the commands and the engine
 SERVICES = ["pipeline", "select", "impute", "vq", "data.py", "predict.py", "sampling.py"]
 

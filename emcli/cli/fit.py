@@ -11,13 +11,14 @@ from emcli.cli import options
 @options.components
 @options.covariance
 @options.fit_options
+@options.engine_options
 @click.option("-o", "--output", default="-", show_default=True, metavar="MODEL.json",
               help="Where to write the model file ('-' is stdout).")
 @click.option("--trace", "trace_path", metavar="TRACE.csv",
               help="Also write the best restart's per-iteration trace as CSV.")
 @options.verbosity
 @click.pass_context
-def fit(ctx, data, model_name, output, trace_path, **values):
+def fit(ctx, data, model_name, output, trace_path, engine, scheduler, **values):
     """Fit a model to DATA (CSV, TSV, Parquet, or '-' for CSV on stdin).
 
     Uses every column the model can read unless --columns chooses (numeric columns for most
@@ -31,6 +32,7 @@ def fit(ctx, data, model_name, output, trace_path, **values):
       emtool fit sample_data/faithful.csv -m gmm -k 3 --covariance tied --restarts 10 -o faithful.json
       cat sample_data/blobs.csv | emtool fit - -m kmeans -k 3 > centres.json
       emtool fit sample_data/faithful.csv -k 3 --init faithful.json --trace trace.csv -o refit.json
+      emtool fit sample_data/faithful.csv -k 3 --engine dask --threads 2 -o dask.json
     """
     from emcli import pipeline
     from emcli.cli.fitspec import fit_request
@@ -41,9 +43,10 @@ def fit(ctx, data, model_name, output, trace_path, **values):
     check_outputs([("-o", output), ("--trace", trace_path)], [data, values["init"]])
     request = fit_request(ctx, data, model_name, values)
     show(notes=request.notes)
-    rows = pipeline.load(request.spec, request.source, levels=request.levels, may_stream=True)
-    with fit_progress(request.spec) as advance:
-        fitted = pipeline.fit(request.spec, rows, on_restart=advance)
+    with pipeline.engine(engine, scheduler) as client:
+        rows = pipeline.load(request.spec, request.source, levels=request.levels, may_stream=True, client=client)
+        with fit_progress(request.spec) as advance:
+            fitted = pipeline.fit(request.spec, rows, on_restart=advance)
     require_sound(values["strict"], fitted.warnings)
     show([*rows.warnings, *fitted.warnings], fitted.notes)
     write_all([(output, dumps(fitted.doc))] + ([(trace_path, trace_csv(fitted.doc))] if trace_path else []))

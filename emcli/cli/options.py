@@ -345,6 +345,15 @@ run_options = _stack(
     chunk_bytes,
     threads,
 )
+engine_options = _stack(
+    click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                 help="Where the passes over the rows run: here, or on a Dask cluster (pip install "
+                      "'emtool[dask]'), the rows read by the workers, one partition per part of DATA "
+                      "(a file, a glob or a directory of parts)."),
+    click.option("--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS",
+                 help="--engine dask: the scheduler to join (default: DASK_SCHEDULER_ADDRESS, else a "
+                      "cluster of --threads worker processes on this machine)."),
+)
 strict = click.option("--strict", is_flag=True,
                       help="Exit 3, writing nothing, when the fit did not converge or has a degenerate "
                            "component: its warnings become the error (shown even with -q).")

@@ -130,19 +130,16 @@ def initial_centres(X: np.ndarray, k: int, method: str, rng: np.random.Generator
     return X[kmeans_plus_plus(X, k, rng, TRIM if method == "robust" else 0.0, frame)].copy()
 
 
-def seeding_frame(X: np.ndarray, covariance: str) -> np.ndarray | None:
+def seeding_frame(covariance_matrix: np.ndarray, covariance: str) -> np.ndarray | None:
     """The (D, D) map under which a Gaussian-family model's seeding distances do not depend on
-    the units of the complete rows ``X`` (N, D) its likelihood ignores: whitening by the
-    data's covariance for full and tied covariances (affine-invariant: any x A + b seeds the
-    same rows), each column over its standard deviation for diag (invariant to each column's
-    scale), None for spherical (Euclidean distance is already invariant to a common scale).
-    A covariance that is not positive definite (a column a combination of others) falls back
-    to the standard deviations."""
-    if covariance == "spherical" or len(X) < 2:
+    the units of rows whose (D, D) ``covariance_matrix`` it is given and which its likelihood
+    ignores: whitening by that covariance for full and tied covariances (affine-invariant: any
+    x A + b seeds the same rows), each column over its standard deviation for diag (invariant
+    to each column's scale), None for spherical (Euclidean distance is already invariant to a
+    common scale).  A covariance that is not positive definite (a column a combination of
+    others) falls back to the standard deviations."""
+    if covariance == "spherical":
         return None
-    from emcli.numeric import column_covariance
-
-    covariance_matrix = column_covariance(X)
     scale = np.sqrt(np.diag(covariance_matrix))
     scale[scale == 0] = 1.0
     standardise = np.diag(1.0 / scale)

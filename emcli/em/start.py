@@ -32,6 +32,9 @@ SHORT_ITERATIONS = 3
 #: the short runs use a uniform sample of this many rows of larger data (at least 20 per
 #: component): a start needs the clusters' rough place, at a cost that does not grow with N
 START_SAMPLE = 10_000
+#: rows held in partitions on a cluster (emcli.cluster.rows) are seeded from a uniform sample
+#: of this many, gathered to the client: k-means++ over all of them would be K passes
+PARTITIONED_SAMPLE = 100_000
 
 
 def runs_per_start(model, restarts: int, start_runs: int | None = None) -> int | None:
@@ -50,11 +53,14 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     many short runs.
 
     Rows with missing cells take their column means for this start only (a copy), so that
-    every row can be assigned; EM itself then treats those cells as hidden.  A ``SelfStarting``
+    every row can be assigned; EM itself then treats those cells as hidden.  Rows held in
+    partitions start from a uniform sample of PARTITIONED_SAMPLE of them.  A ``SelfStarting``
     model (a regression, whose rows are features and a target) starts itself.
     """
     if has(model, SelfStarting):
         return model.init_params(X, method, rng)
+    if not isinstance(X, np.ndarray):  # rows held in partitions: seeded from a sample of them
+        X = X[np.sort(rng.choice(len(X), min(len(X), PARTITIONED_SAMPLE), replace=False))]
     if any(np.isnan(block).any() for block in chunks(X, BLOCK_ROWS)):
         X = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
     if runs <= 1 or method == "random" or model.k == 1 or not has(model, ShortRuns):

@@ -49,8 +49,9 @@ def _restart_row(model, summary: dict) -> dict:
 
 
 def model_document(model, columns: list, outcome, *, n_samples: int,
-                   target: str | None = None, seconds: float | None = None) -> dict:
-    """The model file's JSON object for a finished fit (see DESIGN.md, "The model file")."""
+                   target: str | None = None, seconds: float | None = None, engine: str = "local") -> dict:
+    """The model file's JSON object for a finished fit (see DESIGN.md, "The model file");
+    ``engine``: where its passes ran ("local", or "dask": a cluster)."""
     best = outcome.best
     fit = _score_fields(model, {"score": best.score, "log_likelihood": best.log_likelihood})
     p = model.n_parameters(best.params)
@@ -60,7 +61,7 @@ def model_document(model, columns: list, outcome, *, n_samples: int,
         fit["bic"] = -2.0 * best.log_likelihood + p * math.log(n_samples)
         fit["aic"] = -2.0 * best.log_likelihood + 2.0 * p
     restarts = [_restart_row(model, r) for r in outcome.restarts]
-    fit.update(converged=best.converged, n_iter=best.n_iter, algorithm=outcome.algorithm,
+    fit.update(converged=best.converged, n_iter=best.n_iter, algorithm=outcome.algorithm, engine=engine,
                seed=outcome.seed, restarts=restarts, trace=_trace_rows(model, best.trace))
     if outcome.start_runs is not None:
         fit["start_runs"] = outcome.start_runs

@@ -375,12 +375,12 @@ class UnitFreeSeeding(ShortRuns):
     frame = None  # (D, D), set with the rest of the data-derived state in prepare
 
     def _prepare_frame(self, X: np.ndarray) -> None:
-        """The frame of the rows ``X`` (N, D), missing cells at their column means."""
+        """The frame of the rows ``X`` (N, D), missing cells at their column means (``center``),
+        from their covariance (one pass, as em.moments makes it on any rows)."""
         from emcli.em.init import seeding_frame
+        from emcli.em.moments import filled_covariance
 
-        missing = np.isnan(X)
-        self.frame = seeding_frame(np.where(missing, self.center, X) if missing.any() else X,
-                                   self.covariance)
+        self.frame = None if len(X) < 2 else seeding_frame(filled_covariance(X, self.center), self.covariance)
 
 
 def floored_components(cov: np.ndarray, covariance: str, k: int, data_var: np.ndarray,

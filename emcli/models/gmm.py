@@ -26,7 +26,7 @@ from functools import cached_property
 
 import numpy as np
 
-from emcli.em.chunks import chunks
+from emcli.em.moments import column_summary
 from emcli.em.protocol import (Centres, Conditionals, Diagnosing, Missing, Posterior, Prior, Reseeding, Sampling, Seeded,
                                Streaming, Variational, Vector)
 from emcli.em.stats import Stats
@@ -34,7 +34,7 @@ from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models import gaussian
 from emcli.models.gaussian import COVARIANCE_KEY
 from emcli.models.params import check_magnitude, check_shape, check_weights, float_array
-from emcli.numeric import BLOCK_ROWS, LOG_2PI, column_moments, normalize_log_rows
+from emcli.numeric import LOG_2PI, normalize_log_rows
 
 
 @dataclass
@@ -118,8 +118,8 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         least diag(F), so no component can shrink onto a point."""
         if len(X) < 2:
             raise DataError(f"a Gaussian mixture needs at least 2 rows, the data has {len(X)}")
-        self.center, self.data_var = column_moments(X)
-        self.incomplete = bool(any(np.isnan(block).any() for block in chunks(X, BLOCK_ROWS)))
+        summary = column_summary(X)
+        self.center, self.data_var, self.incomplete = summary.mean, summary.variance, summary.incomplete
         constant = np.flatnonzero(self.data_var == 0)
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; a Gaussian mixture needs variation in every column")

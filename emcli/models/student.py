@@ -51,7 +51,8 @@ from emcli.models import gaussian
 from emcli.models.gaussian import COVARIANCE_KEY
 from emcli.models.gmm import GaussianMixture, GMMParams, checked, read_components
 from emcli.models.params import check_shape, float_array
-from emcli.numeric import column_moments, normalize_log_rows
+from emcli.em.moments import column_quartiles, column_summary
+from emcli.numeric import normalize_log_rows
 
 #: Estimated degrees of freedom stay in this range.  Above 200 a t is a Gaussian for any data
 #: set of practical size (the excess kurtosis of a t margin is 6 / (nu - 4), 0.03 at 200) and
@@ -151,14 +152,14 @@ class StudentMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Posterior, Con
         would cover them at first, weigh them fully, and one of them would settle on them."""
         if len(X) < 2:
             raise DataError(f"{self.what} needs at least 2 rows, the data has {len(X)}")
-        self.center, self.data_var = column_moments(X)
+        summary = column_summary(X)
+        self.center, self.data_var = summary.mean, summary.variance
         constant = np.flatnonzero(self.data_var == 0)
         if constant.size:
             raise DataError(f"column {int(constant[0]) + 1} of the data is constant; {self.what} needs variation in every column")
         self.floor = self.reg_covar * self.data_var
         self._prepare_frame(X)
-        # one column at a time, so that no (N, D) copy is made
-        quartiles = np.array([np.percentile(X[:, j], [25.0, 75.0]) for j in range(X.shape[1])])
+        quartiles = column_quartiles(X)
         robust = ((quartiles[:, 1] - quartiles[:, 0]) / 1.349) ** 2
         self.start_var = np.where(robust > 0, np.minimum(robust, self.data_var), self.data_var)
 

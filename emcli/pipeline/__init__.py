@@ -15,7 +15,7 @@ Nothing here prints: commands decide what reaches the terminal.
 #: command that needs only a FitSpec (compress on an image) does not load the table readers
 _EXPORTS = {"FitSpec": "spec", "Source": "spec", "FileRows": "rows", "check": "rows", "load": "rows",
             "load_for_predict": "rows", "read": "rows", "Fitted": "run", "fit": "run",
-            "fit_array": "run"}
+            "fit_array": "run", "engine": "engines"}
 __all__ = sorted(_EXPORTS)
 
 

@@ -4,6 +4,8 @@
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from emcli.data import Rows
 from emcli.em.fit import FitOutcome
 from emcli.em.protocol import Describing, Diagnosing, has
@@ -68,8 +70,9 @@ def fit(spec: FitSpec, rows: Rows | FileRows, *, on_restart=None) -> Fitted:
                           on_restart=on_restart, algorithm=spec.algorithm,
                           algorithm_options=spec.driver_options, start_runs=spec.start_runs)
         columns, n_rows, dropped, target = rows.columns, len(rows.X), rows.dropped, rows.target
+    engine = "local" if isinstance(rows, FileRows) or isinstance(rows.X, np.ndarray) else "dask"
     doc = model_document(model, columns, outcome, n_samples=n_rows, target=target,
-                         seconds=time.perf_counter() - started)
+                         seconds=time.perf_counter() - started, engine=engine)
     fitted = Fitted(model, outcome.best.params, doc, outcome, notes=[f"columns: {', '.join(columns)}"])
     if dropped:
         fitted.notes.append(f"skipped {dropped} row{'s' if dropped != 1 else ''} with every chosen column "
