@@ -117,10 +117,12 @@ def cluster_run(run, client):
     return lambda *args: run(*args, "--engine", "dask", "--scheduler", address)
 
 
-@pytest.mark.parametrize("fmt, covariance", [("csv", "full"), ("parquet", "diag")])
-def test_fit_on_a_directory_of_parts_equals_the_local_fit_from_the_same_start(run, cluster_run, fmt, covariance):
+@pytest.mark.parametrize("fmt, covariance, persist", [("csv", "full", []), ("parquet", "diag", ["--persist"])])
+def test_fit_on_a_directory_of_parts_equals_the_local_fit_from_the_same_start(run, cluster_run, fmt, covariance,
+                                                                             persist):
     """From the same --init model, the dask engine's fit of a directory (or a glob) of parts
-    equals the local fit of the whole table: log-likelihood and parameters to 1e-10."""
+    equals the local fit of the whole table: log-likelihood and parameters to 1e-10, whether
+    each pass reads the parts again (the default) or the workers keep them (--persist)."""
     import json
 
     import pandas as pd
@@ -134,7 +136,7 @@ def test_fit_on_a_directory_of_parts_equals_the_local_fit_from_the_same_start(ru
     common = ["--init", "start.json", "--max-iter", "40", "--tol", "0"]
     assert run("fit", "whole.csv", *common, "-o", "local.json").exit_code == 0
     data = "parts" if fmt == "csv" else "parts/*.parquet"
-    result = cluster_run("fit", data, *common, "-o", "dask.json")
+    result = cluster_run("fit", data, *common, *persist, "-o", "dask.json")
     assert result.exit_code == 0, result.output
     local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
     assert dask["fit"]["engine"] == "dask" and local["fit"]["engine"] == "local"
@@ -177,6 +179,8 @@ def test_models_and_options_the_dask_engine_does_not_take_are_one_line(run, clus
     assert result.exit_code == 2 and "--engine dask fits gmm" in result.stderr
     result = run("fit", "c.csv", "-m", "categorical", "-k", "2", "--scheduler", "tcp://127.0.0.1:1", "-o", "m.json")
     assert result.exit_code == 2 and result.stderr == "emtool: error: --scheduler applies to --engine dask\n"
+    result = run("fit", "c.csv", "-m", "categorical", "-k", "2", "--persist", "-o", "m.json")
+    assert result.exit_code == 2 and result.stderr == "emtool: error: --persist applies to --engine dask\n"
 
 
 def test_without_dask_installed_the_engine_names_the_extra(run, monkeypatch):

@@ -18,7 +18,7 @@ from emcli.cli import options
               help="Also write the best restart's per-iteration trace as CSV.")
 @options.verbosity
 @click.pass_context
-def fit(ctx, data, model_name, output, trace_path, engine, scheduler, **values):
+def fit(ctx, data, model_name, output, trace_path, engine, scheduler, persist, **values):
     """Fit a model to DATA (CSV, TSV, Parquet, or '-' for CSV on stdin).
 
     Uses every column the model can read unless --columns chooses (numeric columns for most
@@ -43,8 +43,9 @@ def fit(ctx, data, model_name, output, trace_path, engine, scheduler, **values):
     check_outputs([("-o", output), ("--trace", trace_path)], [data, values["init"]])
     request = fit_request(ctx, data, model_name, values)
     show(notes=request.notes)
-    with pipeline.engine(engine, scheduler) as client:
-        rows = pipeline.load(request.spec, request.source, levels=request.levels, may_stream=True, client=client)
+    with pipeline.engine(engine, scheduler, persist) as client:
+        rows = pipeline.load(request.spec, request.source, levels=request.levels, may_stream=True, client=client,
+                             persist=persist)
         with fit_progress(request.spec) as advance:
             fitted = pipeline.fit(request.spec, rows, on_restart=advance)
     require_sound(values["strict"], fitted.warnings)

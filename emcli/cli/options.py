@@ -353,6 +353,9 @@ engine_options = _stack(
     click.option("--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS",
                  help="--engine dask: the scheduler to join (default: DASK_SCHEDULER_ADDRESS, else a "
                       "cluster of --threads worker processes on this machine)."),
+    click.option("--persist", is_flag=True,
+                 help="--engine dask: keep the rows in the workers' memory between passes (by default "
+                      "each pass reads its part again, so a table larger than the cluster's memory fits)."),
 )
 strict = click.option("--strict", is_flag=True,
                       help="Exit 3, writing nothing, when the fit did not converge or has a degenerate "

@@ -9,23 +9,28 @@ import numpy as np
 from emcli.em.chunks import accumulate, summed
 
 
-def _partition_pass(rows: np.ndarray, step, chunk: int):
-    """One partition's (Stats, score): ``step`` summed over its chunks of ``chunk`` rows."""
-    return accumulate(step, rows, chunk)
+def _partition_pass(part, step, chunk: int, reader=None):
+    """One partition's (Stats, score): ``step`` summed over its chunks of ``chunk`` rows (the
+    partition's rows, or read from ``part`` by ``reader``)."""
+    return accumulate(step, part if reader is None else reader(part), chunk)
 
 
-def _gather_rows(rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    return rows[positions]
+def _gather_rows(part, positions: np.ndarray, reader=None) -> np.ndarray:
+    return (part if reader is None else reader(part))[positions]
 
 
 class PartitionedRows:
     """(N, D) float64 rows in partitions on the workers of a Dask ``client``: ``parts`` are
-    futures of (n_i, D) arrays in row order, ``sizes`` their n_i.  Takes ``len``, ``shape``,
-    ``X[indices]`` (an integer array: the rows gathered to the client, for seeding and
-    re-seeding) and ``map_reduce``, which em.chunks.accumulate calls instead of chunking."""
+    futures of (n_i, D) arrays in row order (rows kept in the workers' memory), or, with a
+    ``reader``, what it turns into those arrays on a worker at each pass (rows read again every
+    time, so that a table larger than the cluster's memory fits); ``sizes`` their n_i.  Takes
+    ``len``, ``shape``, ``X[indices]`` (an integer array: the rows gathered to the client, for
+    seeding and re-seeding) and ``map_reduce``, which em.chunks.accumulate calls instead of
+    chunking."""
 
-    def __init__(self, client, parts: list, sizes: list, n_features: int):
+    def __init__(self, client, parts: list, sizes: list, n_features: int, reader=None):
         self.client, self.parts, self.sizes = client, list(parts), [int(size) for size in sizes]
+        self.reader = reader
         self.starts = np.concatenate([[0], np.cumsum(self.sizes)]).astype(np.int64)
         self.n_features = int(n_features)
 
@@ -33,7 +38,9 @@ class PartitionedRows:
     def scatter(cls, client, X: np.ndarray, n_parts: int) -> "PartitionedRows":
         """``X`` cut into ``n_parts`` consecutive partitions, sent to the workers."""
         pieces = np.array_split(X, n_parts)
-        return cls(client, client.scatter(pieces), [len(piece) for piece in pieces], X.shape[1])
+        # keys of their own (hash=False): the same rows scattered again must not share keys that the
+        # release of an earlier copy would take away
+        return cls(client, client.scatter(pieces, hash=False), [len(piece) for piece in pieces], X.shape[1])
 
     def __len__(self) -> int:
         return int(self.starts[-1])
@@ -45,7 +52,8 @@ class PartitionedRows:
     def map_reduce(self, step, chunk: int):
         """``step(block)`` -> (Stats, score) summed over every chunk of ``chunk`` rows of every
         partition: one task per partition, the results summed in partition order."""
-        futures = self.client.map(_partition_pass, self.parts, step=step, chunk=chunk, pure=False)
+        futures = self.client.map(_partition_pass, self.parts, step=step, chunk=chunk, reader=self.reader,
+                                  pure=False)
         return summed(self.client.gather(futures))
 
     def __getitem__(self, index) -> np.ndarray:
@@ -57,5 +65,6 @@ class PartitionedRows:
         out = np.empty((len(index), self.n_features))
         for p in np.unique(part):
             mine = np.flatnonzero(part == p)
-            out[mine] = self.client.submit(_gather_rows, self.parts[p], index[mine] - self.starts[p]).result()
+            out[mine] = self.client.submit(_gather_rows, self.parts[p], index[mine] - self.starts[p],
+                                           self.reader, pure=False).result()
         return out

@@ -5,6 +5,7 @@ part and its row.  Checks that hold per row run on the workers as each part is r
 of the whole table (rows enough for K, every column observed) on the client, from the parts'
 sizes and column counts."""
 
+import functools
 import glob
 import os
 
@@ -54,12 +55,18 @@ def read_part(part: tuple, fmt: str | None, columns: list | None, kind: str, com
     return X, rows.columns, int(empty.size), (~np.isnan(X)).sum(axis=0)
 
 
+def _part_rows(part: tuple, **reading) -> np.ndarray:
+    """``read_part``'s rows alone: a partition read again at a pass."""
+    return read_part(part, **reading)[0]
+
+
 def load_partitions(client, path: str, fmt: str | None, columns: list | None, kind: str,
-                    complete_for: str | None, exclude: list | None = None):
+                    complete_for: str | None, exclude: list | None = None, persist: bool = False):
     """(emcli.cluster.rows.PartitionedRows of every part's rows, the columns, rows left out
     for having every cell missing).  The first part chooses the columns when ``columns`` is
     None (as the local engine would for it, but those in ``exclude``), and every other part is
-    read with them."""
+    read with them.  With ``persist`` the rows stay in the workers' memory; otherwise this
+    first reading checks and counts them, and every pass reads its part again."""
     from emcli.cluster.rows import PartitionedRows
 
     # a worker's working directory is its own: it reads absolute paths
@@ -75,5 +82,10 @@ def load_partitions(client, path: str, fmt: str | None, columns: list | None, ki
     unobserved = np.flatnonzero(observed == 0)
     if unobserved.size:
         raise DataError(f"{path}: column {chosen[unobserved[0]]!r} has no values")
-    rows = client.map(lambda result: result[0], futures)
-    return PartitionedRows(client, rows, sizes, len(chosen)), list(chosen), sum(d for _, d, _ in summaries)
+    dropped = sum(d for _, d, _ in summaries)
+    if persist:
+        rows = client.map(lambda result: result[0], futures)
+        return PartitionedRows(client, rows, sizes, len(chosen)), list(chosen), dropped
+    client.cancel(futures)
+    reader = functools.partial(_part_rows, fmt=fmt, columns=chosen, kind=kind, complete_for=complete_for)
+    return PartitionedRows(client, parts, sizes, len(chosen), reader), list(chosen), dropped

@@ -9,13 +9,15 @@ ENGINES = ("local", "dask")
 
 
 @contextlib.contextmanager
-def engine(name: str, scheduler: str | None = None) -> Iterator:
+def engine(name: str, scheduler: str | None = None, persist: bool = False) -> Iterator:
     """None for the local engine; for "dask", a Dask client (emcli.cluster.client.connect) of
     the cluster at ``scheduler`` (or DASK_SCHEDULER_ADDRESS), else of a LocalCluster of as many
-    worker processes as the command has worker threads (--threads), open while it runs."""
+    worker processes as the command has worker threads (--threads), open while it runs.
+    ``scheduler`` and ``persist`` given to the local engine are a UsageError."""
     if name == "local":
-        if scheduler is not None:
-            raise UsageError("--scheduler applies to --engine dask")
+        for flag, given in (("--scheduler", scheduler is not None), ("--persist", persist)):
+            if given:
+                raise UsageError(f"{flag} applies to --engine dask")
         yield None
         return
     from emcli.cluster.client import connect

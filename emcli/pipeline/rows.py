@@ -40,14 +40,15 @@ def streams(spec: FitSpec, source: Source) -> bool:
 
 
 def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | None = None,
-         may_stream: bool = False, client=None) -> Rows | FileRows:
+         may_stream: bool = False, client=None, persist: bool = False) -> Rows | FileRows:
     """The rows of ``source`` to fit ``spec``'s model to, checked (see ``check``); a FileRows when
     ``may_stream`` and the fit streams them.  ``k``: the fewest components to be fit (default:
     the spec's); ``levels``: a warm start's coding of categorical columns; ``client``: a Dask
-    client, whose workers then hold the rows (``load_partitioned``)."""
+    client, whose workers then read the rows (``load_partitioned``; ``persist``: and keep
+    them)."""
     _check_request(spec, source)
     if client is not None:
-        return load_partitioned(client, spec, source, k=k)
+        return load_partitioned(client, spec, source, k=k, persist=persist)
     if may_stream and streams(spec, source):
         return FileRows(source)
     return check(spec, _read(spec, source, levels, keep_table=False), source, k=k)
@@ -57,10 +58,11 @@ def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | 
 PARTITIONED_MODELS = ("gmm", "kmeans", "bernoulli", "student", "tmix")
 
 
-def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = None) -> Rows:
+def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = None, persist: bool = False) -> Rows:
     """The rows of ``source`` (a file, glob or directory of parts) read on the workers of
     ``client``, one partition per part (emcli.cluster.source), with the checks of ``check``:
-    those of a row as each part is read, those of the whole table here."""
+    those of a row as each part is read, those of the whole table here; kept in the workers'
+    memory with ``persist``, else read again at every pass."""
     from emcli.cluster.source import load_partitions
 
     if spec.model not in PARTITIONED_MODELS:
@@ -69,7 +71,7 @@ def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = N
         raise UsageError(f"--engine dask runs --algorithm batch, not {spec.algorithm}")
     entry = spec.entry
     X, columns, dropped = load_partitions(client, source.path, source.fmt, source.columns, entry.data,
-                                          None if entry.missing else spec.model, source.exclude)
+                                          None if entry.missing else spec.model, source.exclude, persist)
     require_rows(X, spec.k if k is None else k, source.path, spec.model, entry.min_rows)
     return Rows(None, columns, X, dropped=dropped)
 
