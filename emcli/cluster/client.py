@@ -1,6 +1,7 @@
 """Joining a Dask cluster, or starting one on this machine."""
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 
@@ -27,6 +28,10 @@ def connect(scheduler: str | None = None, workers: int = 2) -> Iterator:
     require_dask()
     from distributed import Client, LocalCluster
 
+    # Dask's own notices (a worker restarted, a task rescheduled) are not messages for a user:
+    # what fails reaches them as one line (emcli.cluster.rows.gathered)
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+
     address = scheduler or os.environ.get(SCHEDULER_VARIABLE)
     if address:
         try:
@@ -39,5 +44,5 @@ def connect(scheduler: str | None = None, workers: int = 2) -> Iterator:
     # one thread per worker process, and one BLAS thread in it, as the local engine's threads
     single = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                      env=single) as cluster, Client(cluster) as client:
+                      env=single, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client

@@ -7,6 +7,7 @@ workers, and only the statistics come back."""
 import numpy as np
 
 from emcli.em.chunks import accumulate, summed
+from emcli.errors import FitError
 
 
 def _partition_pass(part, step, chunk: int, reader=None):
@@ -17,6 +18,22 @@ def _partition_pass(part, step, chunk: int, reader=None):
 
 def _gather_rows(part, positions: np.ndarray, reader=None) -> np.ndarray:
     return (part if reader is None else reader(part))[positions]
+
+
+def gathered(client, futures: list) -> list:
+    """The results of ``futures``, in order.  A worker lost in the middle of a task is Dask's to
+    recover (it runs the task again elsewhere, reading the part again); when it cannot (a task
+    that killed every worker it ran on, the scheduler gone), a FitError: the fit fails, one
+    line, exit 1, and no model is written.  Errors of the tasks themselves (a bad cell, a
+    singular covariance) come back as they were raised."""
+    from distributed import KilledWorker
+    from distributed.client import FutureCancelledError
+    from distributed.comm import CommClosedError
+
+    try:
+        return client.gather(futures)
+    except (KilledWorker, FutureCancelledError, CommClosedError) as exc:
+        raise FitError(f"the Dask cluster lost the work ({type(exc).__name__}: {exc})") from None
 
 
 class PartitionedRows:
@@ -54,7 +71,7 @@ class PartitionedRows:
         partition: one task per partition, the results summed in partition order."""
         futures = self.client.map(_partition_pass, self.parts, step=step, chunk=chunk, reader=self.reader,
                                   pure=False)
-        return summed(self.client.gather(futures))
+        return summed(gathered(self.client, futures))
 
     def __getitem__(self, index) -> np.ndarray:
         """The rows at the integer positions ``index`` (1-D), in that order."""
@@ -65,6 +82,6 @@ class PartitionedRows:
         out = np.empty((len(index), self.n_features))
         for p in np.unique(part):
             mine = np.flatnonzero(part == p)
-            out[mine] = self.client.submit(_gather_rows, self.parts[p], index[mine] - self.starts[p],
-                                           self.reader, pure=False).result()
+            out[mine] = gathered(self.client, [self.client.submit(
+                _gather_rows, self.parts[p], index[mine] - self.starts[p], self.reader, pure=False)])[0]
         return out

@@ -67,16 +67,16 @@ def load_partitions(client, path: str, fmt: str | None, columns: list | None, ki
     None (as the local engine would for it, but those in ``exclude``), and every other part is
     read with them.  With ``persist`` the rows stay in the workers' memory; otherwise this
     first reading checks and counts them, and every pass reads its part again."""
-    from emcli.cluster.rows import PartitionedRows
+    from emcli.cluster.rows import PartitionedRows, gathered
 
     # a worker's working directory is its own: it reads absolute paths
     parts = [(os.path.abspath(part), part) for part in part_files(path)]
     first = client.submit(read_part, parts[0], fmt, columns, kind, complete_for, exclude, pure=False)
-    chosen = client.submit(lambda result: result[1], first).result()
+    chosen = gathered(client, [client.submit(lambda result: result[1], first)])[0]
     rest = client.map(read_part, parts[1:], fmt=fmt, columns=chosen, kind=kind, complete_for=complete_for,
                       pure=False)
     futures = [first, *rest]
-    summaries = client.gather(client.map(lambda result: (len(result[0]), result[2], result[3]), futures))
+    summaries = gathered(client, client.map(lambda result: (len(result[0]), result[2], result[3]), futures))
     sizes = [size for size, _, _ in summaries]
     observed = np.sum([counts for _, _, counts in summaries], axis=0)
     unobserved = np.flatnonzero(observed == 0)
