@@ -240,3 +240,46 @@ def test_a_worker_killed_in_the_middle_of_a_fit(tmp_path):
         assert time.perf_counter() - started > 1.0, "the fit ended before the worker was killed"
     assert found.score == pytest.approx(expected.score, rel=1e-10)
     np.testing.assert_allclose(found.params.means, expected.params.means, rtol=1e-10)
+
+
+def test_predict_writes_one_parquet_part_per_input_part_equal_to_the_local_predict(run, cluster_run):
+    import os
+
+    import pandas as pd
+
+    from conftest import FAITHFUL
+
+    table = pd.read_csv(FAITHFUL)
+    table.to_csv("whole.csv", index=False)
+    write_parts("parts", table, 3)
+    run("fit", "whole.csv", "-k", "3", "-o", "m.json")
+    assert run("predict", "m.json", "whole.csv", "--proba", "--logpdf", "-o", "local.parquet").exit_code == 0
+    result = cluster_run("predict", "m.json", "parts", "--proba", "--logpdf", "-o", "out")
+    assert result.exit_code == 0, result.output
+    assert sorted(os.listdir("out")) == ["part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert [name for name in os.listdir(".") if name.startswith(".out")] == []
+    parts = pd.concat([pd.read_parquet(f"out/{name}") for name in sorted(os.listdir("out"))], ignore_index=True)
+    pd.testing.assert_frame_equal(parts, pd.read_parquet("local.parquet"), rtol=1e-12)
+
+
+def test_predict_on_the_cluster_writes_nothing_when_a_part_is_bad_or_the_output_exists(run, cluster_run):
+    import os
+
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30.0) ** 0.5})
+    frame.to_csv("whole.csv", index=False)
+    run("fit", "whole.csv", "-k", "2", "-o", "m.json")
+    write_parts("parts", frame, 3)
+    lines = open("parts/part-2.csv").read().splitlines()
+    lines[3] = "oops,1.0"
+    open("parts/part-2.csv", "w").write("\n".join(lines) + "\n")
+    result = cluster_run("predict", "m.json", "parts", "-o", "out")
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and "part-2.csv" in result.stderr, result.output
+    assert sorted(os.listdir(".")) == ["m.json", "parts", "whole.csv"]
+    os.mkdir("taken")
+    result = cluster_run("predict", "m.json", "whole.csv", "-o", "taken")
+    assert result.exit_code == 2 and "it is a directory" in result.stderr
+    open("file.parquet", "w").write("")
+    result = cluster_run("predict", "m.json", "whole.csv", "-o", "file.parquet")
+    assert result.exit_code == 2 and "writes a new directory of Parquet parts" in result.stderr

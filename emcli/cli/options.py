@@ -345,7 +345,7 @@ run_options = _stack(
     chunk_bytes,
     threads,
 )
-engine_options = _stack(
+engine_choice = _stack(
     click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
                  help="Where the passes over the rows run: here, or on a Dask cluster (pip install "
                       "'emtool[dask]'), the rows read by the workers, one partition per part of DATA "
@@ -353,6 +353,9 @@ engine_options = _stack(
     click.option("--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS",
                  help="--engine dask: the scheduler to join (default: DASK_SCHEDULER_ADDRESS, else a "
                       "cluster of --threads worker processes on this machine)."),
+)
+engine_options = _stack(
+    engine_choice,
     click.option("--persist", is_flag=True,
                  help="--engine dask: keep the rows in the workers' memory between passes (by default "
                       "each pass reads its part again, so a table larger than the cluster's memory fits)."),

@@ -18,11 +18,13 @@ from emcli.cli import options
 @options.input_format
 @options.chunk_bytes
 @options.threads
+@options.engine_choice
 @click.option("-o", "--output", default="-", show_default=True, metavar="OUT",
-              help="Output table ('-' is CSV on stdout); the format follows the extension.")
+              help="Output table ('-' is CSV on stdout); the format follows the extension. --engine dask: "
+                   "a new directory of Parquet parts, one per part of DATA.")
 @options.output_format
 @options.verbosity
-def predict(model_file, data, proba, logpdf, unseen, fmt, chunk_bytes, output, output_format):
+def predict(model_file, data, proba, logpdf, unseen, fmt, chunk_bytes, engine, scheduler, output, output_format):
     """Apply MODEL.json to the rows of DATA: clusters, or a regression's predictions.
 
     The output keeps DATA's columns and rows and appends 'cluster' (and, with --proba and
@@ -35,6 +37,7 @@ def predict(model_file, data, proba, logpdf, unseen, fmt, chunk_bytes, output, o
     Examples:
       emtool fit sample_data/faithful.csv -k 3 --covariance tied --restarts 10 -o faithful.json
       emtool predict faithful.json sample_data/faithful.csv --proba --logpdf -o labelled.csv
+      emtool predict faithful.json sample_data/faithful.csv --engine dask --threads 2 -o labelled_parts
     """
     from emcli import pipeline
     from emcli.io.atomic import check_outputs
@@ -43,7 +46,12 @@ def predict(model_file, data, proba, logpdf, unseen, fmt, chunk_bytes, output, o
     from emcli.predict import predict_file
 
     check_outputs([("-o", output)], [model_file, data])
-    output_format = table_output_format(output, output_format, data, fmt)
-    model, params, doc = read_model(model_file)
-    predict_file(model, params, doc["columns"], pipeline.Source(data, fmt), output, output_format,
-                 proba=proba, logpdf=logpdf, unseen=unseen, chunk_bytes=chunk_bytes)
+    settings = dict(proba=proba, logpdf=logpdf, unseen=unseen, chunk_bytes=chunk_bytes)
+    with pipeline.engine(engine, scheduler) as client:
+        model, params, doc = read_model(model_file)
+        if client is not None:
+            from emcli.cluster.predict import predict_parts
+
+            return predict_parts(client, model, params, doc["columns"], data, fmt, output, **settings)
+        output_format = table_output_format(output, output_format, data, fmt)
+        predict_file(model, params, doc["columns"], pipeline.Source(data, fmt), output, output_format, **settings)
