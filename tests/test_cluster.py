@@ -283,3 +283,24 @@ def test_predict_on_the_cluster_writes_nothing_when_a_part_is_bad_or_the_output_
     open("file.parquet", "w").write("")
     result = cluster_run("predict", "m.json", "whole.csv", "-o", "file.parquet")
     assert result.exit_code == 2 and "writes a new directory of Parquet parts" in result.stderr
+
+
+def test_select_k_on_the_cluster_fits_each_cell_over_the_parts(run, cluster_run):
+    """Each cell's fit runs over the partitions; the table has bic and icl as the local one's
+    (the starts differ: the cluster's are seeded from a sample), and criteria that refit to
+    rows drawn here are one line."""
+    import json
+
+    import pandas as pd
+
+    from conftest import FAITHFUL
+
+    write_parts("parts", pd.read_csv(FAITHFUL), 3)
+    result = cluster_run("select-k", "parts", "--k-range", "1:3", "--covariance", "tied", "--criterion", "icl",
+                         "--output-format", "json", "-o", "best.json")
+    assert result.exit_code == 0, result.output
+    table = json.loads(result.stdout)
+    assert [row["k"] for row in table] == [1, 2, 3] and all(row["icl"] >= row["bic"] for row in table)
+    assert json.loads(open("best.json").read())["fit"]["engine"] == "dask"
+    refused = cluster_run("select-k", "parts", "--k-range", "1:3", "--criterion", "cv", "-o", "cv.json")
+    assert refused.exit_code == 2 and "--engine dask chooses by bic, aic or icl" in refused.stderr

@@ -26,6 +26,7 @@ CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of th
               show_default=True,
               help="gap: uniform reference sets per cell.")
 @options.fit_options
+@options.engine_options
 @click.option("--jobs", type=click.IntRange(min=1),
               help="Processes fitting cells at once, sharing --threads (default: the cores this process may "
                    "use); results do not depend on it.")
@@ -38,7 +39,7 @@ CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of th
 @options.verbosity
 @click.pass_context
 def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, reference_draws, jobs,
-             table_format, table_path, output, plot_path, **values):
+             table_format, table_path, output, plot_path, engine, scheduler, persist, **values):
     """Fit every cell of a grid (components x covariance types) to DATA and pick the best.
 
     The table lists, per cell, the log-likelihood, number of parameters, BIC, AIC, ICL,
@@ -70,12 +71,15 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
     cells = run.grid(grid.parse_k_range(k_range), grid.covariance_types(model_name, covariance))
     chosen = frozenset({"k", "covariance"} if covariance is not None else {"k"})  # the cells set them
     request = fit_request(ctx, data, model_name, values, chosen=chosen, warm_start=False)
-    rows = pipeline.load(request.spec, request.source, k=1)
-    show(notes=[f"columns: {', '.join(rows.columns)}"])
-    scoring = grid.Scoring(criterion, folds, reference_draws)
-    run.check_data(rows, data, [cell.k for cell in cells], scoring)
-    with console.progress(len(cells), f"select-k {model_name}") as advance:
-        selection = run.select(request.spec, rows, cells, scoring, jobs or available_cores(), advance)
+    with pipeline.engine(engine, scheduler, persist) as client:
+        rows = pipeline.load(request.spec, request.source, k=1, client=client, persist=persist)
+        show(notes=[f"columns: {', '.join(rows.columns)}"])
+        scoring = grid.Scoring(criterion, folds, reference_draws)
+        run.check_data(rows, data, [cell.k for cell in cells], scoring)
+        with console.progress(len(cells), f"select-k {model_name}") as advance:
+            # on a cluster the cells take turns here, each fit's passes spread over the workers
+            selection = run.select(request.spec, rows, cells, scoring,
+                                   1 if client else jobs or available_cores(), advance)
     require_sound(values["strict"], selection.warnings)
     _write(selection, output, table_path, plot_path, table_format)
     show([*rows.warnings, *selection.warnings])

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from emcli.data import Rows
-from emcli.em.chunks import chunk_rows, chunks
-from emcli.em.workers import ordered_map
+from emcli.em.chunks import accumulate, chunk_rows
 from emcli.em.protocol import Posterior, has
+from emcli.em.stats import Stats
 from emcli.errors import DataError, EmtoolError, UsageError
 from emcli.models import registry
 from emcli.models.registry import COVARIANCE_TYPES
@@ -121,12 +121,13 @@ def table_columns(model_name: str, criterion: str, variational: bool = False) ->
 
 
 def _entropy(model, params, X: np.ndarray, chunk_bytes: int) -> float:
-    """Total entropy of the responsibilities, -sum_n sum_k r_nk log r_nk (in chunks)."""
-    def entropy(block: np.ndarray) -> float:
+    """Total entropy of the responsibilities, -sum_n sum_k r_nk log r_nk: a pass as an E-step's
+    (em.chunks.accumulate), in chunks, over rows anywhere."""
+    def entropy(block: np.ndarray):
         resp, _ = model.responsibilities(params, block)
-        return -float(np.sum(resp * np.log(np.where(resp > 0, resp, 1.0))))
+        return Stats(), -float(np.sum(resp * np.log(np.where(resp > 0, resp, 1.0))))
 
-    return sum(ordered_map(entropy, chunks(X, chunk_rows(model, X.shape[1], chunk_bytes))))
+    return accumulate(entropy, X, chunk_rows(model, X.shape[1], chunk_bytes))[1]
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ the data, fit the grid, choose the best cell."""
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from emcli.data import Rows, display_name
 from emcli.errors import DataError, FitError, UsageError
 from emcli.pipeline import FitSpec
@@ -25,8 +27,12 @@ class Selection:
 
 
 def check_data(rows: Rows, path: str, ks: list, scoring: Scoring) -> None:
-    """One error for data no cell could use, rather than every cell failing."""
+    """One error for data no cell could use, rather than every cell failing; and for a
+    criterion that refits to rows held out or drawn here, which rows on a cluster are not."""
     n = len(rows.X)
+    if not isinstance(rows.X, np.ndarray) and scoring.criterion not in ("bic", "aic", "icl"):
+        raise UsageError(f"--criterion {scoring.criterion} refits to rows held out or drawn on this machine; "
+                         "--engine dask chooses by bic, aic or icl")
     if scoring.criterion in ("cv", "reconstruction") and scoring.folds > n:
         raise UsageError(f"--folds {scoring.folds} is more than the {n} row{'s' if n > 1 else ''} "
                          f"of {display_name(path)}")
