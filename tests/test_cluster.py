@@ -304,3 +304,24 @@ def test_select_k_on_the_cluster_fits_each_cell_over_the_parts(run, cluster_run)
     assert json.loads(open("best.json").read())["fit"]["engine"] == "dask"
     refused = cluster_run("select-k", "parts", "--k-range", "1:3", "--criterion", "cv", "-o", "cv.json")
     assert refused.exit_code == 2 and "--engine dask chooses by bic, aic or icl" in refused.stderr
+
+
+def test_bernoulli_on_the_cluster_from_the_same_start(run, cluster_run):
+    """0/1 and true/false parts are coded on the workers as the local reader codes them."""
+    import json
+
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    frame = pd.DataFrame(rng.random((600, 4)) < [0.2, 0.5, 0.7, 0.9], columns=list("abcd")).astype(int)
+    frame["d"] = frame["d"].astype(bool)
+    frame.to_csv("whole.csv", index=False)
+    write_parts("parts", frame, 3)
+    run("fit", "whole.csv", "-m", "bernoulli", "-k", "2", "--max-iter", "3", "-o", "start.json")
+    common = ["--init", "start.json", "--max-iter", "30", "--tol", "0"]
+    assert run("fit", "whole.csv", *common, "-o", "local.json").exit_code == 0
+    result = cluster_run("fit", "parts", *common, "-o", "dask.json")
+    assert result.exit_code == 0, result.output
+    local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
+    assert dask["fit"]["log_likelihood"] == pytest.approx(local["fit"]["log_likelihood"], rel=1e-10)
+    assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)

@@ -56,8 +56,15 @@ def read_part(part: tuple, fmt: str | None, columns: list | None, kind: str, com
 
 
 def _part_rows(part: tuple, **reading) -> np.ndarray:
-    """``read_part``'s rows alone: a partition read again at a pass."""
+    """``read_part``'s rows alone: a partition read again at a pass, or kept (--persist)."""
     return read_part(part, **reading)[0]
+
+
+def _part_summary(part: tuple, **reading) -> tuple:
+    """``read_part``'s all but the rows: (rows, columns, rows left out, observed cells per
+    column), so that checking a part holds its rows no longer than reading it."""
+    X, columns, dropped, observed = read_part(part, **reading)
+    return len(X), columns, dropped, observed
 
 
 def load_partitions(client, path: str, fmt: str | None, columns: list | None, kind: str,
@@ -65,27 +72,27 @@ def load_partitions(client, path: str, fmt: str | None, columns: list | None, ki
     """(emcli.cluster.rows.PartitionedRows of every part's rows, the columns, rows left out
     for having every cell missing).  The first part chooses the columns when ``columns`` is
     None (as the local engine would for it, but those in ``exclude``), and every other part is
-    read with them.  With ``persist`` the rows stay in the workers' memory; otherwise this
-    first reading checks and counts them, and every pass reads its part again."""
+    read with them.  A first pass checks and counts every part; with ``persist`` its rows are
+    read once more into the workers' memory and kept there, otherwise every pass of EM reads its
+    part again (so that no worker holds more than a part at a time)."""
     from emcli.cluster.rows import PartitionedRows, gathered
 
     # a worker's working directory is its own: it reads absolute paths
     parts = [(os.path.abspath(part), part) for part in part_files(path)]
-    first = client.submit(read_part, parts[0], fmt, columns, kind, complete_for, exclude, pure=False)
-    chosen = gathered(client, [client.submit(lambda result: result[1], first)])[0]
-    rest = client.map(read_part, parts[1:], fmt=fmt, columns=chosen, kind=kind, complete_for=complete_for,
-                      pure=False)
-    futures = [first, *rest]
-    summaries = gathered(client, client.map(lambda result: (len(result[0]), result[2], result[3]), futures))
-    sizes = [size for size, _, _ in summaries]
-    observed = np.sum([counts for _, _, counts in summaries], axis=0)
+    reading = dict(fmt=fmt, kind=kind, complete_for=complete_for)
+    first = gathered(client, [client.submit(_part_summary, parts[0], columns=columns, exclude=exclude,
+                                            pure=False, **reading)])[0]
+    chosen = first[1]
+    reading["columns"] = chosen
+    summaries = [first, *gathered(client, client.map(_part_summary, parts[1:], pure=False, **reading))]
+    sizes = [size for size, _, _, _ in summaries]
+    observed = np.sum([counts for _, _, _, counts in summaries], axis=0)
     unobserved = np.flatnonzero(observed == 0)
     if unobserved.size:
         raise DataError(f"{path}: column {chosen[unobserved[0]]!r} has no values")
-    dropped = sum(d for _, d, _ in summaries)
+    dropped = sum(d for _, _, d, _ in summaries)
+    reader = functools.partial(_part_rows, **reading)
     if persist:
-        rows = client.map(lambda result: result[0], futures)
+        rows = client.map(reader, parts, pure=False)
         return PartitionedRows(client, rows, sizes, len(chosen)), list(chosen), dropped
-    client.cancel(futures)
-    reader = functools.partial(_part_rows, fmt=fmt, columns=chosen, kind=kind, complete_for=complete_for)
     return PartitionedRows(client, parts, sizes, len(chosen), reader), list(chosen), dropped

@@ -130,9 +130,12 @@ class BernoulliMixture(Seeded, Reseeding, Prior, Posterior, Sampling, Diagnosing
         return {"k": self.k, "prior": self.prior, "prior_params": dict(self.hyper)}
 
     def prepare(self, X: np.ndarray) -> None:
-        """Checks that every cell is 0 or 1; a Bernoulli mixture has no data-scale setting (the
-        number of rows is kept for ``flat_components``)."""
+        """Checks that every cell is 0 or 1 (rows on a cluster were checked as each part was
+        read); a Bernoulli mixture has no data-scale setting (the number of rows is kept for
+        ``flat_components``)."""
         self.n_rows = len(X)
+        if not isinstance(X, np.ndarray):
+            return  # rows held on a cluster: each part's reader coded its cells as 0/1
         bad = np.argwhere((X != 0) & (X != 1))
         if bad.size:
             row, column = bad[0]
