@@ -179,6 +179,8 @@ def test_models_and_options_the_dask_engine_does_not_take_are_one_line(run, clus
     assert result.exit_code == 2 and "--engine dask fits gmm" in result.stderr
     result = run("fit", "c.csv", "-m", "categorical", "-k", "2", "--scheduler", "tcp://127.0.0.1:1", "-o", "m.json")
     assert result.exit_code == 2 and result.stderr == "emtool: error: --scheduler applies to --engine dask\n"
+    result = cluster_run("fit", "-", "-k", "2", "-o", "m.json")
+    assert result.exit_code == 2 and "not standard input" in result.stderr
     result = run("fit", "c.csv", "-m", "categorical", "-k", "2", "--persist", "-o", "m.json")
     assert result.exit_code == 2 and result.stderr == "emtool: error: --persist applies to --engine dask\n"
 

@@ -20,6 +20,9 @@ PART_EXTENSIONS = (".parquet", ".csv", ".tsv")
 def part_files(path: str) -> list:
     """The parts of DATA ``path`` as the user names them: the file itself, a directory's files
     with a table extension (in name order), or a glob's matches (in name order)."""
+    if path == "-":
+        raise UsageError("--engine dask reads DATA on the workers: a file, a glob or a directory of parts, "
+                         "not standard input")
     if os.path.isdir(path):
         parts = sorted(os.path.join(path, name) for name in os.listdir(path)
                        if name.lower().endswith(PART_EXTENSIONS) and not name.startswith((".", "_")))
