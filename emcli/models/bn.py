@@ -331,7 +331,8 @@ def _block_of(rows: np.ndarray, block: np.ndarray) -> tuple | None:
 
 def distinct_rows(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct rows of the (N, D) level ``codes`` (NaN for a missing cell), in order of
-    first appearance, the (N_u,) number of times each occurs and the (N,) distinct row of each.  Each row is one mixed-radix
+    first appearance (sorted, on the np.unique path), the (N_u,) number of times each occurs
+    and the (N,) distinct row of each.  Each row is one mixed-radix
     number (a missing cell one more digit) when the radices' product fits an int64, which a
     hash table (pandas.factorize) sorts out in one pass; else np.unique over the rows."""
     filled = np.where(np.isnan(codes), -1.0, codes).astype(np.int64) + 1

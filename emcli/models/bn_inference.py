@@ -209,17 +209,17 @@ class Network:
 
     def e_step(self, cpts: list, rows, multiplicity: np.ndarray | None = None):
         """(expected family counts per node, (N,) log Z_n) of the ``rows`` (codes as ``prepare``
-        takes them, or what it made of them), each counted ``multiplicity`` times (1 by
-        default): by enumeration of each row's unobserved states (emcli.models.bn_enumeration)
-        when they are few, else by the contraction below."""
+        takes them, or what it made of them), each counted ``multiplicity`` times (1 by default
+        for codes; given with prepared rows): by enumeration of each row's unobserved states
+        (emcli.models.bn_enumeration) when they are few, else by the contraction below."""
         from emcli.models import bn_enumeration
 
-        prepared = self.prepare(rows) if isinstance(rows, np.ndarray) else rows
-        n = len(prepared) if isinstance(prepared, bn_enumeration.Block) else len(_rows_of(prepared))
-        multiplicity = np.ones(n) if multiplicity is None else multiplicity
-        if isinstance(prepared, bn_enumeration.Block):
-            return bn_enumeration.e_step(self, cpts, prepared, multiplicity)
-        return self.contracted_e_step(cpts, prepared, multiplicity)
+        if isinstance(rows, np.ndarray):
+            multiplicity = np.ones(len(rows)) if multiplicity is None else multiplicity
+            rows = self.prepare(rows)
+        if isinstance(rows, bn_enumeration.Block):
+            return bn_enumeration.e_step(self, cpts, rows, multiplicity)
+        return self.contracted_e_step(cpts, rows, multiplicity)
 
     def posteriors(self, cpts: list, rows) -> tuple[np.ndarray, list]:
         """((N,) log Z_n, per node the (N, L_v) distribution of its state given row n's observed
@@ -325,11 +325,6 @@ class Network:
                                            array.shape)
                 grads[o] = grads[o] + grad if o in grads else grad
         return [grads.get(o, 0.0) for o in wanted]
-
-
-def _rows_of(evidence: list) -> np.ndarray:
-    """The first observed node's (N, L) evidence: one row per row of the block."""
-    return next(lam for lam in evidence if lam is not None)
 
 
 def evidence_of(codes: np.ndarray, network: Network) -> list:
