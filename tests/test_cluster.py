@@ -51,6 +51,45 @@ def test_batch_em_over_partitions_equals_the_local_engine(client, name, options)
     assert_json_close(model.to_json(remote.params), model.to_json(local.params), rtol=1e-10, atol=1e-12)
 
 
+def _runs(client, name: str, algorithm: str, options: dict, times: int = 1):
+    """(local run, ``times`` runs over three partitions) of ``algorithm`` from one start."""
+    from emcli.cluster.rows import PartitionedRows
+    from emcli.em import algorithms
+
+    X = data(name, n=900, seed=4)
+    model = registry.create(name, CASES[name]["options"])
+    model.prepare(X)
+    start = start_params(model, X, "k-means++", np.random.default_rng(3), rows=len(X))
+    settings = dict(rows=128, max_iter=20, tol=0.0, max_reseeds=0, **options)
+    driver = algorithms.load(algorithm)
+    parts = PartitionedRows.scatter(client, X, 3)
+    local = driver(model, X, start, rng=np.random.default_rng(0), **settings)
+    return model, local, [driver(model, parts, start, rng=np.random.default_rng(0), **settings) for _ in range(times)]
+
+
+@pytest.mark.parametrize("name, algorithm", [("gmm", "overrelaxed"), ("gmm", "gradient"), ("gmm", "hybrid"),
+                                             ("tmix", "ecm"), ("gmm", "variational")])
+def test_drivers_built_on_full_passes_equal_the_local_engine(client, name, algorithm):
+    """Every deterministic driver whose passes are sums over rows runs over partitions and ends
+    where the local engine ends, to 1e-10."""
+    model, local, (remote,) = _runs(client, name, algorithm, {})
+    assert remote.n_iter == local.n_iter
+    assert remote.score == pytest.approx(local.score, rel=1e-10)
+    assert_json_close(model.to_json(remote.params), model.to_json(local.params), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm, options", [("stochastic", {}), ("mcem", {"mc_samples": 3}), ("saem", {}),
+                                                ("annealed", {}), ("stepwise", {"batch_size": 100})])
+def test_drivers_that_draw_or_stream_run_over_partitions_reproducibly(client, algorithm, options):
+    """Drivers that draw (one generator per partition, spawned in partition order) or stream
+    (the running state carried from partition to partition, minibatches shuffled within each)
+    give the same result for the same seed, near the local engine's."""
+    model, local, (first, second) = _runs(client, "gmm", algorithm, options, times=2)
+    assert first.score == second.score and np.isfinite(first.score)
+    assert model.to_json(first.params) == model.to_json(second.params)
+    assert first.score == pytest.approx(local.score, rel=1e-2)
+
+
 def test_partitioned_rows_gather_the_rows_asked_for(client):
     from emcli.cluster.rows import PartitionedRows
 
@@ -181,6 +220,10 @@ def test_models_and_options_the_dask_engine_does_not_take_are_one_line(run, clus
     assert result.exit_code == 2 and result.stderr == "emtool: error: --scheduler applies to --engine dask\n"
     result = cluster_run("fit", "-", "-k", "2", "-o", "m.json")
     assert result.exit_code == 2 and "not standard input" in result.stderr
+    pd.DataFrame({"x": np.arange(30.0), "y": np.arange(30.0) ** 0.5}).to_csv("n.csv", index=False)
+    result = cluster_run("fit", "n.csv", "-k", "2", "--algorithm", "incremental", "-o", "m.json")
+    assert result.exit_code == 2 and "does not run --algorithm incremental" in result.stderr
+    assert result.stderr.count("\n") == 1
     result = run("fit", "c.csv", "-m", "categorical", "-k", "2", "--persist", "-o", "m.json")
     assert result.exit_code == 2 and result.stderr == "emtool: error: --persist applies to --engine dask\n"
 

@@ -6,7 +6,7 @@ workers, and only the statistics come back."""
 
 import numpy as np
 
-from emcli.em.chunks import accumulate, summed
+from emcli.em.chunks import accumulate, accumulate_drawn, summed
 from emcli.errors import FitError
 
 
@@ -14,6 +14,16 @@ def _partition_pass(part, step, chunk: int, reader=None):
     """One partition's (Stats, score): ``step`` summed over its chunks of ``chunk`` rows (the
     partition's rows, or read from ``part`` by ``reader``)."""
     return accumulate(step, part if reader is None else reader(part), chunk)
+
+
+def _partition_drawn_pass(part, rng, step, chunk: int, reader=None):
+    """``_partition_pass`` for a step that draws, from the partition's own generator ``rng``."""
+    return accumulate_drawn(step, part if reader is None else reader(part), chunk, rng)
+
+
+def _partition_fold(part, step, state, rng, reader=None, **options):
+    """``step(state, rows, rng, **options)``: the state carried through one partition."""
+    return step(state, part if reader is None else reader(part), rng, **options)
 
 
 def _gather_rows(part, positions: np.ndarray, reader=None) -> np.ndarray:
@@ -72,6 +82,25 @@ class PartitionedRows:
         futures = self.client.map(_partition_pass, self.parts, step=step, chunk=chunk, reader=self.reader,
                                   pure=False)
         return summed(gathered(self.client, futures))
+
+    def map_reduce_drawn(self, step, chunk: int, rng):
+        """``map_reduce`` of a step that draws, ``step(block, block_rng)``: each partition
+        draws from a generator of its own, spawned from ``rng`` in partition order (and each
+        of its chunks from one spawned from that), so that a seed gives the same draws
+        whichever worker runs which partition."""
+        futures = self.client.map(_partition_drawn_pass, self.parts, rng.spawn(len(self.parts)), step=step,
+                                  chunk=chunk, reader=self.reader, pure=False)
+        return summed(gathered(self.client, futures))
+
+    def fold(self, step, state, rng, **options):
+        """``state = step(state, rows_i, rng_i, **options)`` for each partition i in turn, on
+        a worker that holds or reads it, with ``rng_i`` spawned from ``rng`` in partition order:
+        the state (small: parameters, running statistics) travels to the rows, never the
+        rows to the client.  The last state."""
+        for part, part_rng in zip(self.parts, rng.spawn(len(self.parts))):
+            state = self.client.submit(_partition_fold, part, step, state, part_rng, self.reader, pure=False,
+                                       **options)
+        return gathered(self.client, [state])[0]
 
     def __getitem__(self, index) -> np.ndarray:
         """The rows at the integer positions ``index`` (1-D), in that order."""

@@ -17,6 +17,7 @@ from emcli.em.batch import RunResult, require_finite, trace_row
 from emcli.em.chunks import accumulate_drawn
 from emcli.em.merged import split_merged
 from emcli.em.protocol import log_prior
+from emcli.em.start import rows_at_hand
 from emcli.numeric import normalize_log_rows
 
 
@@ -76,6 +77,7 @@ def run_annealed(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
         elif change <= settle * n:
             temperature = max(1.0, temperature * anneal_rate)
             if temperature == 1.0:
-                params, trace[-1]["event"] = split_merged(model, params, X)
+                # rows held in partitions are split on a sample of them gathered here
+                params, trace[-1]["event"] = split_merged(model, params, rows_at_hand(X, rng))
             stats, _ = tempered_step(model, params, X, rows, temperature, rng)
     return RunResult(params, score, data_term, len(trace) - 1, converged, trace)

@@ -49,7 +49,10 @@ def accumulate_drawn(step, X: np.ndarray, rows: int, rng: np.random.Generator):
     """``accumulate`` for a step that draws random numbers, ``step(chunk, chunk_rng)``: each
     chunk draws from a generator of its own, spawned from ``rng`` in chunk order, so that the
     draws, like the sums, are the same whichever thread runs which chunk (a generator shared
-    by threads would hand out its numbers in the order they happened to ask)."""
+    by threads would hand out its numbers in the order they happened to ask).  Rows held
+    elsewhere run it themselves."""
+    if hasattr(X, "map_reduce_drawn"):
+        return X.map_reduce_drawn(step, rows, rng)
     blocks = list(chunks(X, rows))
     return summed(ordered_map(lambda pair: step(*pair), zip(blocks, rng.spawn(len(blocks)))))
 

@@ -45,6 +45,14 @@ def runs_per_start(model, restarts: int, start_runs: int | None = None) -> int |
     return start_runs if start_runs is not None else max(1, START_BUDGET // restarts)
 
 
+def rows_at_hand(X, rng: np.random.Generator) -> np.ndarray:
+    """The (N, D) array ``X`` itself; for rows held in partitions on a cluster, a uniform
+    sample of PARTITIONED_SAMPLE of them (drawn with ``rng``) gathered here, in row order."""
+    if isinstance(X, np.ndarray):
+        return X
+    return X[np.sort(rng.choice(len(X), min(len(X), PARTITIONED_SAMPLE), replace=False))]
+
+
 def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, rows: int,
                  runs: int = 1):
     """Starting parameters for ``model`` on the (N, D) rows ``X``: centres chosen by
@@ -59,8 +67,7 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     """
     if has(model, SelfStarting):
         return model.init_params(X, method, rng)
-    if not isinstance(X, np.ndarray):  # rows held in partitions: seeded from a sample of them
-        X = X[np.sort(rng.choice(len(X), min(len(X), PARTITIONED_SAMPLE), replace=False))]
+    X = rows_at_hand(X, rng)
     if any(np.isnan(block).any() for block in chunks(X, BLOCK_ROWS)):
         X = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
     if runs <= 1 or method == "random" or model.k == 1 or not has(model, ShortRuns):

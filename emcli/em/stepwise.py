@@ -12,6 +12,10 @@ scales them for the M-step (where priors and the "empty component" test see abso
 For a stream whose length is not given, N is the number of rows seen so far during the first
 pass, and that pass's count afterwards.
 
+Rows held in partitions on a cluster (emcli.cluster.rows) are streamed partition by partition
+in order, each partition's rows shuffled within it: the running state goes to the worker that
+holds them, and only that state comes back.
+
 Two inputs: an in-memory (N, D) array (``run_stepwise``, the engine's driver), and a *batch
 source*, a callable returning an iterator of (n, D) float64 blocks, called once per epoch
 (``fit_source``), for data larger than memory (emcli.io.stream) or generated on the fly.
@@ -116,6 +120,17 @@ class _Online:
                 "estimated": True, "log_likelihood_per_row": data_term / seen}
 
 
+def _partition_epoch(state: tuple, X: np.ndarray, rng: np.random.Generator, *, batch_size: int,
+                     n_rows: int) -> tuple:
+    """One partition's share of an epoch over rows held in partitions: ``state`` is (the
+    _Online, rows seen, summed minibatch scores, events) so far, ``X`` (n, D) the partition's
+    rows, cut into minibatches in an order drawn from ``rng``; the state after them."""
+    online, seen, data_term, events = state
+    online.rng = rng  # re-seeding draws rows of this partition
+    more, term, new_events = online.epoch(shuffled_minibatches(X, batch_size, rng), n_rows)
+    return online, seen + more, data_term + term, events + new_events
+
+
 def _converged(trace: list, tol: float) -> bool:
     """Whether the running estimate per row moved by at most ``tol`` over the last epoch."""
     if tol <= 0 or len(trace) < 2:
@@ -147,7 +162,11 @@ def run_stepwise(model, X: np.ndarray, params, *, rows: int, max_iter: int, tol:
     done = 0
     for epoch in range(1, min(epochs or max_iter, max_iter) + 1):
         started = time.perf_counter()
-        seen, term, events = online.epoch(shuffled_minibatches(X, batch_size, rng), n)
+        if hasattr(X, "fold"):  # rows in partitions: the running state visits each in turn
+            online, seen, term, events = X.fold(_partition_epoch, (online, 0, 0.0, []), rng,
+                                                batch_size=batch_size, n_rows=n)
+        else:
+            seen, term, events = online.epoch(shuffled_minibatches(X, batch_size, rng), n)
         trace.append(online.row(epoch, n, seen, term, time.perf_counter() - started, events))
         done = epoch
         if _converged(trace, tol):

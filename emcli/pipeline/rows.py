@@ -57,6 +57,13 @@ def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | 
 #: the models the dask engine fits: an E-step summed over rows of numbers or 0/1 cells
 PARTITIONED_MODELS = ("gmm", "kmeans", "bernoulli", "student", "tmix")
 
+#: the drivers that need every row in one place, and why
+LOCAL_ALGORITHMS = {
+    "incremental": "it keeps every block's statistics and revisits the blocks one at a time; "
+                   "use --algorithm stepwise, which streams the partitions",
+    "ecme": "its degrees-of-freedom step holds every row's distances in one memory; use --algorithm ecm",
+}
+
 
 def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = None, persist: bool = False) -> Rows:
     """The rows of ``source`` (a file, glob or directory of parts) read on the workers of
@@ -67,8 +74,9 @@ def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = N
 
     if spec.model not in PARTITIONED_MODELS:
         raise UsageError(f"--engine dask fits {', '.join(PARTITIONED_MODELS)}; not {spec.model}")
-    if spec.algorithm != "batch":
-        raise UsageError(f"--engine dask runs --algorithm batch, not {spec.algorithm}")
+    if spec.algorithm in LOCAL_ALGORITHMS:
+        raise UsageError(f"--engine dask does not run --algorithm {spec.algorithm}: "
+                         f"{LOCAL_ALGORITHMS[spec.algorithm]}")
     entry = spec.entry
     X, columns, dropped = load_partitions(client, source.path, source.fmt, source.columns, entry.data,
                                           None if entry.missing else spec.model, source.exclude, persist)
