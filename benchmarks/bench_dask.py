@@ -75,7 +75,7 @@ def on_cluster(directory: str, start, memory_limit, persist: bool) -> tuple:
     single = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
     with LocalCluster(n_workers=2, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=None,
                       env=single) as cluster, Client(cluster) as client:
-        rows, _, _ = load_partitions(client, directory, None, None, "numeric", "gmm", persist=persist)
+        rows = load_partitions(client, directory, None, None, "numeric", "gmm", persist=persist).X
         model = registry.create("gmm", {"k": 8, "covariance": "diag"})
         model.prepare(rows)
         seconds, loglik = five_iterations(model, rows, start)

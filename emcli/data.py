@@ -103,6 +103,17 @@ def load_rows(path: str, fmt: str | None, columns: list | None, kind: str = "num
     return rows
 
 
+def load_levels(path: str, fmt: str | None, columns: list | None, exclude: list | None = None,
+                name: str | None = None) -> tuple[list, list]:
+    """(the columns ``load_rows`` reads as categorical, each one's distinct values in level
+    order) of one part of a table, whose levels are the union of its parts' (emcli.cluster)."""
+    from emcli.io.encode import distinct_levels
+    from emcli.io.tables import read_table
+
+    name = name or display_name(path)
+    return distinct_levels(_choosable(read_table(path, fmt), exclude, name), columns, name)
+
+
 def load_regression_rows(path: str, fmt: str | None, columns: list | None, target: str,
                          kind: str, labels: list | None = None, exclude: list | None = None) -> Rows:
     """Features (every numeric column but the target unless ``columns`` chooses) and the target

@@ -214,7 +214,7 @@ def test_models_and_options_the_dask_engine_does_not_take_are_one_line(run, clus
     import pandas as pd
 
     pd.DataFrame({"a": ["x", "y"] * 10, "b": ["u", "v", "w", "u"] * 5}).to_csv("c.csv", index=False)
-    result = cluster_run("fit", "c.csv", "-m", "categorical", "-k", "2", "-o", "m.json")
+    result = cluster_run("fit", "c.csv", "-m", "kmedoids", "-k", "2", "-o", "m.json")
     assert result.exit_code == 2 and "--engine dask fits gmm" in result.stderr
     result = run("fit", "c.csv", "-m", "categorical", "-k", "2", "--scheduler", "tcp://127.0.0.1:1", "-o", "m.json")
     assert result.exit_code == 2 and result.stderr == "emtool: error: --scheduler applies to --engine dask\n"
@@ -270,7 +270,7 @@ def test_a_worker_killed_in_the_middle_of_a_fit(tmp_path):
     settings = dict(rows=4096, max_iter=25, tol=0.0, max_reseeds=0, rng=np.random.default_rng(0))
     expected = run_batch(model, X, start, **settings)
     with connect(workers=2) as client:
-        rows, _, _ = load_partitions(client, str(tmp_path), None, None, "numeric", None)
+        rows = load_partitions(client, str(tmp_path), None, None, "numeric", None).X
         victim = next(iter(client.run(os.getpid).values()))
         timer = threading.Timer(1.0, os.kill, (victim, signal.SIGKILL))
         timer.start()
@@ -370,3 +370,56 @@ def test_bernoulli_on_the_cluster_from_the_same_start(run, cluster_run):
     local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
     assert dask["fit"]["log_likelihood"] == pytest.approx(local["fit"]["log_likelihood"], rel=1e-10)
     assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
+
+
+def test_categorical_parts_are_coded_with_the_whole_tables_levels(run, cluster_run):
+    """Parts that each hold some of a column's levels (one holds a single level, one a level no
+    other part has) are coded with the levels of the whole table: from the same start, the fit
+    with missing cells equals the local fit to 1e-10, and predict's parts equal the local
+    predict."""
+    import json
+    import os
+
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    n = 900
+    group = rng.integers(0, 2, n)
+    frame = pd.DataFrame({
+        "colour": np.where(group == 0, rng.choice(["red", "green"], n, p=[0.8, 0.2]),
+                           rng.choice(["red", "green"], n, p=[0.1, 0.9])).astype(object),
+        "size": np.where(group == 0, rng.integers(1, 3, n), rng.integers(2, 4, n)).astype(float),
+        "shape": np.where(rng.random(n) < 0.5, "round", "square").astype(object)})
+    frame.loc[rng.random(n) < 0.1, "colour"] = None
+    frame.loc[rng.random(n) < 0.1, "size"] = np.nan
+    frame["size"] = frame["size"].astype("Int64")
+    frame.loc[:299, "shape"] = "round"         # the first part holds one shape
+    frame.loc[600:, "colour"] = frame.loc[600:, "colour"].replace("green", "teal")  # only the last has teal
+    frame = frame[frame.notna().any(axis=1)]
+    frame.to_csv("whole.csv", index=False)
+    write_parts("parts", frame, 3)
+    run("fit", "whole.csv", "-m", "categorical", "-k", "2", "--max-iter", "3", "-o", "start.json")
+    common = ["--init", "start.json", "--max-iter", "30", "--tol", "0"]
+    assert run("fit", "whole.csv", *common, "-o", "local.json").exit_code == 0
+    result = cluster_run("fit", "parts", *common, "-o", "dask.json")
+    assert result.exit_code == 0, result.output
+    local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
+    assert dask["params"]["levels"] == local["params"]["levels"] and ["green", "red", "teal"] in local["params"]["levels"]
+    assert dask["fit"]["log_likelihood"] == pytest.approx(local["fit"]["log_likelihood"], rel=1e-10)
+    assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
+    assert run("predict", "dask.json", "whole.csv", "--proba", "-o", "local.parquet").exit_code == 0
+    assert cluster_run("predict", "dask.json", "parts", "--proba", "-o", "out").exit_code == 0
+    parts = pd.concat([pd.read_parquet(f"out/{name}") for name in sorted(os.listdir("out"))], ignore_index=True)
+    pd.testing.assert_frame_equal(parts, pd.read_parquet("local.parquet"), rtol=1e-12)
+
+
+def test_a_categorical_column_with_one_level_over_all_parts_is_the_local_error(run, cluster_run):
+    import pandas as pd
+
+    frame = pd.DataFrame({"a": ["x", "y", "z"] * 10, "b": ["u"] * 30})
+    write_parts("parts", frame, 3)
+    frame.to_csv("whole.csv", index=False)
+    local = run("fit", "whole.csv", "-m", "categorical", "-k", "2", "-o", "m.json")
+    result = cluster_run("fit", "parts", "-m", "categorical", "-k", "2", "-o", "m.json")
+    assert result.exit_code == 2 and local.exit_code == 2
+    assert result.stderr == local.stderr.replace("whole.csv", "parts")

@@ -38,16 +38,16 @@ def part_files(path: str) -> list:
 
 
 def read_part(part: tuple, fmt: str | None, columns: list | None, kind: str, complete_for: str | None,
-              exclude: list | None = None):
+              exclude: list | None = None, levels: list | None = None):
     """One part's (n, D) rows as the local engine codes them, rows with every cell missing
     left out: (rows, their columns, how many were left out, (D,) observed cells per column).
     ``part``: (the path the worker reads, the name messages give it); ``complete_for``: the
     model's name when it needs complete rows (a missing cell is then the local engine's
-    error)."""
+    error); ``levels``: categorical columns' levels, those of the whole table."""
     from emcli.data import empty_rows, load_rows, require_complete, require_float_range
 
     path, name = part
-    rows = load_rows(path, fmt, columns, kind, exclude=exclude, keep_table=False, name=name)
+    rows = load_rows(path, fmt, columns, kind, levels=levels, exclude=exclude, keep_table=False, name=name)
     X = rows.X
     if complete_for:
         require_complete(X, rows.columns, name, complete_for)
@@ -70,19 +70,54 @@ def _part_summary(part: tuple, **reading) -> tuple:
     return len(X), columns, dropped, observed
 
 
+def _part_levels(part: tuple, **reading) -> tuple:
+    """One part's (categorical columns, their distinct values: emcli.data.load_levels)."""
+    from emcli.data import load_levels
+
+    path, name = part
+    return load_levels(path, name=name, **reading)
+
+
+def agreed_levels(client, parts: list, path: str, fmt: str | None, columns: list | None,
+                  exclude: list | None) -> tuple[list, list]:
+    """(columns, levels) of categorical parts: the first part chooses the columns when
+    ``columns`` is None, and each column's levels are the union of every part's, in the order
+    the local engine gives the whole table's (a part may hold a single level of a column;
+    the table may not)."""
+    from emcli.cluster.rows import gathered
+    from emcli.io.encode import require_two_levels, sorted_levels
+
+    first = gathered(client, [client.submit(_part_levels, parts[0], fmt=fmt, columns=columns, exclude=exclude,
+                                            pure=False)])[0]
+    chosen = first[0]
+    found = [first, *gathered(client, client.map(_part_levels, parts[1:], fmt=fmt, columns=chosen, pure=False))]
+    levels = []
+    for j, column in enumerate(chosen):
+        # keyed by type too: True == 1 for a set, not for a model's levels
+        union = {(type(value), value): value for _, part_levels in found for value in part_levels[j]}
+        levels.append(sorted_levels(union.values()))
+        require_two_levels(levels[-1], column, path)
+    return list(chosen), levels
+
+
 def load_partitions(client, path: str, fmt: str | None, columns: list | None, kind: str,
                     complete_for: str | None, exclude: list | None = None, persist: bool = False):
-    """(emcli.cluster.rows.PartitionedRows of every part's rows, the columns, rows left out
-    for having every cell missing).  The first part chooses the columns when ``columns`` is
-    None (as the local engine would for it, but those in ``exclude``), and every other part is
-    read with them.  A first pass checks and counts every part; with ``persist`` its rows are
-    read once more into the workers' memory and kept there, otherwise every pass of EM reads its
-    part again (so that no worker holds more than a part at a time)."""
+    """Rows (emcli.data.Rows, no table) whose X is an emcli.cluster.rows.PartitionedRows of
+    every part's rows; ``dropped`` counts the rows left out for having every cell missing.  The
+    first part chooses the columns when ``columns`` is None (as the local engine would for it,
+    but those in ``exclude``), and every other part is read with them; categorical parts are
+    coded with the levels of the whole table (``agreed_levels``, one more pass).  A pass checks
+    and counts every part; with ``persist`` its rows are read once more into the workers'
+    memory and kept there, otherwise every pass of EM reads its part again (so that no worker
+    holds more than a part at a time)."""
     from emcli.cluster.rows import PartitionedRows, gathered
+    from emcli.data import Rows
 
     # a worker's working directory is its own: it reads absolute paths
     parts = [(os.path.abspath(part), part) for part in part_files(path)]
-    reading = dict(fmt=fmt, kind=kind, complete_for=complete_for)
+    reading = dict(fmt=fmt, kind=kind, complete_for=complete_for, levels=None)
+    if kind == "categorical":
+        columns, reading["levels"] = agreed_levels(client, parts, path, fmt, columns, exclude)
     first = gathered(client, [client.submit(_part_summary, parts[0], columns=columns, exclude=exclude,
                                             pure=False, **reading)])[0]
     chosen = first[1]
@@ -96,6 +131,7 @@ def load_partitions(client, path: str, fmt: str | None, columns: list | None, ki
     dropped = sum(d for _, _, d, _ in summaries)
     reader = functools.partial(_part_rows, **reading)
     if persist:
-        rows = client.map(reader, parts, pure=False)
-        return PartitionedRows(client, rows, sizes, len(chosen)), list(chosen), dropped
-    return PartitionedRows(client, parts, sizes, len(chosen), reader), list(chosen), dropped
+        X = PartitionedRows(client, client.map(reader, parts, pure=False), sizes, len(chosen))
+    else:
+        X = PartitionedRows(client, parts, sizes, len(chosen), reader)
+    return Rows(None, list(chosen), X, levels=reading["levels"], dropped=dropped)

@@ -74,6 +74,51 @@ def _level_column(column: pa.ChunkedArray, column_name: str, name: str) -> pa.Ch
                         "categorical needs text, integers or booleans") from None
 
 
+def _categorical_columns(table: pa.Table, columns: list | None, name: str) -> list:
+    """``columns``, checked to be in ``table``; by default every text, integer or boolean column."""
+    if columns is None:
+        columns = [c for c in table.column_names
+                   if not pa.types.is_floating(table.column(c).type) and not pa.types.is_null(table.column(c).type)]
+        if not columns:
+            raise DataError(f"{name} has no text, integer or boolean columns; choose with --columns")
+    _missing_columns(table, columns, name)
+    return list(columns)
+
+
+def _leveled(table: pa.Table, column_name: str, name: str) -> pa.ChunkedArray:
+    """The column's values as levels (``_level_column``), whole floats as integers; a fraction,
+    or a whole number beyond int64 (1e308), is no level and a DataError naming its row."""
+    column = _level_column(table.column(column_name), column_name, name)
+    if pa.types.is_floating(column.type):
+        values = column.to_numpy(zero_copy_only=False)
+        fractional = np.flatnonzero(~np.isnan(values) & ((values != np.round(values)) | (np.abs(values) >= 2.0**63)))
+        if fractional.size:
+            row = int(fractional[0])
+            raise DataError(f"{name}: column {column_name!r} row {row + 1} is {float(values[row])!r}; "
+                            "categorical needs levels (text, integers or booleans)")
+        column = pc.cast(column, pa.int64())
+    return column
+
+
+def sorted_levels(values) -> list:
+    """Distinct level values in the order a model numbers them: by type, then by value."""
+    return sorted(values, key=lambda v: (str(type(v)), v))
+
+
+def require_two_levels(levels: list, column_name: str, name: str) -> None:
+    if len(levels) < 2:
+        what = f"a single level ({levels[0]!r})" if levels else "no values"
+        raise DataError(f"{name}: column {column_name!r} has {what}; categorical needs at least two levels")
+
+
+def distinct_levels(table: pa.Table, columns: list | None, name: str) -> tuple[list, list]:
+    """(the columns categorical_matrix reads, each one's distinct values as sorted_levels
+    orders them), with no count of levels checked: a part of a table may hold one level of a
+    column that the whole table holds more of."""
+    columns = _categorical_columns(table, columns, name)
+    return columns, [sorted_levels(pc.unique(_leveled(table, c, name).drop_null()).to_pylist()) for c in columns]
+
+
 def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels: list | None = None,
                        unseen: str = "error") -> tuple[list, np.ndarray, list]:
     """(names, (N, D) float array of level codes with NaN for missing cells, levels per column).
@@ -83,31 +128,14 @@ def categorical_matrix(table: pa.Table, columns: list | None, name: str, levels:
     Predicting maps values to the stored ``levels``; a value not among them is a DataError, or
     a missing cell when ``unseen`` is "missing".
     """
-    if columns is None:
-        columns = [c for c in table.column_names
-                   if not pa.types.is_floating(table.column(c).type) and not pa.types.is_null(table.column(c).type)]
-        if not columns:
-            raise DataError(f"{name} has no text, integer or boolean columns; choose with --columns")
-    _missing_columns(table, columns, name)
+    columns = _categorical_columns(table, columns, name)
     out = np.empty((table.num_rows, len(columns)))
     found = []
     for j, column_name in enumerate(columns):
-        column = _level_column(table.column(column_name), column_name, name)
-        if pa.types.is_floating(column.type):
-            values = column.to_numpy(zero_copy_only=False)
-            # a fraction, or a whole number beyond int64 (1e308), is no level
-            fractional = np.flatnonzero(~np.isnan(values) & ((values != np.round(values)) | (np.abs(values) >= 2.0**63)))
-            if fractional.size:
-                row = int(fractional[0])
-                raise DataError(f"{name}: column {column_name!r} row {row + 1} is {float(values[row])!r}; "
-                                "categorical needs levels (text, integers or booleans)")
-            column = pc.cast(column, pa.int64())
-        known = pc.unique(column.drop_null()).to_pylist()
+        column = _leveled(table, column_name, name)
         if levels is None:
-            column_levels = sorted(known, key=lambda v: (str(type(v)), v))
-            if len(column_levels) < 2:
-                what = f"a single level ({column_levels[0]!r})" if column_levels else "no values"
-                raise DataError(f"{name}: column {column_name!r} has {what}; categorical needs at least two levels")
+            column_levels = sorted_levels(pc.unique(column.drop_null()).to_pylist())
+            require_two_levels(column_levels, column_name, name)
         else:
             column_levels = levels[j]
         try:
@@ -143,7 +171,7 @@ def binary_target(table: pa.Table, target: str, name: str, labels: list | None =
     if not valid.all():
         raise DataError(f"{name}: target {target!r} row {int(np.flatnonzero(~valid)[0]) + 1} is missing")
     if labels is None:
-        values = sorted(pc.unique(column).to_pylist(), key=lambda v: (str(type(v)), v))
+        values = sorted_levels(pc.unique(column).to_pylist())
         if len(values) != 2:
             shown = ", ".join(repr(v) for v in values[:3]) + (", ..." if len(values) > 3 else "")
             raise DataError(f"{name}: target {target!r} has {len(values)} distinct value"

@@ -136,18 +136,19 @@ class CategoricalMixture(Seeded, Reseeding, Prior, Posterior, Missing, Sampling,
         return np.array([len(levels) for levels in self.levels], dtype=np.int64)
 
     def prepare(self, X: np.ndarray) -> None:
-        """Takes the levels to be the codes 0..max when none were set, and checks that every
-        observed cell is a code of its column's levels (the number of rows is kept for
-        ``flat_components``)."""
+        """Takes the levels to be the codes 0..max when none were set (an array's), and checks
+        that every observed cell is a code of its column's levels (the number of rows is kept
+        for ``flat_components``)."""
         self.n_rows = len(X)
         if self.levels is None:
             top = np.where(np.isnan(X), -1.0, X).max(axis=0)
             self.levels = [list(range(max(int(t) + 1, 0))) for t in top]
         if len(self.levels) != X.shape[1]:
             raise DataError(f"the model has levels for {len(self.levels)} columns, the data has {X.shape[1]}")
-        observed = ~np.isnan(X)
-        bad = np.argwhere(observed & ((X != np.round(X)) | (X < 0) | (X >= self.sizes)))
-        if bad.size:
+        # rows held in partitions were coded by their readers with these levels
+        bad = (np.argwhere(~np.isnan(X) & ((X != np.round(X)) | (X < 0) | (X >= self.sizes)))
+               if isinstance(X, np.ndarray) else ())
+        if len(bad):
             row, column = bad[0]
             raise DataError(f"column {column + 1} row {row + 1} of the data is {X[row, column]:g}, "
                             f"not a level code 0..{self.sizes[column] - 1}")

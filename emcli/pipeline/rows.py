@@ -54,8 +54,8 @@ def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | 
     return check(spec, _read(spec, source, levels, keep_table=False), source, k=k)
 
 
-#: the models the dask engine fits: an E-step summed over rows of numbers or 0/1 cells
-PARTITIONED_MODELS = ("gmm", "kmeans", "bernoulli", "student", "tmix")
+#: the models the dask engine fits: an E-step summed over rows of numbers, 0/1 cells or level codes
+PARTITIONED_MODELS = ("gmm", "kmeans", "bernoulli", "categorical", "student", "tmix")
 
 #: the drivers that need every row in one place, and why
 LOCAL_ALGORITHMS = {
@@ -78,10 +78,10 @@ def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = N
         raise UsageError(f"--engine dask does not run --algorithm {spec.algorithm}: "
                          f"{LOCAL_ALGORITHMS[spec.algorithm]}")
     entry = spec.entry
-    X, columns, dropped = load_partitions(client, source.path, source.fmt, source.columns, entry.data,
-                                          None if entry.missing else spec.model, source.exclude, persist)
-    require_rows(X, spec.k if k is None else k, source.path, spec.model, entry.min_rows)
-    return Rows(None, columns, X, dropped=dropped)
+    rows = load_partitions(client, source.path, source.fmt, source.columns, entry.data,
+                           None if entry.missing else spec.model, source.exclude, persist)
+    require_rows(rows.X, spec.k if k is None else k, source.path, spec.model, entry.min_rows)
+    return rows
 
 
 def read(spec: FitSpec, source: Source, levels: list | None = None) -> Rows:
