@@ -115,14 +115,16 @@ def load_levels(path: str, fmt: str | None, columns: list | None, exclude: list 
 
 
 def load_regression_rows(path: str, fmt: str | None, columns: list | None, target: str,
-                         kind: str, labels: list | None = None, exclude: list | None = None) -> Rows:
+                         kind: str, labels: list | None = None, exclude: list | None = None,
+                         name: str | None = None) -> Rows:
     """Features (every numeric column but the target unless ``columns`` chooses) and the target
     as the last column of X, complete in every cell.  A "binary" target (two labels: 0/1,
-    true/false or two values of any kind) is coded 0/1, with its labels in ``Rows.levels``."""
+    true/false or two values of any kind) is coded 0/1, with its labels in ``Rows.levels``.
+    ``name``: what the messages call the file (default: ``path`` as given)."""
     from emcli.io.tables import numeric_columns, numeric_matrix, read_table
 
     table = read_table(path, fmt)
-    name = display_name(path)
+    name = name or display_name(path)
     if target not in table.column_names:
         raise DataError(f"{name} has no target column {target!r} (it has: {', '.join(table.column_names)})")
     if columns is not None and target in columns:
@@ -133,14 +135,14 @@ def load_regression_rows(path: str, fmt: str | None, columns: list | None, targe
         if not columns:
             raise DataError(f"{name} has no numeric feature columns besides the target {target!r}")
     features, X = numeric_matrix(table, columns, name)
-    require_complete(X, features, path, "a regression")
+    require_complete(X, features, name, "a regression")
     if kind == "binary":
         from emcli.io.encode import binary_target
 
         y, labels = binary_target(table, target, name, labels)
     else:
         y = numeric_matrix(table, [target], name)[1][:, 0]
-        require_complete(y[:, None], [target], path, "a regression")
+        require_complete(y[:, None], [target], name, "a regression")
     rows = Rows(table, features, np.column_stack([X, y]), labels, target)
     if chosen_by_default:
         rows.warnings.extend(_id_like(table, features))

@@ -423,3 +423,45 @@ def test_a_categorical_column_with_one_level_over_all_parts_is_the_local_error(r
     result = cluster_run("fit", "parts", "-m", "categorical", "-k", "2", "-o", "m.json")
     assert result.exit_code == 2 and local.exit_code == 2
     assert result.stderr == local.stderr.replace("whole.csv", "parts")
+
+
+def test_experts_on_the_cluster_from_the_same_start(run, cluster_run):
+    """A mixture of experts reads its target beside its features on the workers: from the same
+    start the fit equals the local fit to 1e-10, and a fit from its own start (standardised on
+    the parts, seeded from a sample) reaches the local optimum."""
+    import json
+    import os
+
+    import pandas as pd
+
+    rng = np.random.default_rng(8)
+    x = rng.uniform(-3, 3, 1200)
+    y = np.where(x < 0, 2.0 * x + 1.0, -x + 4.0) + rng.normal(0, 0.3, x.size)
+    frame = pd.DataFrame({"x": x, "noise": rng.normal(size=x.size), "y": y})
+    frame.to_csv("whole.csv", index=False)
+    write_parts("parts", frame, 3)
+    run("fit", "whole.csv", "-m", "experts", "--target", "y", "-k", "2", "--max-iter", "3", "-o", "start.json")
+    common = ["--init", "start.json", "--max-iter", "30", "--tol", "0"]
+    assert run("fit", "whole.csv", "--target", "y", *common, "-o", "local.json").exit_code == 0
+    result = cluster_run("fit", "parts", "--target", "y", *common, "-o", "dask.json")
+    assert result.exit_code == 0, result.output
+    local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
+    assert dask["columns"] == local["columns"] == ["x", "noise"] and dask["target"] == "y"
+    assert dask["fit"]["log_likelihood"] == pytest.approx(local["fit"]["log_likelihood"], rel=1e-10)
+    assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
+    own = ["-m", "experts", "--target", "y", "-k", "2", "--restarts", "3", "--seed", "2"]
+    assert run("fit", "whole.csv", *own, "-o", "l2.json").exit_code == 0
+    assert cluster_run("fit", "parts", *own, "-o", "d2.json").exit_code == 0
+    l2, d2 = (json.loads(open(name).read())["fit"]["log_likelihood"] for name in ("l2.json", "d2.json"))
+    assert d2 == pytest.approx(l2, rel=1e-6)
+    assert cluster_run("predict", "dask.json", "parts", "-o", "out").exit_code == 0
+    assert run("predict", "dask.json", "whole.csv", "-o", "local.parquet").exit_code == 0
+    parts = pd.concat([pd.read_parquet(f"out/{name}") for name in sorted(os.listdir("out"))], ignore_index=True)
+    pd.testing.assert_frame_equal(parts, pd.read_parquet("local.parquet"), rtol=1e-12)
+    missing = frame.copy()
+    missing.loc[700, "y"] = np.nan
+    write_parts("bad", missing, 3)
+    refused = cluster_run("fit", "bad", "--target", "y", "-m", "experts", "-k", "2", "-o", "m.json")
+    assert refused.exit_code == 2 and refused.stderr == ("emtool: error: bad/part-1.csv: column 'y' row 301 is "
+                                                         "missing; a regression cannot use incomplete rows (fill "
+                                                         "them with 'emtool impute' or choose other --columns)\n")

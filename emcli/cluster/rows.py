@@ -26,6 +26,10 @@ def _partition_fold(part, step, state, rng, reader=None, **options):
     return step(state, part if reader is None else reader(part), rng, **options)
 
 
+def _partition_apply(part, function, reader=None):
+    return function(part if reader is None else reader(part))
+
+
 def _gather_rows(part, positions: np.ndarray, reader=None) -> np.ndarray:
     return (part if reader is None else reader(part))[positions]
 
@@ -82,6 +86,12 @@ class PartitionedRows:
         futures = self.client.map(_partition_pass, self.parts, step=step, chunk=chunk, reader=self.reader,
                                   pure=False)
         return summed(gathered(self.client, futures))
+
+    def map_partitions(self, function) -> list:
+        """[``function(rows_i)``] for each partition i, computed on the workers, in partition
+        order (a summary that is not a sum: extremes, a maximum)."""
+        return gathered(self.client, self.client.map(_partition_apply, self.parts, function=function,
+                                                     reader=self.reader, pure=False))
 
     def map_reduce_drawn(self, step, chunk: int, rng):
         """``map_reduce`` of a step that draws, ``step(block, block_rng)``: each partition

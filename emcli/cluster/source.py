@@ -38,15 +38,20 @@ def part_files(path: str) -> list:
 
 
 def read_part(part: tuple, fmt: str | None, columns: list | None, kind: str, complete_for: str | None,
-              exclude: list | None = None, levels: list | None = None):
+              exclude: list | None = None, levels: list | None = None, target: str | None = None):
     """One part's (n, D) rows as the local engine codes them, rows with every cell missing
     left out: (rows, their columns, how many were left out, (D,) observed cells per column).
     ``part``: (the path the worker reads, the name messages give it); ``complete_for``: the
     model's name when it needs complete rows (a missing cell is then the local engine's
-    error); ``levels``: categorical columns' levels, those of the whole table."""
-    from emcli.data import empty_rows, load_rows, require_complete, require_float_range
+    error); ``levels``: categorical columns' levels, those of the whole table; ``target``: a
+    regression's target column, read as the rows' last column (whose rows are complete)."""
+    from emcli.data import empty_rows, load_regression_rows, load_rows, require_complete, require_float_range
 
     path, name = part
+    if target is not None:
+        rows = load_regression_rows(path, fmt, columns, target, kind, exclude=exclude, name=name)
+        require_float_range(rows.X, rows.columns + [target], name)
+        return rows.X, rows.columns, 0, np.full(rows.X.shape[1], len(rows.X))
     rows = load_rows(path, fmt, columns, kind, levels=levels, exclude=exclude, keep_table=False, name=name)
     X = rows.X
     if complete_for:
@@ -101,7 +106,8 @@ def agreed_levels(client, parts: list, path: str, fmt: str | None, columns: list
 
 
 def load_partitions(client, path: str, fmt: str | None, columns: list | None, kind: str,
-                    complete_for: str | None, exclude: list | None = None, persist: bool = False):
+                    complete_for: str | None, exclude: list | None = None, persist: bool = False,
+                    target: str | None = None):
     """Rows (emcli.data.Rows, no table) whose X is an emcli.cluster.rows.PartitionedRows of
     every part's rows; ``dropped`` counts the rows left out for having every cell missing.  The
     first part chooses the columns when ``columns`` is None (as the local engine would for it,
@@ -109,13 +115,14 @@ def load_partitions(client, path: str, fmt: str | None, columns: list | None, ki
     coded with the levels of the whole table (``agreed_levels``, one more pass).  A pass checks
     and counts every part; with ``persist`` its rows are read once more into the workers'
     memory and kept there, otherwise every pass of EM reads its part again (so that no worker
-    holds more than a part at a time)."""
+    holds more than a part at a time).  A regression's rows (``target``: its column) are its
+    features then the target, as the local engine's."""
     from emcli.cluster.rows import PartitionedRows, gathered
     from emcli.data import Rows
 
     # a worker's working directory is its own: it reads absolute paths
     parts = [(os.path.abspath(part), part) for part in part_files(path)]
-    reading = dict(fmt=fmt, kind=kind, complete_for=complete_for, levels=None)
+    reading = dict(fmt=fmt, kind=kind, complete_for=complete_for, levels=None, target=target)
     if kind == "categorical":
         columns, reading["levels"] = agreed_levels(client, parts, path, fmt, columns, exclude)
     first = gathered(client, [client.submit(_part_summary, parts[0], columns=columns, exclude=exclude,
@@ -125,13 +132,13 @@ def load_partitions(client, path: str, fmt: str | None, columns: list | None, ki
     summaries = [first, *gathered(client, client.map(_part_summary, parts[1:], pure=False, **reading))]
     sizes = [size for size, _, _, _ in summaries]
     observed = np.sum([counts for _, _, _, counts in summaries], axis=0)
-    unobserved = np.flatnonzero(observed == 0)
+    unobserved = np.flatnonzero(observed[: len(chosen)] == 0)
     if unobserved.size:
         raise DataError(f"{path}: column {chosen[unobserved[0]]!r} has no values")
     dropped = sum(d for _, _, d, _ in summaries)
     reader = functools.partial(_part_rows, **reading)
     if persist:
-        X = PartitionedRows(client, client.map(reader, parts, pure=False), sizes, len(chosen))
+        X = PartitionedRows(client, client.map(reader, parts, pure=False), sizes, len(observed))
     else:
-        X = PartitionedRows(client, parts, sizes, len(chosen), reader)
-    return Rows(None, list(chosen), X, levels=reading["levels"], dropped=dropped)
+        X = PartitionedRows(client, parts, sizes, len(observed), reader)
+    return Rows(None, list(chosen), X, levels=reading["levels"], target=target, dropped=dropped)

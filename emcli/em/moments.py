@@ -9,7 +9,7 @@ import numpy as np
 
 from emcli.em.chunks import accumulate
 from emcli.em.stats import Stats
-from emcli.numeric import BLOCK_ROWS
+from emcli.numeric import BLOCK_ROWS, column_moments
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,33 @@ def column_summary(X, rows: int = BLOCK_ROWS) -> ColumnSummary:
 
     second, _ = accumulate(squares, X, rows)
     return ColumnSummary(mean, second["sq"] / np.maximum(count, 1), count, len(X))
+
+
+def mean_and_variance(X) -> tuple[np.ndarray, np.ndarray]:
+    """(D,) column means and population variances of the (N, D) rows ``X``: for an array in
+    this thread (numeric.column_moments, under the caller's np.errstate, which worker threads
+    do not see), for rows held in partitions by ``column_summary``'s passes; the same sums."""
+    if isinstance(X, np.ndarray):
+        return column_moments(X)
+    summary = column_summary(X)
+    return summary.mean, summary.variance
+
+
+def per_partition(function, X) -> list:
+    """[``function(rows)``] for the (N, D) array ``X``; for rows held in partitions on a
+    cluster, one result per partition, in partition order (each computed where it is held)."""
+    return X.map_partitions(function) if hasattr(X, "map_partitions") else [function(X)]
+
+
+def _extremes(X: np.ndarray):
+    return (np.nanmin(X, axis=0), np.nanmax(X, axis=0)) if len(X) else None
+
+
+def column_range(X) -> tuple[np.ndarray, np.ndarray]:
+    """(D,) the smallest and (D,) the largest observed value of each column of the (N, D)
+    rows ``X`` (N > 0)."""
+    found = [extremes for extremes in per_partition(_extremes, X) if extremes is not None]
+    return np.min([low for low, _ in found], axis=0), np.max([high for _, high in found], axis=0)
 
 
 def filled_covariance(X, mean: np.ndarray, rows: int = BLOCK_ROWS) -> np.ndarray:

@@ -41,14 +41,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import linalg
 
-from emcli.em.chunks import chunk_rows, chunks
+from emcli.em.chunks import accumulate, chunk_rows, chunks
 from emcli.em.init import initial_centres
+from emcli.em.moments import column_range, mean_and_variance, per_partition
+from emcli.em.start import rows_at_hand
 from emcli.em.protocol import Diagnosing, Reseeding, RowOutputs, SelfStarting
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
 from emcli.models.gaussian import second_features, unpack
 from emcli.models.params import check_k, check_magnitude, check_shape, float_array
-from emcli.numeric import LOG_2PI, column_moments, normalize_log_rows
+from emcli.numeric import LOG_2PI, normalize_log_rows
 
 #: noise variance floor, relative to the target's variance
 VAR_FLOOR = 1e-6
@@ -173,23 +175,29 @@ class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs, Diagnosing):
         same whatever the units.  The gate's features are always centred."""
         if len(data) < 2:
             raise DataError(f"a mixture of experts needs at least 2 rows, the data has {len(data)}")
-        mean, var = column_moments(data)
-        constant = np.ptp(data, axis=0) == 0
+        mean, var = mean_and_variance(data)
+        low, high = column_range(data)
+        constant = low == high
         if constant[-1]:
-            raise DataError(f"the target is constant ({data[0, -1]:g} in every row); a mixture of experts needs variation in it")
+            raise DataError(f"the target is constant ({low[-1]:g} in every row); a mixture of experts needs variation in it")
         # the exact value, so that a constant feature centres to exact zeros
-        mean = np.where(constant, data[0], mean)
+        mean = np.where(constant, low, mean)
         sd = np.where(constant, 1.0, np.sqrt(var))
         if self.intercept:
             centre, scale = mean, sd
         else:
             rms = np.sqrt(var + mean * mean)
             centre, scale = np.zeros_like(mean), np.where(rms > 0, rms, 1.0)
-        largest = 0.0
-        for block in chunks(data[:, :-1], 65536):
-            z = (block - mean[:-1]) / sd[:-1]
-            largest = max(largest, float(np.einsum("nj,nj->n", z, z).max()))
-        radius = np.sqrt(1.0 + largest)
+
+        def largest(rows: np.ndarray) -> float:
+            """The largest squared norm of the rows' standardised features."""
+            found = 0.0
+            for block in chunks(rows[:, :-1], 65536):
+                z = (block - mean[:-1]) / sd[:-1]
+                found = max(found, float(np.einsum("nj,nj->n", z, z).max()))
+            return found
+
+        radius = np.sqrt(1.0 + max(per_partition(largest, data)))
         self.scaling = _Scaling(mean[:-1], sd[:-1], centre[:-1], scale[:-1], centre[-1], scale[-1],
                                 mean[-1], var[-1], radius)
 
@@ -229,29 +237,30 @@ class MixtureOfExperts(SelfStarting, Reseeding, RowOutputs, Diagnosing):
     # -- initialisation --------------------------------------------------------------------------
 
     def init_params(self, data: np.ndarray, method: str, rng: np.random.Generator) -> ExpertsParams:
-        """Centres chosen by ``method`` among the standardised (features, target) rows, each
-        row given wholly to its nearest centre, then one M-step from a uniform gate: each
-        expert starts as the line through its cluster."""
+        """Centres chosen by ``method`` among the standardised (features, target) rows (rows
+        held in partitions: among a sample of them), each row given wholly to its nearest
+        centre, then one M-step from a uniform gate: each expert starts as the line through
+        its cluster."""
         s = self.scaling
-        # k-means++ distances must not depend on the columns' units; one standardised copy
+        # k-means++ distances must not depend on the columns' units: standardised rows
         centre = np.append(s.gate_centre, s.y_mean)
         scale = np.append(s.gate_scale, np.sqrt(s.y_var))
-        Z = (data - centre) / scale
-        centres = initial_centres(Z, self.k, method, rng)
+        centres = initial_centres((rows_at_hand(data, rng) - centre) / scale, self.k, method, rng)
         d = data.shape[1] - 1
         flat = ExpertsParams(np.zeros((self.k, d)), np.full(self.k, s.y_mean if self.intercept else 0.0),
                              np.full(self.k, s.y_var), np.zeros((self.k, d)), np.zeros(self.k))
         zeros, uniform = np.zeros(self.k), np.full(self.k, 1.0 / self.k)
-        rows = chunk_rows(self, data.shape[1])
-        stats = None
-        for block, zblock in zip(chunks(data, rows), chunks(Z, rows)):
+
+        def assigned(block: np.ndarray):
+            zblock = (block - centre) / scale
             dist = np.einsum("kj,kj->k", centres, centres)[None, :] - 2.0 * (zblock @ centres.T)
             resp = np.zeros_like(dist)
             resp[np.arange(len(block)), dist.argmin(axis=1)] = 1.0
             gate, phi = self._features(block[:, :-1])
-            part = self._stats(gate, phi, self._target(block[:, -1]), resp,
-                               np.broadcast_to(zeros, resp.shape), np.broadcast_to(uniform, resp.shape))
-            stats = part if stats is None else stats + part
+            return self._stats(gate, phi, self._target(block[:, -1]), resp, np.broadcast_to(zeros, resp.shape),
+                               np.broadcast_to(uniform, resp.shape)), 0.0
+
+        stats, _ = accumulate(assigned, data, chunk_rows(self, data.shape[1]))
         return self.m_step(stats, flat)
 
     # -- E-step ------------------------------------------------------------------------------------

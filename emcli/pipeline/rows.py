@@ -54,8 +54,9 @@ def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | 
     return check(spec, _read(spec, source, levels, keep_table=False), source, k=k)
 
 
-#: the models the dask engine fits: an E-step summed over rows of numbers, 0/1 cells or level codes
-PARTITIONED_MODELS = ("gmm", "kmeans", "bernoulli", "categorical", "student", "tmix")
+#: the models the dask engine fits: an E-step summed over rows of numbers, 0/1 cells or level codes,
+#: or a regression's features and target
+PARTITIONED_MODELS = ("gmm", "kmeans", "bernoulli", "categorical", "student", "tmix", "experts")
 
 #: the drivers that need every row in one place, and why
 LOCAL_ALGORITHMS = {
@@ -78,8 +79,8 @@ def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = N
         raise UsageError(f"--engine dask does not run --algorithm {spec.algorithm}: "
                          f"{LOCAL_ALGORITHMS[spec.algorithm]}")
     entry = spec.entry
-    rows = load_partitions(client, source.path, source.fmt, source.columns, entry.data,
-                           None if entry.missing else spec.model, source.exclude, persist)
+    rows = load_partitions(client, source.path, source.fmt, source.columns, entry.target_kind or entry.data,
+                           None if entry.missing else spec.model, source.exclude, persist, source.target)
     require_rows(rows.X, spec.k if k is None else k, source.path, spec.model, entry.min_rows)
     return rows
 
