@@ -465,3 +465,31 @@ def test_experts_on_the_cluster_from_the_same_start(run, cluster_run):
     assert refused.exit_code == 2 and refused.stderr == ("emtool: error: bad/part-1.csv: column 'y' row 301 is "
                                                          "missing; a regression cannot use incomplete rows (fill "
                                                          "them with 'emtool impute' or choose other --columns)\n")
+
+
+def test_parts_at_a_url_are_listed_and_read_through_fsspec(run, cluster_run, tmp_path):
+    """DATA as a URL (here file://, as s3:// or gs:// would be with s3fs or gcsfs installed): a
+    directory or a glob of parts listed by fsspec and read by the workers, fitting as the local
+    paths do; a URL the local engine reads too.  Unknown protocols and absent parts are one
+    line."""
+    import json
+
+    import pandas as pd
+
+    from conftest import FAITHFUL
+
+    write_parts("parts", pd.read_csv(FAITHFUL), 3, "parquet")
+    common = ["-k", "2", "--seed", "4", "--max-iter", "20"]
+    url = (tmp_path / "parts").as_uri()
+    for where, output in (("parts", "a.json"), (url, "b.json"), (url + "/*.parquet", "c.json")):
+        result = cluster_run("fit", where, *common, "-o", output)
+        assert result.exit_code == 0, result.output
+    fits = [json.loads(open(name).read())["fit"]["log_likelihood"] for name in ("a.json", "b.json", "c.json")]
+    assert fits[0] == fits[1] == fits[2]
+    assert run("fit", url + "/part-0.parquet", "-k", "2", "-o", "d.json").exit_code == 0
+    assert cluster_run("predict", "a.json", url, "-o", "out").exit_code == 0
+    assert len(pd.read_parquet("out")) == len(pd.read_csv(FAITHFUL))
+    result = cluster_run("fit", url + "/none-*.parquet", "-k", "2", "-o", "e.json")
+    assert result.exit_code == 2 and result.stderr.endswith("none-*.parquet: no such file, directory or matching parts\n")
+    result = run("fit", "nosuch://bucket/t.csv", "-k", "2", "-o", "e.json")
+    assert result.stderr == "emtool: error: nosuch://bucket/t.csv: cannot read (Protocol not known: nosuch)\n"

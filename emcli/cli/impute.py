@@ -180,20 +180,19 @@ def _checked_outputs(tables: list, report_path, model_out, output_format, inputs
 def _write(result, plan, tables: list, paths: dict, report_path, model_out, strict: bool) -> None:
     """The tables, report and model file: the files all or none; stdout last.  With --strict,
     none when the fit or a bootstrap refit (known once its table is made) is unsound."""
-    from pathlib import Path
-
     from emcli.cli.report import require_sound
 
     from emcli.io.atomic import STDOUT, atomic_paths, write_bytes
     from emcli.io.formats import table_format
     from emcli.io.modelfile import dumps, write_model
+    from emcli.io.streams import source_bytes
     from emcli.io.tables import write_table
 
     fmt, source = paths["format"], plan.source
     # Nothing to fill: the input's own bytes, so that the output equals it to the character
     # (a table written again would print 2.0 as 2 and quote text); but not bytes with an empty
     # line, which the reader skipped and a reader of the output would take for a row.
-    original = (Path(source.path).read_bytes() if result.nothing_missing and not plan.long
+    original = (source_bytes(source.path) if result.nothing_missing and not plan.long
                 and source.path != STDOUT and table_format(source.path, source.fmt) == fmt else None)
     if original is not None and any(line in (b"", b"\r") for line in original.split(b"\n")[:-1]):
         original = None

@@ -28,12 +28,12 @@ def predict_parts(client, model, params, columns: list, data: str, fmt: str | No
     """Predict every part of ``data`` (emcli.cluster.source.part_files) into the new directory
     ``output``; ``options`` as emcli.predict.predict_file takes them."""
     from emcli.cluster.rows import gathered
-    from emcli.cluster.source import part_files
+    from emcli.cluster.source import located_parts
 
     if output == "-" or os.path.exists(output):
         raise UsageError(f"-o {output}: --engine dask writes a new directory of Parquet parts; "
                          "name one that does not exist")
-    parts = [(os.path.abspath(part), part) for part in part_files(data)]
+    parts = located_parts(data)
     partial = os.path.join(os.path.dirname(os.path.abspath(output)), f".{os.path.basename(output)}.partial-{os.getpid()}")
     os.makedirs(partial)
     try:

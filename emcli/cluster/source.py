@@ -1,5 +1,5 @@
 """DATA for the dask engine: a file, a glob (``'events/*.parquet'``) or a directory of
-Parquet, CSV or TSV parts, one partition per part, each read on a worker by the local
+Parquet, CSV or TSV parts, here or at any URL fsspec reads (``s3://bucket/events/``), one partition per part, each read on a worker by the local
 engine's reader (emcli.data.load_rows), with the local engine's one-line errors naming the
 part and its row.  Checks that hold per row run on the workers as each part is read; those
 of the whole table (rows enough for K, every column observed) on the client, from the parts'
@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from emcli.errors import DataError, UsageError
+from emcli.io.streams import is_url
 
 #: the part files a directory is read from, by extension
 PART_EXTENSIONS = (".parquet", ".csv", ".tsv")
@@ -23,17 +24,51 @@ def part_files(path: str) -> list:
     if path == "-":
         raise UsageError("--engine dask reads DATA on the workers: a file, a glob or a directory of parts, "
                          "not standard input")
+    if is_url(path):
+        return _url_parts(path)
     if os.path.isdir(path):
-        parts = sorted(os.path.join(path, name) for name in os.listdir(path)
-                       if name.lower().endswith(PART_EXTENSIONS) and not name.startswith((".", "_")))
-        if not parts:
-            raise UsageError(f"{path}: a directory with no .parquet, .csv or .tsv part")
-        return parts
+        return _table_parts(path, (os.path.join(path, name) for name in os.listdir(path)))
     if os.path.exists(path):
         return [path]
     matches = sorted(match for match in glob.glob(path) if os.path.isfile(match))
     if not matches:
         raise UsageError(f"{path}: no such file, directory or matching parts")
+    return matches
+
+
+def located_parts(path: str) -> list:
+    """[(what a worker reads, the name messages give it)] for each of ``part_files(path)``: a
+    worker's working directory is its own, so it reads absolute paths (or URLs)."""
+    return [(part if is_url(part) else os.path.abspath(part), part) for part in part_files(path)]
+
+
+def _table_parts(path: str, names) -> list:
+    """The ``names`` in directory ``path`` that are parts: a table extension, not hidden."""
+    parts = sorted(name for name in names if name.lower().endswith(PART_EXTENSIONS)
+                   and not name.rstrip("/").rsplit("/", 1)[-1].startswith((".", "_")))
+    if not parts:
+        raise UsageError(f"{path}: a directory with no .parquet, .csv or .tsv part")
+    return parts
+
+
+def _url_parts(url: str) -> list:
+    """``part_files`` of a URL (s3://bucket/events/, 's3://bucket/events/*.parquet'...), listed
+    by fsspec; each part a URL of the same protocol, which the workers read."""
+    from fsspec.core import url_to_fs
+
+    try:
+        fs, path = url_to_fs(url)
+        if fs.isdir(path):
+            return _table_parts(url, [fs.unstrip_protocol(name) for name in fs.ls(path, detail=False)])
+        if fs.isfile(path):
+            return [url]
+        matches = sorted(fs.unstrip_protocol(name) for name in fs.glob(path) if fs.isfile(name))
+    except ImportError as exc:  # the protocol's package (s3fs, gcsfs...) is not installed
+        raise UsageError(f"{url}: {str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"{url}: cannot list ({str(exc).splitlines()[0]})") from None
+    if not matches:
+        raise UsageError(f"{url}: no such file, directory or matching parts")
     return matches
 
 
@@ -120,8 +155,7 @@ def load_partitions(client, path: str, fmt: str | None, columns: list | None, ki
     from emcli.cluster.rows import PartitionedRows, gathered
     from emcli.data import Rows
 
-    # a worker's working directory is its own: it reads absolute paths
-    parts = [(os.path.abspath(part), part) for part in part_files(path)]
+    parts = located_parts(path)
     reading = dict(fmt=fmt, kind=kind, complete_for=complete_for, levels=None, target=target)
     if kind == "categorical":
         columns, reading["levels"] = agreed_levels(client, parts, path, fmt, columns, exclude)

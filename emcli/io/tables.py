@@ -17,7 +17,7 @@ from emcli.errors import DataError
 from emcli.numeric import BLOCK_ROWS
 from emcli.io.atomic import STDOUT, atomic_path, write_bytes, write_stdout
 from emcli.io.formats import is_special, table_format
-from emcli.io.streams import delimited_source
+from emcli.io.streams import delimited_source, is_url
 
 def _display(path: str) -> str:
     return "<stdin>" if path == STDOUT else path
@@ -31,9 +31,10 @@ def read_table(path: str, fmt: str | None = None, lazy: bool = False) -> pa.Tabl
     """
     fmt = table_format(path, fmt)
     name = _display(path)
-    if path != STDOUT and not os.path.exists(path):
+    local = path != STDOUT and not is_url(path)
+    if local and not os.path.exists(path):
         raise DataError(f"{name}: no such file")
-    if path != STDOUT and os.path.isdir(path):
+    if local and os.path.isdir(path):
         raise DataError(f"{name}: is a directory, not a table")
     try:
         table = _read_parquet(path, lazy) if fmt == "parquet" else _read_delimited(path, fmt, name)

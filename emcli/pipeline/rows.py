@@ -34,9 +34,12 @@ def _check_request(spec: FitSpec, source: Source) -> None:
 
 
 def streams(spec: FitSpec, source: Source) -> bool:
-    """Whether the fit streams its rows from the file instead of loading them."""
+    """Whether the fit streams its rows from the file instead of loading them (a file here:
+    standard input and URLs are read whole)."""
+    from emcli.io.streams import is_url
+
     return (spec.algorithm == "stepwise" and spec.max_iter > 0 and spec.entry.has("streaming")
-            and source.path != "-")
+            and source.path != "-" and not is_url(source.path))
 
 
 def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | None = None,
