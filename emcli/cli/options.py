@@ -349,7 +349,7 @@ engine_choice = _stack(
     click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
                  help="Where the passes over the rows run: here, or on a Dask cluster (pip install "
                       "'emtool[dask]'), the rows read by the workers, one partition per part of DATA "
-                      "(a file, a glob or a directory of parts)."),
+                      "(a file, a glob or a directory of parts, here or at a URL such as s3://bucket/events/)."),
     click.option("--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS",
                  help="--engine dask: the scheduler to join (default: DASK_SCHEDULER_ADDRESS, else a "
                       "cluster of --threads worker processes on this machine)."),
