@@ -121,7 +121,7 @@ def test_prepare_over_partitions_sets_what_it_sets_over_the_array(client, name, 
             np.testing.assert_allclose(b, a, rtol=1e-12, atol=0, err_msg=field)
 
 
-@pytest.mark.parametrize("name", ["gmm", "kmeans", "tmix"])
+@pytest.mark.parametrize("name", ["gmm", "kmeans"])
 def test_a_whole_fit_over_partitions_reaches_the_local_optimum(client, name):
     """em.fit over partitions (prepare, a start seeded from a sample, restarts) ends at the
     local engine's best score on these well separated clusters."""

@@ -73,34 +73,42 @@ def _url_parts(url: str) -> list:
 
 
 def read_part(part: tuple, fmt: str | None, columns: list | None, kind: str, complete_for: str | None,
-              exclude: list | None = None, levels: list | None = None, target: str | None = None):
+              exclude: list | None = None, levels: list | None = None, target: str | None = None,
+              checked: bool = True):
     """One part's (n, D) rows as the local engine codes them, rows with every cell missing
     left out: (rows, their columns, how many were left out, (D,) observed cells per column).
     ``part``: (the path the worker reads, the name messages give it); ``complete_for``: the
     model's name when it needs complete rows (a missing cell is then the local engine's
     error); ``levels``: categorical columns' levels, those of the whole table; ``target``: a
-    regression's target column, read as the rows' last column (whose rows are complete)."""
+    regression's target column, read as the rows' last column (whose rows are complete).
+    Without ``checked`` (a part read again, which a checked read has passed) the checks of the
+    cells are not made again, nor their counts: a quarter of the time of reading a Parquet
+    part of numbers."""
     from emcli.data import empty_rows, load_regression_rows, load_rows, require_complete, require_float_range
 
     path, name = part
     if target is not None:
         rows = load_regression_rows(path, fmt, columns, target, kind, exclude=exclude, name=name)
-        require_float_range(rows.X, rows.columns + [target], name)
+        if checked:
+            require_float_range(rows.X, rows.columns + [target], name)
         return rows.X, rows.columns, 0, np.full(rows.X.shape[1], len(rows.X))
     rows = load_rows(path, fmt, columns, kind, levels=levels, exclude=exclude, keep_table=False, name=name)
     X = rows.X
-    if complete_for:
+    if complete_for and checked:
         require_complete(X, rows.columns, name, complete_for)
-    empty = empty_rows(X)
-    if empty.size:
+    empty = empty_rows(X) if checked or not complete_for else ()
+    if len(empty):
         X = np.delete(X, empty, axis=0)
+    if not checked:
+        return X, rows.columns, len(empty), None
     require_float_range(X, rows.columns, name)
-    return X, rows.columns, int(empty.size), (~np.isnan(X)).sum(axis=0)
+    return X, rows.columns, len(empty), (~np.isnan(X)).sum(axis=0)
 
 
 def _part_rows(part: tuple, **reading) -> np.ndarray:
-    """``read_part``'s rows alone: a partition read again at a pass, or kept (--persist)."""
-    return read_part(part, **reading)[0]
+    """A partition's rows read again at a pass, or once more to be kept (--persist): the
+    checks were made by the pass that counted them (``_part_summary``)."""
+    return read_part(part, checked=False, **reading)[0]
 
 
 def _part_summary(part: tuple, **reading) -> tuple:
