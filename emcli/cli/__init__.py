@@ -20,6 +20,7 @@ COMMANDS = {
     "compress": "emcli.cli.compress:compress",
     "decompress": "emcli.cli.decompress:decompress",
     "export": "emcli.cli.export:export",
+    "sample-data": "emcli.cli.sample_data:sample_data",
 }
 
 
@@ -77,6 +78,10 @@ class EmtoolGroup(click.Group):
         except click.exceptions.Abort:
             console.error("interrupted")
             sys.exit(130)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # bare `emtool`: what a person typing it wants is the help, not an error
+            click.echo(exc.ctx.get_help())
+            sys.exit(0)
         except click.UsageError as exc:
             hint = f" (see '{exc.ctx.command_path} --help')" if exc.ctx is not None else ""
             console.error(exc.format_message().replace("\n", " ") + hint)

@@ -181,8 +181,15 @@ verbosity = _stack(
                  help="Print notes, and tracebacks with errors."),
 )
 
+def _complete_models(ctx, param, incomplete: str) -> list:
+    """The registered models' names that start with what was typed (shell completion)."""
+    from emcli.models.registry import MODELS
+
+    return [name for name in MODELS if name.startswith(incomplete)]
+
+
 model_name = click.option("-m", "--model", "model_name", default="gmm", show_default=True,
-                          help="Model to fit (see 'emtool models').")
+                          shell_complete=_complete_models, help="Model to fit (see 'emtool models').")
 #: impute fills from a Gaussian mixture: one multivariate normal (mvn) or -k components (gmm)
 gaussian_model = click.option("-m", "--model", "model_name", type=click.Choice(["mvn", "gmm"]),
                               default="mvn", show_default=True,
