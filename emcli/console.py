@@ -53,6 +53,12 @@ def note(message: str) -> None:
         print(f"emtool: {message}", file=sys.stderr)
 
 
+def detail(message: str) -> None:
+    """A one-line detail (the resolved options, timings), shown only with --verbose."""
+    if _state["verbose"] and not _state["quiet"]:
+        print(f"emtool: {message}", file=sys.stderr)
+
+
 def report(text: str) -> None:
     """A summary of several lines (compress's sizes and distortion), shown like a note: on a
     terminal or with --verbose.  Pipelines that want it ask for --report FILE.json."""
@@ -79,3 +85,45 @@ def progress(total: int, description: str):
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task(description, total=total)
         yield lambda *_: bar.advance(task)
+
+
+class _Activity:
+    """What ``activity`` yields: ``advance()`` a step, ``detail(text)`` the line beside it;
+    each redraws at most every REDRAW_SECONDS, so that a fit of many short iterations does not
+    spend its time drawing."""
+
+    REDRAW_SECONDS = 0.1
+
+    def __init__(self, bar=None, task=None):
+        self._bar, self._task, self._drawn = bar, task, 0.0
+
+    def advance(self, *_) -> None:
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def detail(self, text: str) -> None:
+        import time
+
+        now = time.monotonic()
+        if self._bar is not None and now - self._drawn >= self.REDRAW_SECONDS:
+            self._drawn = now
+            self._bar.update(self._task, detail=text)
+
+
+@contextlib.contextmanager
+def activity(total: int | None, description: str):
+    """Long work shown on a terminal only (nothing in a pipe, under --quiet): a bar over
+    ``total`` steps, or a spinner when the steps are not known (None) or there is one, with a
+    line of detail (an iteration and its score); yields an ``_Activity``."""
+    if not sys.stderr.isatty() or _state["quiet"]:
+        yield _Activity()
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    columns = [SpinnerColumn(), TextColumn("{task.description}")]
+    if total is not None and total > 1:
+        columns += [BarColumn(), MofNCompleteColumn()]
+    columns += [TimeElapsedColumn(), TextColumn("{task.fields[detail]}")]
+    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+        yield _Activity(bar, bar.add_task(description, total=total, detail=""))

@@ -121,7 +121,10 @@ def test_not_converged_warns_on_one_line(run):
 def test_verbose_after_the_subcommand_prints_a_summary(run):
     result = run("fit", FAITHFUL, "-k", 2, "-o", "m.json", "-v")
     assert result.exit_code == 0
-    assert result.stderr.startswith("emtool: columns: eruptions, waiting\nemtool: gmm: log-likelihood -1130.2")
+    lines = result.stderr.splitlines()
+    assert lines[0].startswith("emtool: gmm with k=2, covariance=full,")  # the resolved options
+    assert lines[1:3] == ["emtool: columns: eruptions, waiting", lines[2]]
+    assert lines[2].startswith("emtool: gmm: log-likelihood -1130.2") and lines[3].startswith("emtool: time: ")
 
 
 def test_trace_csv_matches_the_model_file(run):

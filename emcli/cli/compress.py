@@ -72,7 +72,9 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
     check_outputs([("-o", output), ("--report", report_path)], [data])
     source = load_source(data, fmt, columns, codebook_dtype, options.checked_exclude(columns, exclude))
     spec = CODEBOOK.but(restarts=restarts, seed=seed, max_iter=max_iter, tol=tol, chunk_bytes=chunk_bytes)
-    done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max), spec, sample, output, started)
+    with console.activity(None, "compressing") as shown:
+        done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max), spec, sample, output, started,
+                   on_try=lambda kk, distortion: shown.detail(f"K={kk}: {distortion}"))
     show(done.warnings, done.notes)
     write_bytes(output, done.payload)
     console.report(report.summary(done.doc, source, done.distinct))

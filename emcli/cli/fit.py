@@ -34,21 +34,28 @@ def fit(ctx, data, model_name, output, trace_path, engine, scheduler, persist, *
       emtool fit sample_data/faithful.csv -k 3 --init faithful.json --trace trace.csv -o refit.json
       emtool fit sample_data/faithful.csv -k 3 --engine dask --threads 2 -o dask.json
     """
-    from emcli import pipeline
+    import time
+
+    from emcli import console, pipeline
     from emcli.cli.fitspec import fit_request
-    from emcli.cli.report import fit_progress, require_sound, show, summary
+    from emcli.cli.report import fit_progress, require_sound, resolved, show, summary, timings
     from emcli.io.atomic import check_outputs, write_all
     from emcli.io.modelfile import dumps, trace_csv
 
     check_outputs([("-o", output), ("--trace", trace_path)], [data, values["init"]])
     request = fit_request(ctx, data, model_name, values)
     show(notes=request.notes)
+    console.detail(resolved(request.spec, engine=engine))
+    clock = [time.perf_counter()]
     with pipeline.engine(engine, scheduler, persist) as client:
         rows = pipeline.load(request.spec, request.source, levels=request.levels, may_stream=True, client=client,
                              persist=persist)
+        clock.append(time.perf_counter())
         with fit_progress(request.spec) as advance:
             fitted = pipeline.fit(request.spec, rows, on_restart=advance)
+    clock.append(time.perf_counter())
     require_sound(values["strict"], fitted.warnings)
     show([*rows.warnings, *fitted.warnings], fitted.notes)
     write_all([(output, dumps(fitted.doc))] + ([(trace_path, trace_csv(fitted.doc))] if trace_path else []))
     show(notes=[summary(fitted.doc)])
+    console.detail(timings(read=clock[1] - clock[0], fit=clock[2] - clock[1], write=time.perf_counter() - clock[2]))

@@ -93,9 +93,12 @@ def impute(ctx, data, draws, long_format, round_integers, clip, model_file, mode
     paths = _checked_outputs(tables, report_path, model_out, output_format,
                              [data, model_file, values["init"]], plan.source.fmt)
     plan = dataclasses.replace(plan, as_text=paths["format"] != "parquet")
+    drawn = []  # the draws' display, open while _write reads the tables the draws make
     with console.progress(len(plan.ks or ()), "choosing K") as advance:
-        result = run.impute(plan, os.cpu_count() or 1, advance)
-    _write(result, plan, tables, paths, report_path, model_out, values["strict"])
+        result = run.impute(plan, os.cpu_count() or 1, advance, on_draw=lambda: drawn and drawn[0]())
+    with console.activity(plan.draws or None, "imputing") as shown:
+        drawn.append(shown.advance)
+        _write(result, plan, tables, paths, report_path, model_out, values["strict"])
     show(result.column_warnings + result.warnings, result.notes + summary_lines(result.report))
     show(result.refit_warnings(plan.spec))
 

@@ -1,5 +1,7 @@
 """What the commands tell the user about their work, from the messages the services return."""
 
+import contextlib
+
 from emcli import console
 
 
@@ -11,9 +13,33 @@ def show(warnings=(), notes=()) -> None:
         console.note(message)
 
 
+@contextlib.contextmanager
 def fit_progress(spec):
-    """A progress bar over the restarts of ``spec`` (one start for a warm start)."""
-    return console.progress(1 if spec.warm else spec.restarts, f"fitting {spec.model}")
+    """On a terminal, a bar over the restarts of ``spec`` (a spinner for one, or a warm
+    start) with each iteration's number and score beside it; yields the callable that
+    advances the bar by a restart."""
+    from emcli.em.watch import watching
+
+    with console.activity(1 if spec.warm else spec.restarts, f"fitting {spec.model}") as shown:
+        with watching(lambda iteration, score: shown.detail(f"iteration {iteration}: {score:.6g}")):
+            yield shown.advance
+
+
+def resolved(spec, **more) -> str:
+    """The options a fit runs with, defaults included, for --verbose (as mlpack's -v lists
+    its parameters)."""
+    from emcli.em.workers import current
+
+    init = spec.init if isinstance(spec.init, str) else "a warm start" if spec.warm else spec.build().default_init
+    fields = {**spec.options, "algorithm": spec.algorithm, **spec.driver_options, "init": init,
+              "restarts": spec.restarts, "seed": spec.seed, "max_iter": spec.max_iter, "tol": spec.tol,
+              "chunk_bytes": spec.chunk_bytes, "threads": current(), **more}
+    return f"{spec.model} with " + ", ".join(f"{name}={value}" for name, value in fields.items())
+
+
+def timings(**seconds) -> str:
+    """Seconds spent in each part of a command, for --verbose."""
+    return "time: " + ", ".join(f"{part} {value:.3f} s" for part, value in seconds.items())
 
 
 def summary(doc: dict) -> str:

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from emcli.em import watch
 from emcli.em.chunks import accumulate
 from emcli.em.protocol import Diagnosing, Reseeding, data_term, has, log_prior
 
@@ -44,7 +45,9 @@ def best_index(results: list) -> int:
 def trace_row(iteration: int, score: float, data_term: float, started: float, event=None,
               **extra) -> dict:
     """A trace row: the iteration, the score and its data term, the seconds since ``started``,
-    the event (None, "init", a re-seeding...), then the algorithm's own columns."""
+    the event (None, "init", a re-seeding...), then the algorithm's own columns.  A watcher
+    of the fit (em.watch: a progress display) is told of it."""
+    watch.tell(iteration, score)
     return {"iter": iteration, "score": score, "log_likelihood": data_term,
             "seconds": time.perf_counter() - started, "event": event, **extra}
 

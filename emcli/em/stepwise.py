@@ -32,6 +32,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from emcli.em import watch
 from emcli.em.batch import RunResult, evaluate, require_finite, trace_row
 from emcli.em.chunks import DEFAULT_CHUNK_BYTES, accumulate, chunk_rows
 from emcli.em.protocol import Reseeding, has, log_prior
@@ -114,6 +115,7 @@ class _Online:
             events: list) -> dict:
         """A trace row for an epoch, its log-likelihood the running estimate scaled to N rows."""
         estimate = data_term / seen * n_rows
+        watch.tell(epoch, estimate + log_prior(self.model, self.params))
         return {"iter": epoch, "score": estimate + log_prior(self.model, self.params),
                 "log_likelihood": estimate, "seconds": seconds,
                 "event": "; ".join(events) or None, "eta": self.eta, "minibatches": self.k,

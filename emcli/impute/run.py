@@ -54,8 +54,9 @@ class Imputation:
                  f"{spec.max_iter} iterations; raise --max-iter or --tol"] if failed else [])
 
 
-def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
-    """Run ``plan``: ``jobs`` processes for a choice of K, ``on_done`` after each K."""
+def impute(plan: Plan, jobs: int, on_done=None, on_draw=None) -> Imputation:
+    """Run ``plan``: ``jobs`` processes for a choice of K, ``on_done`` after each K, and
+    ``on_draw`` after each completed table is drawn (as the tables are read)."""
     from emcli import pipeline
     from emcli.impute.model import fit_imputer, load_imputer
     from emcli.impute.table import Completion
@@ -83,7 +84,8 @@ def impute(plan: Plan, jobs: int, on_done=None) -> Imputation:
         imputer = fit_imputer(plan.spec, fit_rows, plan.source.path, plan.ks, jobs, on_done)
     summaries, shortfalls = [], []
     report = _report(name, rows, completion, empty, imputer, fit_rows, summaries)
-    return Imputation(_tables(plan, imputer, completion, rows, fit_rows, nothing_missing, summaries, shortfalls),
+    return Imputation(_tables(plan, imputer, completion, rows, fit_rows, nothing_missing, summaries, shortfalls,
+                              on_draw or (lambda: None)),
                       report, imputer.doc if imputer else None, nothing_missing, shortfalls,
                       list(imputer.warnings) if imputer else [], notes, rows.warnings)
 
@@ -98,10 +100,10 @@ def _report(name, rows, completion, empty, imputer, fit_rows, summaries) -> dict
 
 
 def _tables(plan: Plan, imputer, completion, rows: Rows, fit_rows: Rows, nothing_missing: bool,
-            summaries: list, shortfalls: list) -> Iterator:
+            summaries: list, shortfalls: list, on_draw) -> Iterator:
     """The completed tables in output order; each bootstrap refit's summary joins
     ``summaries`` (and so the report), and whether it stopped short of converging
-    ``shortfalls``, as its table is made."""
+    ``shortfalls``, as its table is made; ``on_draw()`` after each."""
     from emcli.impute.draws import bootstrap_imputations
     from emcli.impute.fill import conditional_means
 
@@ -117,6 +119,7 @@ def _tables(plan: Plan, imputer, completion, rows: Rows, fit_rows: Rows, nothing
     for X, summary, short in completed:
         summaries.extend([summary] if summary else [])
         shortfalls.append(short)
+        on_draw()
         if not plan.long:
             yield completion.table(X)
         arrays.append(X)

@@ -46,9 +46,10 @@ class Compressed:
 
 
 def compress(source: Source, goal: Goal, spec: FitSpec, sample: int | None, output: str,
-             started: float) -> Compressed:
+             started: float, on_try=None) -> Compressed:
     """Quantise ``source`` as ``goal`` asks, fitting codebooks as ``spec`` says (on ``sample``
-    of the rows, if given)."""
+    of the rows, if given); ``on_try(k, distortion)`` after each codebook a search for K
+    tried (a progress display), the distortion in words."""
     goal.check(source)
     (n, d), unit = source.values.shape, source.unit
     notes, warnings = [], []
@@ -57,7 +58,10 @@ def compress(source: Source, goal: Goal, spec: FitSpec, sample: int | None, outp
     distinct = count_distinct(source.values)
 
     def code(kk):
-        return quantise(source.values, kk, source.dtype, spec, sample, unit, distinct)
+        coding = quantise(source.values, kk, source.dtype, spec, sample, unit, distinct)
+        if on_try is not None:
+            on_try(kk, report.describe(coding.mse(), source.peak))
+        return coding
 
     tried, target = [], None
     if goal.k is not None:
