@@ -20,6 +20,8 @@ COMMANDS = {
     "compress": "emcli.cli.compress:compress",
     "decompress": "emcli.cli.decompress:decompress",
     "export": "emcli.cli.export:export",
+    "plot": "emcli.cli.plot:plot",
+    "describe": "emcli.cli.describe:describe",
     "sample-data": "emcli.cli.sample_data:sample_data",
 }
 

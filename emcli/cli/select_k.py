@@ -35,7 +35,9 @@ CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of th
 @click.option("--table", "table_path", metavar="FILE", help="Also write the table (CSV, or JSON by extension).")
 @click.option("-o", "--output", metavar="BEST.json", help="Write the chosen model's file.")
 @click.option("--plot", "plot_path", metavar="FILE.png",
-              help="Draw each computed criterion against k, one line per covariance type, the best marked.")
+              help="Draw each computed criterion against k, one line per covariance type, each "
+                   "criterion's own choice starred, the chosen cell ringed: a PNG, or an SVG for a "
+                   "name ending in .svg ('emtool plot TABLE --kind bic' draws a --table file so).")
 @options.verbosity
 @click.pass_context
 def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, reference_draws, jobs,
