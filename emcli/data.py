@@ -28,6 +28,7 @@ class Rows:
     target: str | None = None   # regression: X holds the features, then the target as last column
     dropped: int = 0            # rows left out for having every chosen cell missing
     warnings: list = field(default_factory=list)  # about the columns chosen by default
+    standardization: object = None  # emcli.standardize: X is in standardised units
 
 
 def _blocks(X: np.ndarray):

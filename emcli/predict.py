@@ -52,7 +52,8 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
     outputs include it, ``p_0..p_{K-1}`` with ``proba`` (a variational fit's live components'
     only), ``logpdf`` with ``logpdf``, then the model's ``row_outputs``; for a model with
     HiddenNodes, each node's state (int64) and, with ``proba``, its ``p_<node>_<state>``.  Rows are processed in chunks of ``chunk_bytes`` of scratch;
-    ``name`` names the rows' file in errors."""
+    ``name`` names the rows' file in errors.  A model fit to standardised columns is applied
+    to the rows standardised alike, its ``logpdf`` that of the rows in their own units."""
     clusters = "cluster" in registry.spec(model.name).outputs
     hidden_nodes = has(model, HiddenNodes)
     for flag, wanted in (("--proba", proba), ("--logpdf", logpdf)):
@@ -62,6 +63,9 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
         raise UsageError(f"the {model.name} model has no hidden node to predict; --logpdf gives each row's log density")
     if proba and not (clusters or hidden_nodes):
         raise UsageError(f"{model.name} has a single component; --proba is not available")
+    transform = getattr(model, "standardization", None)
+    if transform is not None:  # a model fit to standardised columns (emcli.standardize)
+        jacobian, X = transform.log_jacobian(X) if logpdf else None, transform.forward(X)
     out, start = {}, 0
     blocks = list(chunks(X, chunk_rows(model, X.shape[1], chunk_bytes, len(X))))
     for block, part in zip(blocks, ordered_map(lambda block: _block_columns(
@@ -71,6 +75,8 @@ def predict_columns(model, params, X: np.ndarray, *, proba: bool = False, logpdf
                 out[column] = np.empty(len(X), np.int64 if values.dtype.kind == "i" else values.dtype)
             out[column][start : start + len(block)] = values
         start += len(block)
+    if transform is not None and logpdf:
+        out["logpdf"] += jacobian  # the density of the rows in their own units
     _require_finite(out, name)
     return out
 

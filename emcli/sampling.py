@@ -13,11 +13,15 @@ from emcli.models import registry
 def sample_table(model, params, columns: list, n: int, rng: np.random.Generator) -> pa.Table:
     """``n`` rows drawn from the model: its columns (0/1 integers for binary data, the stored
     levels for categorical data) and, for mixtures, the drawn ``component`` (a network: each
-    hidden node's drawn state, in a column named after it)."""
+    hidden node's drawn state, in a column named after it).  A model fit to standardised columns
+    draws rows in the data's units."""
     spec = registry.spec(model.name)
     if not spec.has("sampling"):
         raise UsageError(f"{model.name} is not a generative model; it cannot sample")
     X, components = model.sample(params, n, rng)
+    transform = getattr(model, "standardization", None)
+    if transform is not None:  # drawn in the standardised units it was fit in (emcli.standardize)
+        X = transform.inverse(X)
     lost = np.flatnonzero(~np.isfinite(X).all(axis=1))
     if lost.size:
         # a draw beyond float range (a variance near the limit); never written as inf or nan

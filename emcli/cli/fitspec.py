@@ -67,12 +67,27 @@ def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
                    max_iter=values["max_iter"], tol=values["tol"], chunk_bytes=values["chunk_bytes"],
                    algorithm=values["algorithm"], driver_options=_driver_options(ctx, model, values))
     source = Source(data, values["fmt"], values["columns"], values["target"],
-                    checked_exclude(values["columns"], values["exclude"]))
+                    checked_exclude(values["columns"], values["exclude"]),
+                    _standardize(model, values.get("standardize"), warm))
     if bif:
         return _bif_start(FitRequest(spec, source), init, values, given_options)
     if warm is None:
         return FitRequest(spec, source)
     return _warm(FitRequest(spec, source), init, warm, values, given_options)
+
+
+def _standardize(model: str, asked: bool, warm: tuple | None):
+    """Source.standardize: a warm start's own transform (the parameters are in its units), or
+    True for --standardize, else None."""
+    from emcli.standardize import require_standardizable
+
+    kept = getattr(warm[0], "standardization", None) if warm is not None else None
+    if kept is not None:
+        return kept
+    if asked:
+        require_standardizable(model)
+        return True
+    return None
 
 
 def _network_columns(values: dict, k_given: bool) -> dict:
@@ -159,7 +174,7 @@ def _warm(request: FitRequest, path: str, warm: tuple, values: dict, given_optio
     notes = ([f"a warm start from --init MODEL.json runs once; {' and '.join(ignored)} ignored"]
              if ignored else [])
     spec = request.spec.but(options=dict(doc["options"]), init=params)
-    source = Source(source.path, source.fmt, list(doc["columns"]), doc["target"])
+    source = Source(source.path, source.fmt, list(doc["columns"]), doc["target"], standardize=source.standardize)
     return FitRequest(spec, source, fitted.levels if has(fitted, Levelled) else None, notes)
 
 

@@ -245,9 +245,16 @@ input_format = click.option("--input-format", "fmt", type=click.Choice(FORMATS),
                             help="Format of the input table (default: by extension; '-' is CSV).")
 output_format = click.option("--output-format", type=click.Choice(FORMATS),
                              help="Format of the output table (default: by extension; '-' is CSV).")
+standardize = click.option(
+    "--standardize", is_flag=True,
+    help="Fit to the columns centred on their means and divided by their standard deviations, "
+         "for models whose fit depends on the columns' scales: kmeans, kmedoids and spherical gmm "
+         "(full, tied and diag gmm fit the same clusters either way). The model file keeps the "
+         "transform, and predict, sample and impute apply it.")
 data_options = _stack(
     columns,
     input_format,
+    standardize,
     # rows with every chosen cell missing are always skipped now (with a note): the flag that
     # used to ask for it is still accepted, and does nothing
     click.option("--skip-empty-rows", is_flag=True, hidden=True, expose_value=False),

@@ -2,6 +2,7 @@
 mixture (fit through the pipeline, or from a model file), and complete the table once or
 ``draws`` times, with the report and the messages as data."""
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -75,19 +76,33 @@ def impute(plan: Plan, jobs: int, on_done=None, on_draw=None) -> Imputation:
                             text=read_text(plan.source.path, plan.source.fmt, rows.table.column_names)
                             if plan.as_text else None)
     empty = empty_rows(rows.X)
-    fit_rows = Rows(rows.table, rows.columns, np.delete(rows.X, empty, axis=0))
+    transform = _standardization(plan, imputer, rows.X)
+    model_rows = rows if transform is None else dataclasses.replace(rows, X=transform.forward(rows.X))
+    fit_rows = Rows(rows.table, rows.columns, np.delete(model_rows.X, empty, axis=0))
     nothing_missing = not completion.missing.any()
     notes = [f"columns: {', '.join(rows.columns)}"]
     notes += [f"no missing values in the chosen columns of {name}; the output is the input"] if nothing_missing else []
     if imputer is None and (not nothing_missing or plan.need_model):
         pipeline.check(plan.spec, fit_rows, plan.source, k=1 if plan.ks else None)
         imputer = fit_imputer(plan.spec, fit_rows, plan.source.path, plan.ks, jobs, on_done)
+        if transform is not None:
+            imputer.doc["standardize"] = transform.to_json(fit_rows.X)
     summaries, shortfalls = [], []
     report = _report(name, rows, completion, empty, imputer, fit_rows, summaries)
-    return Imputation(_tables(plan, imputer, completion, rows, fit_rows, nothing_missing, summaries, shortfalls,
-                              on_draw or (lambda: None)),
+    return Imputation(_tables(plan, imputer, completion, model_rows, fit_rows, nothing_missing, summaries,
+                              shortfalls, on_draw or (lambda: None), transform),
                       report, imputer.doc if imputer else None, nothing_missing, shortfalls,
                       list(imputer.warnings) if imputer else [], notes, rows.warnings)
+
+
+def _standardization(plan: Plan, imputer, X: np.ndarray):
+    """The emcli.standardize transform the imputer works in: a model file's own, or the rows'
+    with --standardize; None."""
+    from emcli.standardize import Standardization
+
+    if imputer is not None:
+        return getattr(imputer.model, "standardization", None)
+    return Standardization.of(X) if plan.source.standardize is True else None
 
 
 def _report(name, rows, completion, empty, imputer, fit_rows, summaries) -> dict:
@@ -100,10 +115,12 @@ def _report(name, rows, completion, empty, imputer, fit_rows, summaries) -> dict
 
 
 def _tables(plan: Plan, imputer, completion, rows: Rows, fit_rows: Rows, nothing_missing: bool,
-            summaries: list, shortfalls: list, on_draw) -> Iterator:
+            summaries: list, shortfalls: list, on_draw, transform=None) -> Iterator:
     """The completed tables in output order; each bootstrap refit's summary joins
     ``summaries`` (and so the report), and whether it stopped short of converging
-    ``shortfalls``, as its table is made; ``on_draw()`` after each."""
+    ``shortfalls``, as its table is made; ``on_draw()`` after each.  ``rows`` are those the
+    imputer works on, standardised by ``transform`` when there is one (the fills are turned
+    back into the data's units)."""
     from emcli.impute.draws import bootstrap_imputations
     from emcli.impute.fill import conditional_means
 
@@ -117,6 +134,7 @@ def _tables(plan: Plan, imputer, completion, rows: Rows, fit_rows: Rows, nothing
         completed = [(conditional_means(imputer.model, imputer.params, rows.X), None, False)]
     arrays = []
     for X, summary, short in completed:
+        X = X if transform is None else transform.inverse(X)
         summaries.extend([summary] if summary else [])
         shortfalls.append(short)
         on_draw()

@@ -139,6 +139,16 @@ def parse_model(text: str, name: str):
     return model, params, doc
 
 
+def _standardization(model, field, n_columns: int) -> None:
+    """A standardised fit's transform (emcli.standardize), kept as ``model.standardization``
+    for the commands that apply the model to rows."""
+    from emcli.standardize import STANDARDIZABLE, Standardization
+
+    if model.name not in STANDARDIZABLE:
+        raise ModelFileError(f"standardize: a {model.name} model is not fit to standardised columns")
+    model.standardization = Standardization.from_json(field, n_columns)
+
+
 def parse_document(doc, name: str):
     """(model instance, params) of a model file's parsed JSON ``doc``, validated; ``name``
     names it in errors."""
@@ -167,6 +177,8 @@ def parse_document(doc, name: str):
         except (TypeError, ValueError, OverflowError) as exc:
             raise ModelFileError(f"options: not options of {model_name} ({exc})") from None
         params = model.from_json(params_doc, len(columns))
+        if "standardize" in doc:
+            _standardization(model, doc["standardize"], len(columns))
     except ModelFileError as exc:
         raise ModelFileError(f"{name}: {exc}") from None
     return model, params

@@ -35,11 +35,12 @@ def _check_request(spec: FitSpec, source: Source) -> None:
 
 def streams(spec: FitSpec, source: Source) -> bool:
     """Whether the fit streams its rows from the file instead of loading them (a file here:
-    standard input and URLs are read whole)."""
+    standard input and URLs are read whole, and rows to standardise need their moments
+    first)."""
     from emcli.io.streams import is_url
 
     return (spec.algorithm == "stepwise" and spec.max_iter > 0 and spec.entry.has("streaming")
-            and source.path != "-" and not is_url(source.path))
+            and source.path != "-" and not is_url(source.path) and source.standardize is None)
 
 
 def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | None = None,
@@ -54,7 +55,17 @@ def load(spec: FitSpec, source: Source, *, k: int | None = None, levels: list | 
         return load_partitioned(client, spec, source, k=k, persist=persist)
     if may_stream and streams(spec, source):
         return FileRows(source)
-    return check(spec, _read(spec, source, levels, keep_table=False), source, k=k)
+    rows = check(spec, _read(spec, source, levels, keep_table=False), source, k=k)
+    return standardized(rows, source.standardize) if source.standardize is not None else rows
+
+
+def standardized(rows: Rows, how) -> Rows:
+    """``rows`` in standardised units (emcli.standardize), their own (``how`` True) or a warm
+    start's transform (``how`` a Standardization), which ``rows.standardization`` keeps."""
+    from emcli.standardize import Standardization
+
+    transform = Standardization.of(rows.X) if how is True else how
+    return dataclasses.replace(rows, X=transform.forward(rows.X), standardization=transform)
 
 
 #: the models the dask engine fits: an E-step summed over rows of numbers, 0/1 cells or level codes,
@@ -78,6 +89,8 @@ def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = N
 
     if spec.model not in PARTITIONED_MODELS:
         raise UsageError(f"--engine dask fits {', '.join(PARTITIONED_MODELS)}; not {spec.model}")
+    if source.standardize is not None:
+        raise UsageError("--engine dask does not take --standardize yet; standardise the parts when writing them")
     if spec.algorithm in LOCAL_ALGORITHMS:
         raise UsageError(f"--engine dask does not run --algorithm {spec.algorithm}: "
                          f"{LOCAL_ALGORITHMS[spec.algorithm]}")

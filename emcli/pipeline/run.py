@@ -73,6 +73,10 @@ def fit(spec: FitSpec, rows: Rows | FileRows, *, on_restart=None) -> Fitted:
     engine = "local" if isinstance(rows, FileRows) or isinstance(rows.X, np.ndarray) else "dask"
     doc = model_document(model, columns, outcome, n_samples=n_rows, target=target,
                          seconds=time.perf_counter() - started, engine=engine)
+    transform = None if isinstance(rows, FileRows) else rows.standardization
+    if transform is not None:
+        doc["standardize"] = transform.to_json(rows.X)
+        model.standardization = transform
     fitted = Fitted(model, outcome.best.params, doc, outcome, notes=[f"columns: {', '.join(columns)}"])
     if dropped:
         fitted.notes.append(f"skipped {dropped} row{'s' if dropped != 1 else ''} with every chosen column "

@@ -59,10 +59,12 @@ class FitSpec:
 class Source:
     """Where the rows come from: a table ``path`` ('-' for stdin) in ``fmt`` (None: by
     extension), its ``columns`` (None: every column the model reads, but those in
-    ``exclude``), a regression's ``target`` column."""
+    ``exclude``), a regression's ``target`` column; ``standardize``: None, True (fit to the
+    rows standardised: emcli.standardize) or the Standardization of a warm start to reuse."""
 
     path: str
     fmt: str | None = None
     columns: list | None = None
     target: str | None = None
     exclude: list | None = None
+    standardize: object = None

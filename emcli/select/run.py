@@ -53,7 +53,11 @@ def select(spec: FitSpec, rows: Rows, cells: list, scoring: Scoring, jobs: int,
         row["best"] = i == best
     if best is None:
         raise FitError(f"every cell failed; the first: {table[0]['error']}")
-    return Selection(table, [doc for _, doc, _ in results], best, results[best][2])
+    docs = [doc for _, doc, _ in results]
+    if rows.standardization is not None:  # every cell was fit to the rows standardised alike
+        field = rows.standardization.to_json(rows.X)
+        docs = [None if doc is None else {**doc, "standardize": field} for doc in docs]
+    return Selection(table, docs, best, results[best][2])
 
 
 def grid(ks: list, covariances: list) -> list:
