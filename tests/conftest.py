@@ -75,7 +75,45 @@ def assert_bad_input(run, name: str, text: str, args: list, message: str) -> Non
 
 
 def pytest_addoption(parser):
-    """--fuzz-long, the fuzz suite's long profile, from any directory (see tests/fuzz/plugin.py)."""
+    """--fuzz-long, the fuzz suite's long profile, from any directory (see tests/fuzz/plugin.py);
+    --record-durations."""
     from fuzz.plugin import pytest_addoption as fuzz_options
 
     fuzz_options(parser)
+    parser.addoption("--record-durations", action="store_true",
+                     help="write each test's seconds to tests/durations.json, which marks the slow ones")
+
+
+# -- the quick subset: `pytest -m "not slow"` ---------------------------------------------------
+
+#: each test's seconds (setup, call and teardown) in a recorded run; regenerate it with
+#: `python -m pytest -q -p no:cacheprovider --record-durations` after tests change
+DURATIONS = pathlib.Path(__file__).parent / "durations.json"
+#: a test that took at least this long in the recorded run is marked slow
+SLOW_SECONDS = 0.1
+_measured: dict = {}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: took at least SLOW_SECONDS in the run recorded in "
+                                       "tests/durations.json (deselect with -m 'not slow')")
+
+
+def pytest_collection_modifyitems(config, items):
+    import json
+
+    recorded = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    for item in items:
+        if recorded.get(item.nodeid, 0.0) >= SLOW_SECONDS:
+            item.add_marker(pytest.mark.slow)
+
+
+def pytest_runtest_logreport(report):
+    _measured[report.nodeid] = _measured.get(report.nodeid, 0.0) + report.duration
+
+
+def pytest_sessionfinish(session):
+    import json
+
+    if session.config.getoption("record_durations") and _measured:
+        DURATIONS.write_text(json.dumps({k: round(v, 2) for k, v in sorted(_measured.items())}, indent=0) + "\n")

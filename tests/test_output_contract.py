@@ -209,3 +209,22 @@ def test_a_termination_while_writing_leaves_the_output_whole_or_absent(tmp_path,
         if status == 0:
             assert len(out.read_text().splitlines()) == 1_000_001
             out.unlink()
+
+
+def test_a_stop_raised_where_python_cannot_raise_it_prints_nothing():
+    """A signal during an import stops the command from inside a callback of the import
+    machinery, where the exception cannot propagate: Python would print 'Exception ignored in
+    ...' on stderr. The stop is remembered for the next check instead, and nothing is printed;
+    any other such exception is still shown."""
+    code = ("import weakref\n"
+            "from emcli.cli import signals\n"
+            "from emcli.errors import Stopped\n"
+            "signals.install()\n"
+            "class Held: pass\n"
+            "def stop(ref): raise Stopped(15)\n"
+            "def fail(ref): raise ValueError('shown')\n"
+            "held, other = Held(), Held()\n"
+            "refs = weakref.ref(held, stop), weakref.ref(other, fail)\n"
+            "del held, other\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "Stopped" not in done.stderr and "ValueError: shown" in done.stderr

@@ -8,6 +8,7 @@ importing pandas does) only delays the stop to the next E-step chunk, and no out
 place once a signal has arrived."""
 
 import signal
+import sys
 
 from emcli.errors import Stopped
 
@@ -28,6 +29,15 @@ def _handler(signum, frame):
         raise Stopped(signum)
 
 
+def _quiet_unraisable(unraisable) -> None:
+    """A stop raised where Python cannot raise it (a callback of the import machinery, when
+    the signal arrives during an import) is printed as 'Exception ignored in ...' by default:
+    not a line for the user, and not lost, since emcli.stopping remembers it for the next
+    check.  Anything else goes to Python's own hook."""
+    if not isinstance(unraisable.exc_value, Stopped):
+        sys.__unraisablehook__(unraisable)
+
+
 def install() -> dict:
     """Handle the signals for this invocation; returns the handlers to ``restore``."""
     from emcli import stopping
@@ -35,6 +45,7 @@ def install() -> dict:
 
     atomic.state["committed"] = False
     stopping.reset()
+    sys.unraisablehook = _quiet_unraisable
     previous = {}
     for name in NAMES:
         number = getattr(signal, name, None)
