@@ -132,3 +132,26 @@ def test_what_it_does_not_apply_to_is_one_line(run, wine):
         assert result.exit_code == 2 and result.stderr == f"emtool: error: bad.json: {said}\n"
     open("bad.json", "w").write(json.dumps({**_doc("m.json"), "model": "gmm"}))
     assert run("predict", "bad.json", raw, "-o", "p.csv").exit_code == 2
+
+
+def test_compress_fits_and_measures_in_standardised_units_and_stores_the_datas(run, wine):
+    """The codebook is fit, and the rows coded, in standardised units; the report's MSE is that
+    of the decompressed file in those units, exactly; the file decompresses in the data's."""
+    raw, _, _ = wine
+    table = pd.read_csv(raw)
+    assert run("compress", raw, "-k", "8", "--standardize", "--report", "s.json", "-o", "s.emq").exit_code == 0
+    assert run("compress", raw, "-k", "8", "--report", "r.json", "-o", "r.emq").exit_code == 0
+    assert run("decompress", "s.emq", "-o", "s.csv").exit_code == 0
+    report, plain = _doc("s.json"), _doc("r.json")
+    z = lambda frame: (frame - table.mean()) / table.std(ddof=0)
+    assert report["mse"] == pytest.approx(((z(pd.read_csv("s.csv")) - z(table)) ** 2).to_numpy().mean(), rel=1e-9)
+    np.testing.assert_allclose(report["standardized"]["scale"], table.std(ddof=0), rtol=1e-12)
+    # the small columns are no longer sacrificed to proline's thousands
+    assert report["rmse_by_column"]["hue"] < plain["rmse_by_column"]["hue"]
+    assert report["rmse_by_column"]["proline"] > plain["rmse_by_column"]["proline"]
+    assert run("compress", raw, "--target-mse", "0.3", "--standardize", "--report", "t.json", "-o", "t.emq").exit_code == 0
+    assert _doc("t.json")["mse"] <= 0.3
+    from conftest import ROOT
+
+    result = run("compress", ROOT / "sample_data" / "scene.png", "-k", "4", "--standardize", "-o", "x.emq")
+    assert result.exit_code == 2 and "--standardize is for tables" in result.stderr

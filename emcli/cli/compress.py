@@ -24,6 +24,7 @@ from emcli.cli import options
               help="Fit the codebook on N random pixels or rows (drawn with --seed), then code them all.")
 @options.columns
 @options.input_format
+@options.standardize
 @click.option("--codebook-dtype", type=click.Choice(["float32", "float64"]),
               help="Tables: the type of the codebook's values [default: float64].")
 @options.run_options
@@ -31,7 +32,7 @@ from emcli.cli import options
               help="Also write the report as JSON.")
 @options.verbosity
 def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, columns, exclude, fmt,
-             codebook_dtype, restarts, seed, max_iter, tol, chunk_bytes, report_path):
+             standardize, codebook_dtype, restarts, seed, max_iter, tol, chunk_bytes, report_path):
     """Compress INPUT, an image (PNG, JPEG or any format Pillow reads; RGB, RGBA or greyscale)
     or a table (CSV, TSV, Parquet, '-' for CSV on stdin), by vector quantisation.
 
@@ -73,8 +74,8 @@ def compress(data, output, k, target_psnr, target_mse, max_bits, k_max, sample, 
     source = load_source(data, fmt, columns, codebook_dtype, options.checked_exclude(columns, exclude))
     spec = CODEBOOK.but(restarts=restarts, seed=seed, max_iter=max_iter, tol=tol, chunk_bytes=chunk_bytes)
     with console.activity(None, "compressing") as shown:
-        done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max), spec, sample, output, started,
-                   on_try=lambda kk, distortion: shown.detail(f"K={kk}: {distortion}"))
+        done = run(source, Goal(k, target_psnr, target_mse, max_bits, k_max, standardize), spec, sample, output,
+                   started, on_try=lambda kk, distortion: shown.detail(f"K={kk}: {distortion}"))
     show(done.warnings, done.notes)
     write_bytes(output, done.payload)
     console.report(report.summary(done.doc, source, done.distinct))

@@ -249,8 +249,9 @@ standardize = click.option(
     "--standardize", is_flag=True,
     help="Fit to the columns centred on their means and divided by their standard deviations, "
          "for models whose fit depends on the columns' scales: kmeans, kmedoids and spherical gmm "
-         "(full, tied and diag gmm fit the same clusters either way). The model file keeps the "
-         "transform, and predict, sample and impute apply it.")
+         "(full, tied and diag gmm fit the same clusters either way). A model file keeps the "
+         "transform, which predict, sample and impute apply; compress measures the distortion in "
+         "standardised units and stores the codebook in the data's.")
 data_options = _stack(
     columns,
     input_format,

@@ -5,10 +5,13 @@ build the report, with the warnings as data."""
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from emcli.errors import UsageError
+from emcli.standardize import Standardization
 from emcli.vq import container, report, search
 from emcli.pipeline import FitSpec
-from emcli.vq.quantise import count_distinct, quantise
+from emcli.vq.quantise import Coding, count_distinct, encode, quantise
 from emcli.vq.source import Source
 
 
@@ -22,6 +25,7 @@ class Goal:
     mse: float | None = None
     max_bits: int | None = None
     k_max: int = 4096
+    standardize: bool = False
 
     def check(self, source: Source) -> None:
         chosen = [flag for flag, value in (("-k", self.k), ("--target-psnr", self.psnr),
@@ -32,6 +36,8 @@ class Goal:
                              + (f", not {' and '.join(chosen)}" if chosen else ""))
         if self.psnr is not None and source.peak is None:
             raise UsageError("--target-psnr is for images; give a table --target-mse")
+        if self.standardize and source.kind == "image":
+            raise UsageError("--standardize is for tables, whose columns' scales differ; an image's channels share one")
 
 
 @dataclass
@@ -43,6 +49,19 @@ class Compressed:
     distinct: int
     warnings: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+
+
+def standardized_coding(X: np.ndarray, transform, k: int, dtype: np.dtype, spec: FitSpec, sample: int | None,
+                        unit: str, distinct: int) -> Coding:
+    """The coding of the rows X (N, D) fit in standardised units (emcli.standardize): the
+    codebook stored in the data's units and ``dtype``, every row coded as the entry nearest in
+    standardised units, the squared error measured there (each column's error relative to its
+    spread), against the stored entries as decompress gives them."""
+    Z = transform.forward(X.astype(np.float64))
+    fitted = quantise(Z, k, np.dtype(np.float64), spec, sample, unit, distinct)
+    stored = transform.inverse(fitted.codebook).astype(dtype)
+    codes, sse = encode(Z, transform.forward(stored.astype(np.float64)))
+    return Coding(stored, codes, sse, fitted.fit, fitted.warnings)
 
 
 def compress(source: Source, goal: Goal, spec: FitSpec, sample: int | None, output: str,
@@ -57,8 +76,13 @@ def compress(source: Source, goal: Goal, spec: FitSpec, sample: int | None, outp
         notes.append(f"--sample {sample} covers all {n} {unit}s; fitting on every one")
     distinct = count_distinct(source.values)
 
+    transform = Standardization.of(source.values.astype(np.float64)) if goal.standardize else None
+
     def code(kk):
-        coding = quantise(source.values, kk, source.dtype, spec, sample, unit, distinct)
+        if transform is None:
+            coding = quantise(source.values, kk, source.dtype, spec, sample, unit, distinct)
+        else:
+            coding = standardized_coding(source.values, transform, kk, source.dtype, spec, sample, unit, distinct)
         if on_try is not None:
             on_try(kk, report.describe(coding.mse(), source.peak))
         return coding
@@ -85,4 +109,6 @@ def compress(source: Source, goal: Goal, spec: FitSpec, sample: int | None, outp
     payload = container.encode(packed)
     doc = report.build(source, coding, output=output, file_bytes=len(payload),
                        seconds=time.perf_counter() - started, k_asked=goal.k, target=target, tried=tried)
+    if transform is not None:
+        doc["standardized"] = {"center": transform.center.tolist(), "scale": transform.scale.tolist()}
     return Compressed(payload, doc, distinct, warnings, notes)

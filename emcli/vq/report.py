@@ -89,5 +89,6 @@ def summary(report: dict, source, distinct: int) -> str:
         f"(codebook {report['codebook_bits']:,} + codes {report['code_bits']:,})",
         f"  file         {report['file_bits']:>{width},} bits  {100 * report['file_ratio']:.2f}% of the original  "
         f"({report['file_bytes']:,} bytes)",
-        f"  distortion   {describe(report['mse'], source.peak)}",
+        f"  distortion   {describe(report['mse'], source.peak)}"
+        + (" (standardised units)" if "standardized" in report else ""),
     ])
