@@ -53,10 +53,17 @@ class Standardization:
         sum of -log scale over its observed cells."""
         return (~np.isnan(X)) @ -np.log(self.scale)
 
-    def to_json(self, X: np.ndarray) -> dict:
-        """The model file's ``standardize`` for a fit to the (N, D) rows ``X`` (data units)."""
+    def to_json(self, X) -> dict:
+        """The model file's ``standardize`` for a fit to the (N, D) rows ``X`` (either units:
+        the Jacobian counts observed cells; rows held in partitions count them in a pass)."""
+        if isinstance(X, np.ndarray):
+            observed = (~np.isnan(X)).sum(axis=0)
+        else:
+            from emcli.em.moments import column_summary
+
+            observed = column_summary(X).count
         return {"center": self.center.tolist(), "scale": self.scale.tolist(),
-                "log_jacobian": float(self.log_jacobian(X).sum())}
+                "log_jacobian": float(observed @ -np.log(self.scale))}
 
     @classmethod
     def from_json(cls, doc, n_columns: int) -> "Standardization":

@@ -493,3 +493,33 @@ def test_parts_at_a_url_are_listed_and_read_through_fsspec(run, cluster_run, tmp
     assert result.exit_code == 2 and result.stderr.endswith("none-*.parquet: no such file, directory or matching parts\n")
     result = run("fit", "nosuch://bucket/t.csv", "-k", "2", "-o", "e.json")
     assert result.stderr == "emtool: error: nosuch://bucket/t.csv: cannot read (Protocol not known: nosuch)\n"
+
+
+def test_standardize_on_the_cluster_equals_the_local_engine(run, cluster_run):
+    """--standardize over parts: the columns' moments are passes over them, each partition is
+    standardised on its worker, and the fit equals the local one from the same start."""
+    import json
+
+    import pandas as pd
+
+    from conftest import FAITHFUL
+
+    table = pd.read_csv(FAITHFUL)
+    table.to_csv("whole.csv", index=False)
+    write_parts("parts", table, 3, "parquet")
+    run("fit", "whole.csv", "-m", "kmeans", "-k", "3", "--standardize", "--max-iter", "2", "-o", "start.json")
+    local_own = run("fit", "whole.csv", "-k", "2", "--covariance", "spherical", "--standardize", "-o", "lo.json")
+    dask_own = cluster_run("fit", "parts", "-k", "2", "--covariance", "spherical", "--standardize", "-o", "do.json")
+    assert local_own.exit_code == dask_own.exit_code == 0, dask_own.output
+    lo, do = (json.loads(open(name).read())["standardize"] for name in ("lo.json", "do.json"))
+    for field in ("center", "scale", "log_jacobian"):
+        np.testing.assert_allclose(do[field], lo[field], rtol=1e-12)
+    common = ["--init", "start.json", "--max-iter", "20", "--tol", "0"]
+    assert run("fit", "whole.csv", *common, "-o", "local.json").exit_code == 0
+    for persist in ([], ["--persist"]):
+        result = cluster_run("fit", "parts", *common, *persist, "-o", "dask.json")
+        assert result.exit_code == 0, result.output
+        local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
+        assert dask["standardize"] == local["standardize"]
+        assert dask["fit"]["inertia"] == pytest.approx(local["fit"]["inertia"], rel=1e-10)
+        assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)

@@ -119,8 +119,6 @@ def test_what_it_does_not_apply_to_is_one_line(run, wine):
     assert result.exit_code == 2 and result.stderr == ("emtool: error: --standardize applies to gmm, kmeans, "
                                                       "kmedoids, whose fits depend on the columns' scales; not to "
                                                       "bernoulli\n")
-    result = run("fit", raw, "-k", "2", "--standardize", "--engine", "dask", "-o", "m.json")
-    assert result.exit_code == 2 and "--engine dask does not take --standardize" in result.stderr
     run("fit", raw, "-m", "kmeans", "-k", "2", "--standardize", "-o", "m.json")
     doc = _doc("m.json")
     for field, value, said in (("scale", [-1.0] * 13, "standardize.scale: expected positive numbers"),

@@ -4,6 +4,8 @@ E-step on its rows (``em.chunks.accumulate``), and the client sums the partition
 statistics in partition order.  Only the step (the model and its parameters) goes to the
 workers, and only the statistics come back."""
 
+import functools
+
 import numpy as np
 
 from emcli.em.chunks import accumulate, accumulate_drawn, summed
@@ -28,6 +30,10 @@ def _partition_fold(part, step, state, rng, reader=None, **options):
 
 def _partition_apply(part, function, reader=None):
     return function(part if reader is None else reader(part))
+
+
+def _read_then(part, reader, function):
+    return function(reader(part))
 
 
 def _gather_rows(part, positions: np.ndarray, reader=None) -> np.ndarray:
@@ -72,6 +78,15 @@ class PartitionedRows:
         # keys of their own (hash=False): the same rows scattered again must not share keys that the
         # release of an earlier copy would take away
         return cls(client, client.scatter(pieces, hash=False), [len(piece) for piece in pieces], X.shape[1])
+
+    def mapped(self, function) -> "PartitionedRows":
+        """These rows with ``function`` (rows (n, D) -> rows (n, D), as a standardisation) applied
+        on the workers: to the kept partitions at once, or after each read of a partition."""
+        if self.reader is None:
+            parts = self.client.map(function, self.parts, pure=False)
+            return PartitionedRows(self.client, parts, self.sizes, self.n_features)
+        reader = functools.partial(_read_then, reader=self.reader, function=function)
+        return PartitionedRows(self.client, self.parts, self.sizes, self.n_features, reader)
 
     def __len__(self) -> int:
         return int(self.starts[-1])

@@ -65,7 +65,9 @@ def standardized(rows: Rows, how) -> Rows:
     from emcli.standardize import Standardization
 
     transform = Standardization.of(rows.X) if how is True else how
-    return dataclasses.replace(rows, X=transform.forward(rows.X), standardization=transform)
+    # rows held in partitions are standardised on the workers, as each is read
+    X = transform.forward(rows.X) if isinstance(rows.X, np.ndarray) else rows.X.mapped(transform.forward)
+    return dataclasses.replace(rows, X=X, standardization=transform)
 
 
 #: the models the dask engine fits: an E-step summed over rows of numbers, 0/1 cells or level codes,
@@ -89,8 +91,6 @@ def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = N
 
     if spec.model not in PARTITIONED_MODELS:
         raise UsageError(f"--engine dask fits {', '.join(PARTITIONED_MODELS)}; not {spec.model}")
-    if source.standardize is not None:
-        raise UsageError("--engine dask does not take --standardize yet; standardise the parts when writing them")
     if spec.algorithm in LOCAL_ALGORITHMS:
         raise UsageError(f"--engine dask does not run --algorithm {spec.algorithm}: "
                          f"{LOCAL_ALGORITHMS[spec.algorithm]}")
@@ -98,7 +98,7 @@ def load_partitioned(client, spec: FitSpec, source: Source, *, k: int | None = N
     rows = load_partitions(client, source.path, source.fmt, source.columns, entry.target_kind or entry.data,
                            None if entry.missing else spec.model, source.exclude, persist, source.target)
     require_rows(rows.X, spec.k if k is None else k, source.path, spec.model, entry.min_rows)
-    return rows
+    return rows if source.standardize is None else standardized(rows, source.standardize)
 
 
 def read(spec: FitSpec, source: Source, levels: list | None = None) -> Rows:
