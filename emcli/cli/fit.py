@@ -32,7 +32,7 @@ def fit(ctx, data, model_name, output, trace_path, engine, scheduler, persist, *
       emtool fit sample_data/faithful.csv -m gmm -k 3 --covariance tied --restarts 10 -o faithful.json
       cat sample_data/blobs.csv | emtool fit - -m kmeans -k 3 > centres.json
       emtool fit sample_data/faithful.csv -k 3 --init faithful.json --trace trace.csv -o refit.json
-      emtool fit sample_data/faithful.csv -k 3 --engine dask --threads 2 -o dask.json
+      emtool fit sample_data/faithful.csv --init faithful.json --engine dask --threads 2 -o dask.json
     """
     import time
 
