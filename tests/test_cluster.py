@@ -156,6 +156,24 @@ def cluster_run(run, client):
     return lambda *args: run(*args, "--engine", "dask", "--scheduler", address)
 
 
+def equal_from_the_same_start(run, cluster_run, model_args: list, extra: tuple = ()) -> tuple:
+    """(local, dask) model documents of the fits of whole.csv here and of parts/ on the cluster
+    from one start (a 3-iteration fit of whole.csv by ``model_args``), ``extra`` options given
+    to both; asserted equal, score and parameters, to 1e-10."""
+    import json
+
+    run("fit", "whole.csv", *model_args, *extra, "--max-iter", "3", "-o", "start.json")
+    common = ["--init", "start.json", "--max-iter", "30", "--tol", "0", *extra]
+    assert run("fit", "whole.csv", *common, "-o", "local.json").exit_code == 0
+    result = cluster_run("fit", "parts", *common, "-o", "dask.json")
+    assert result.exit_code == 0, result.output
+    local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
+    score = "inertia" if "inertia" in local["fit"] else "log_likelihood"
+    assert dask["fit"][score] == pytest.approx(local["fit"][score], rel=1e-10)
+    assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
+    return local, dask
+
+
 @pytest.mark.parametrize("fmt, covariance, persist", [("csv", "full", []), ("parquet", "diag", ["--persist"])])
 def test_fit_on_a_directory_of_parts_equals_the_local_fit_from_the_same_start(run, cluster_run, fmt, covariance,
                                                                              persist):
@@ -353,7 +371,6 @@ def test_select_k_on_the_cluster_fits_each_cell_over_the_parts(run, cluster_run)
 
 def test_bernoulli_on_the_cluster_from_the_same_start(run, cluster_run):
     """0/1 and true/false parts are coded on the workers as the local reader codes them."""
-    import json
 
     import pandas as pd
 
@@ -362,14 +379,7 @@ def test_bernoulli_on_the_cluster_from_the_same_start(run, cluster_run):
     frame["d"] = frame["d"].astype(bool)
     frame.to_csv("whole.csv", index=False)
     write_parts("parts", frame, 3)
-    run("fit", "whole.csv", "-m", "bernoulli", "-k", "2", "--max-iter", "3", "-o", "start.json")
-    common = ["--init", "start.json", "--max-iter", "30", "--tol", "0"]
-    assert run("fit", "whole.csv", *common, "-o", "local.json").exit_code == 0
-    result = cluster_run("fit", "parts", *common, "-o", "dask.json")
-    assert result.exit_code == 0, result.output
-    local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
-    assert dask["fit"]["log_likelihood"] == pytest.approx(local["fit"]["log_likelihood"], rel=1e-10)
-    assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
+    equal_from_the_same_start(run, cluster_run, ["-m", "bernoulli", "-k", "2"])
 
 
 def test_categorical_parts_are_coded_with_the_whole_tables_levels(run, cluster_run):
@@ -377,7 +387,6 @@ def test_categorical_parts_are_coded_with_the_whole_tables_levels(run, cluster_r
     other part has) are coded with the levels of the whole table: from the same start, the fit
     with missing cells equals the local fit to 1e-10, and predict's parts equal the local
     predict."""
-    import json
     import os
 
     import pandas as pd
@@ -398,15 +407,8 @@ def test_categorical_parts_are_coded_with_the_whole_tables_levels(run, cluster_r
     frame = frame[frame.notna().any(axis=1)]
     frame.to_csv("whole.csv", index=False)
     write_parts("parts", frame, 3)
-    run("fit", "whole.csv", "-m", "categorical", "-k", "2", "--max-iter", "3", "-o", "start.json")
-    common = ["--init", "start.json", "--max-iter", "30", "--tol", "0"]
-    assert run("fit", "whole.csv", *common, "-o", "local.json").exit_code == 0
-    result = cluster_run("fit", "parts", *common, "-o", "dask.json")
-    assert result.exit_code == 0, result.output
-    local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
+    local, dask = equal_from_the_same_start(run, cluster_run, ["-m", "categorical", "-k", "2"])
     assert dask["params"]["levels"] == local["params"]["levels"] and ["green", "red", "teal"] in local["params"]["levels"]
-    assert dask["fit"]["log_likelihood"] == pytest.approx(local["fit"]["log_likelihood"], rel=1e-10)
-    assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
     assert run("predict", "dask.json", "whole.csv", "--proba", "-o", "local.parquet").exit_code == 0
     assert cluster_run("predict", "dask.json", "parts", "--proba", "-o", "out").exit_code == 0
     parts = pd.concat([pd.read_parquet(f"out/{name}") for name in sorted(os.listdir("out"))], ignore_index=True)
@@ -440,15 +442,8 @@ def test_experts_on_the_cluster_from_the_same_start(run, cluster_run):
     frame = pd.DataFrame({"x": x, "noise": rng.normal(size=x.size), "y": y})
     frame.to_csv("whole.csv", index=False)
     write_parts("parts", frame, 3)
-    run("fit", "whole.csv", "-m", "experts", "--target", "y", "-k", "2", "--max-iter", "3", "-o", "start.json")
-    common = ["--init", "start.json", "--max-iter", "30", "--tol", "0"]
-    assert run("fit", "whole.csv", "--target", "y", *common, "-o", "local.json").exit_code == 0
-    result = cluster_run("fit", "parts", "--target", "y", *common, "-o", "dask.json")
-    assert result.exit_code == 0, result.output
-    local, dask = (json.loads(open(name).read()) for name in ("local.json", "dask.json"))
+    local, dask = equal_from_the_same_start(run, cluster_run, ["-m", "experts", "-k", "2"], ("--target", "y"))
     assert dask["columns"] == local["columns"] == ["x", "noise"] and dask["target"] == "y"
-    assert dask["fit"]["log_likelihood"] == pytest.approx(local["fit"]["log_likelihood"], rel=1e-10)
-    assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
     own = ["-m", "experts", "--target", "y", "-k", "2", "--restarts", "3", "--seed", "2"]
     assert run("fit", "whole.csv", *own, "-o", "l2.json").exit_code == 0
     assert cluster_run("fit", "parts", *own, "-o", "d2.json").exit_code == 0
