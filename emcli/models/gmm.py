@@ -360,6 +360,8 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         return gmm_variational.point_params(self, post, gmm_variational.Fit(post, counts, prune))
 
     def live_components(self, params: GMMParams) -> list[int]:
+        if params.variational is None:  # not fit variationally: every one, without importing scipy.special
+            return list(range(len(params.weights)))
         from emcli.models import variational_fit
 
         return variational_fit.live_components(params)
