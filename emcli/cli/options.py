@@ -237,7 +237,8 @@ model_options = _stack(
 
 columns = _stack(
     click.option("--columns", callback=column_list, metavar="A,B,...",
-                 help="Columns to use (default: every numeric column)."),
+                 help="Columns to use (default: every column the command reads: the numeric ones for "
+                      "most models, a model file's own columns for the commands that apply one)."),
     click.option("--exclude", callback=column_list, metavar="A,B,...",
                  help="Columns to leave out of the default choice (an identifier, a label)."),
 )

@@ -105,9 +105,7 @@ def _write(selection, output, table_path, plot_path, table_format) -> None:
         write_model(output, selection.docs[selection.best])
     if plot_path:
         from emcli.select.grid import HIGHER_IS_BETTER
-        from emcli.select.plot import plot_criteria
+        from emcli.select.plot import drawn_criteria, plot_criteria
 
-        drawn = [c for c in ("bic", "aic", "icl", "cv", "gap", "reconstruction", "inertia", "elbo")
-                 if any(row.get(c) is not None for row in table)]
-        plot_criteria(table, drawn, selection.best, plot_path, higher_is_better=HIGHER_IS_BETTER)
+        plot_criteria(table, drawn_criteria(table), selection.best, plot_path, higher_is_better=HIGHER_IS_BETTER)
     write_bytes(STDOUT, render_rows(table, table_format or ("table" if sys.stdout.isatty() else "csv")).encode())
