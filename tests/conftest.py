@@ -86,8 +86,8 @@ def pytest_addoption(parser):
 
 # -- the quick subset: `pytest -m "not slow"` ---------------------------------------------------
 
-#: each test's seconds (setup, call and teardown) in a recorded run; regenerate it with
-#: `python -m pytest -q -p no:cacheprovider --record-durations` after tests change
+#: each test's seconds (setup, call and teardown) in a recorded run; `python -m pytest -q
+#: -p no:cacheprovider --record-durations [TESTS]` updates those of the tests it runs
 DURATIONS = pathlib.Path(__file__).parent / "durations.json"
 #: a test that took at least this long in the recorded run is marked slow
 SLOW_SECONDS = 0.1
@@ -116,4 +116,7 @@ def pytest_sessionfinish(session):
     import json
 
     if session.config.getoption("record_durations") and _measured:
-        DURATIONS.write_text(json.dumps({k: round(v, 2) for k, v in sorted(_measured.items())}, indent=0) + "\n")
+        # a run of some tests updates theirs and keeps the others'
+        recorded = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+        recorded.update({k: round(v, 2) for k, v in _measured.items()})
+        DURATIONS.write_text(json.dumps(dict(sorted(recorded.items())), indent=0) + "\n")
