@@ -75,16 +75,13 @@ def error(message: str) -> None:
 
 @contextlib.contextmanager
 def progress(total: int, description: str):
-    """Yield an ``advance()`` callable; draws a rich progress bar on a terminal only."""
-    if not sys.stderr.isatty() or _state["quiet"] or total <= 1:
+    """Yield an ``advance()`` callable; draws a bar over ``total`` steps (``activity``) on a
+    terminal only, and nothing for a single step."""
+    if total <= 1:
         yield lambda *_: None
         return
-    from rich.console import Console
-    from rich.progress import Progress
-
-    with Progress(console=Console(stderr=True), transient=True) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda *_: bar.advance(task)
+    with activity(total, description) as shown:
+        yield shown.advance
 
 
 class _Activity:
