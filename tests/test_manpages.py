@@ -131,5 +131,5 @@ def test_groff_renders_without_warnings(pages, filename, tmp_path):
     assert "SYNOPSIS" in rendered and "EXIT STATUS" in rendered
     if filename == "emtool-fit.1":
         # \- and \(aq come out as the ASCII characters a reader types.
-        assert "--covariance [full|tied|diag|spherical]" in rendered
+        assert "--prior [none|default]" in rendered
         assert "('-' is stdout)" in rendered

@@ -17,7 +17,7 @@ import click
 
 from emcli.errors import UsageError
 from emcli.io.formats import FORMATS
-from emcli.models.registry import COVARIANCE_TYPES
+from emcli.models.forms import NAMES
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 
@@ -196,8 +196,13 @@ gaussian_model = click.option("-m", "--model", "model_name", type=click.Choice([
                               help="mvn: one multivariate normal; gmm: a mixture of -k Gaussians (clustered data).")
 components = click.option("-k", type=click.IntRange(min=1), default=1, show_default=True,
                           help="Number of components.")
-covariance = click.option("--covariance", type=click.Choice(COVARIANCE_TYPES), default="full",
-                          show_default=True, help="Covariance structure (gmm, student, tmix).")
+covariance = click.option("--covariance", type=click.Choice(NAMES, case_sensitive=False), default="full",
+                          show_default=True, metavar="FORM",
+                          help="Covariance structure: full, tied, diag or spherical (gmm, student, tmix), "
+                               "or for gmm any of mclust's fourteen forms EII, VII, EEI, VEI, EVI, VVI, "
+                               "EEE, VEE, EVE, VVE, EEV, VEV, EVV, VVV (volume, shape, orientation each "
+                               "Equal, Variable or Identity; full = VVV, tied = EEE, diag = VVI, "
+                               "spherical = VII).")
 k_range = click.option("--k-range", default="1:9", show_default=True, metavar="LOW:HIGH|K,K,...",
                        help="Numbers of components to try: a range (inclusive) or a list.")
 

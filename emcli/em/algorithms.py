@@ -93,5 +93,9 @@ def supports(model, name: str) -> bool:
 def require(model, name: str) -> None:
     """UsageError unless ``model`` supports algorithm ``name``."""
     if not supports(model, name):
+        from emcli.em.protocol import CAPABILITIES
+
+        if any(CAPABILITIES[need] in getattr(model, "withheld", ()) for need in algorithm(name).needs):
+            raise UsageError(f"--algorithm {name} {model.withheld_why}")
         raise UsageError(f"model {model.name} does not support --algorithm {name} "
                          f"(see 'emtool models' for the algorithms each model takes)")

@@ -295,8 +295,10 @@ CAPABILITIES = {
 
 
 def has(model, capability: type) -> bool:
-    """Whether ``model`` declares ``capability`` (one of the protocols above) among its bases."""
-    return capability in type(model).__mro__
+    """Whether ``model`` declares ``capability`` (one of the protocols above) among its bases,
+    and has not withheld it (``model.withheld``: the capabilities an instance cannot offer with
+    its options, such as a constrained covariance form's unconstrained vector)."""
+    return capability in type(model).__mro__ and capability not in getattr(model, "withheld", ())
 
 
 def declared(model_class: type) -> set:

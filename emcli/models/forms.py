@@ -34,6 +34,18 @@ ITERATION_RTOL = 1e-12
 MAX_SWEEPS = 500
 
 
+#: every name --covariance takes for a Gaussian mixture: the older four, then the forms
+NAMES = (*ALIASES, *FORMS)
+#: how each form's covariances are stored (emcli.models.gaussian's four shapes): the spherical
+#: forms as (K,) variances, the diagonal ones as (K, D), EEE as one (D, D), the rest (K, D, D)
+STORAGE = {"EII": "spherical", "VII": "spherical", "EEI": "diag", "VEI": "diag", "EVI": "diag",
+           "VVI": "diag", "EEE": "tied", **dict.fromkeys(FORMS[7:], "full")}
+#: the forms whose M-step is emcli.models.gaussian's for their storage (the older four)
+NATIVE = frozenset(ALIASES.values())
+#: the forms in which every component has the same covariance
+SHARED = frozenset(("EII", "EEI", "EEE"))
+
+
 def form_of(name: str) -> str:
     """The mclust name of a covariance name (an alias or a form)."""
     return ALIASES.get(name, name)

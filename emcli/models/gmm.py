@@ -31,7 +31,7 @@ from emcli.em.protocol import (Centres, Conditionals, Diagnosing, Missing, Poste
                                Streaming, Variational, Vector)
 from emcli.em.stats import Stats
 from emcli.errors import DataError, ModelFileError, UsageError
-from emcli.models import gaussian
+from emcli.models import forms, gaussian
 from emcli.models.gaussian import COVARIANCE_KEY
 from emcli.models.params import check_magnitude, check_shape, check_weights, float_array
 from emcli.numeric import LOG_2PI, normalize_log_rows
@@ -83,7 +83,16 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         self.prior = prior
         self.prior_params = dict(prior_params or {})
         self.conjugate = None
-        self.k, self.covariance, self.reg_covar = gaussian.checked_options(k, covariance, reg_covar)
+        self.k, self.covariance_name, self.reg_covar = gaussian.checked_options(k, covariance, reg_covar, forms.NAMES)
+        #: the mclust form, and the shape its covariances are stored in (``covariance``, one
+        #: of gaussian's four, which the E-step, predict, sample and impute work in)
+        self.form = forms.form_of(self.covariance_name)
+        self.covariance = forms.STORAGE[self.form]
+        if self.form not in forms.NATIVE:
+            # their parameters are not the unconstrained vector, nor the variational posterior's
+            self.withheld = (Vector, Variational)
+            self.withheld_why = (f"needs --covariance full, tied, diag or spherical; {self.covariance_name} "
+                                 "is fit by batch, incremental, stepwise, annealed, stochastic, mcem or saem")
         self.center = None
         self.floor = None
         self.data_var = None
@@ -107,7 +116,7 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         """Options as stored in the model file; with a prior, its hyperparameters as used (a
         variational fit has one, with the weights' alpha)."""
         hyper = self.variational_hyper or (self.conjugate.hyperparameters() if self.conjugate else self.prior_params)
-        return {"k": self.k, "covariance": self.covariance, "reg_covar": self.reg_covar,
+        return {"k": self.k, "covariance": self.covariance_name, "reg_covar": self.reg_covar,
                 "prior": "default" if self.variational_hyper else self.prior, "prior_params": hyper}
 
     # -- data-scale settings -------------------------------------------------------------------
@@ -131,7 +140,8 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
             # the prior keeps every covariance positive definite, so no floor is added
             self.floor = np.zeros_like(self.data_var)
             self.conjugate = ConjugatePrior(self.covariance, self.k, np.zeros_like(self.center),
-                                            self.data_var, self.component_prior_params)
+                                            self.data_var, self.component_prior_params,
+                                            shared=self.form in forms.SHARED)
 
     # -- initialisation --------------------------------------------------------------------------
 
@@ -324,12 +334,30 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         alive = n_k > 10 * np.finfo(float).eps * total
         mc, spread = gaussian.scatter(np.where(alive, n_k, 0.0), stats["s1"], stats["s2"],
                                       self.covariance)
+        if self.form not in forms.NATIVE:
+            return self._form_m_step(n_k, alive, mc, spread, previous)
         if self.conjugate is not None:
             mc, cov = self.conjugate.posterior_mode(n_k, mc, spread)
             return GMMParams(self.covariance, n_k / total, mc + self.center, cov)
         means, cov = gaussian.floored_estimate(n_k, alive, mc, spread, self.covariance, self.floor,
                                                self.center, previous)
         return GMMParams(self.covariance, n_k / total, means, cov)
+
+    def _form_m_step(self, n_k: np.ndarray, alive: np.ndarray, mc: np.ndarray, spread: np.ndarray,
+                     previous: GMMParams) -> GMMParams:
+        """The M-step of a constrained form (``gmm_forms``), from the centred means ``mc``
+        (K, D) and the scatters ``spread`` about them in the storage shape."""
+        from emcli.models import gmm_forms
+
+        weights = n_k / n_k.sum()
+        if self.conjugate is not None:
+            W = gaussian.as_full(spread, self.covariance, *mc.shape)
+            mc, counts, scatters = self.conjugate.form_terms(n_k, mc, W)
+            cov = gmm_forms.to_storage(forms.m_step(self.form, scatters, counts), self.covariance)
+            return GMMParams(self.covariance, weights, mc + self.center, cov)
+        cov = gmm_forms.estimate(self.form, self.covariance, n_k, alive, mc, spread, self.floor, previous.cov)
+        means = np.where(alive[:, None], mc + self.center, previous.means)
+        return GMMParams(self.covariance, weights, means, cov)
 
     # -- variational Bayes (emcli.models.gmm_variational, driven by emcli.em.variational) -------
 
@@ -367,10 +395,12 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         return variational_fit.live_components(params)
 
     def log_prior(self, params: GMMParams) -> float:
-        """Log prior density of the parameters (0 without a prior): EM then climbs the log
-        posterior."""
+        """Log prior density of the parameters: EM then climbs the log posterior.  Without a
+        prior, 0, or a constrained form's floor penalty (``gmm_forms.floor_penalty``)."""
         if self.conjugate is None:
-            return 0.0
+            from emcli.models.gmm_forms import floor_penalty
+
+            return floor_penalty(self.form, self.covariance, params.precision[0], self.floor)
         return self.conjugate.log_density(params.means - self.center, params.cov, *params.precision)
 
     def flat_components(self, params: GMMParams) -> list[int]:
@@ -528,7 +558,7 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
     def n_parameters(self, params: GMMParams) -> int:
         """Free parameters of K components (of the live ones, for a variational fit)."""
         k, d = len(self.live_components(params)), params.means.shape[1]
-        return (k - 1) + k * d + gaussian.n_cov_parameters(self.covariance, k, d)
+        return (k - 1) + k * d + forms.n_parameters(self.form, k, d)
 
     def to_json(self, params: GMMParams) -> dict:
         doc = {"weights": params.weights.tolist(), "means": params.means.tolist(),
