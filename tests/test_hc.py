@@ -25,27 +25,62 @@ def _term(model, rows, alpha, p):
     return n * np.log(det + (trace + alpha) / n)
 
 
-@pytest.mark.parametrize("model", hc.MODELS)
-@pytest.mark.parametrize("shape", [(12, 2), (14, 3), (9, 1)])
-def test_each_merge_is_the_cheapest(model, shape):
-    X = np.random.default_rng(sum(shape)).normal(size=shape)
-    Z = hc.transformed(X)
+def _assert_greedy(Z, merges, model):
+    """Each merge of ``merges`` (N - 1, 2) on the rows Z (N, p) is, by brute force over all
+    pairs of the clusters of the moment, one of least rise of the criterion."""
     n, p = Z.shape
     alpha = ((Z - Z.mean(axis=0)) ** 2).sum() / (n * p)
-    merges = hc.tree(X, model)
     assert merges.shape == (n - 1, 2)
     clusters = {i: [i] for i in range(n)}
     for a, b in merges:
         assert a < b and min(clusters[a]) == a and min(clusters[b]) == b
         terms = {k: _term(model, Z[rows], alpha, p) for k, rows in clusters.items()}
-
-        def rise(x, y):
-            return _term(model, Z[clusters[x] + clusters[y]], alpha, p) - terms[x] - terms[y]
-
         keys = sorted(clusters)
-        cheapest = min(rise(x, y) for i, x in enumerate(keys) for y in keys[i + 1:])
-        assert rise(a, b) <= cheapest + 1e-9 * max(1.0, abs(cheapest))
+        rise = {(x, y): _term(model, Z[clusters[x] + clusters[y]], alpha, p) - terms[x] - terms[y]
+                for i, x in enumerate(keys) for y in keys[i + 1:]}
+        cheapest = min(rise.values())
+        assert rise[a, b] <= cheapest + 1e-9 * max(1.0, abs(cheapest))
         clusters[a] += clusters.pop(b)
+
+
+@pytest.mark.parametrize("model", hc.MODELS)
+@pytest.mark.parametrize("shape", [(12, 2), (14, 3), (9, 1)])
+def test_each_merge_is_the_cheapest(model, shape):
+    X = np.random.default_rng(sum(shape)).normal(size=shape)
+    _assert_greedy(hc.transformed(X), hc.tree(X, model), model)
+
+
+@pytest.mark.parametrize("shape", [(12, 2), (14, 3), (20, 2)])
+def test_vvv_merges_weigh_the_determinant(shape):
+    # on transformed rows the determinant is small beside the trace (module docstring), so
+    # VVV and VII trees mostly coincide there; scaled up, the determinant decides the merges
+    Z = 30.0 * hc.transformed(np.random.default_rng(sum(shape)).normal(size=shape))
+    merges = hc._Agglomeration(Z, "VVV").run()
+    _assert_greedy(Z, merges, "VVV")
+    assert not np.array_equal(merges, hc._Agglomeration(Z, "VII").run())
+
+
+@pytest.mark.parametrize("model", ["VVV", "VII"])
+def test_row_minima_give_the_first_cheapest_pair(model):
+    # the engine tracks each row's minimum; recomputing the global minimum over the whole cost
+    # matrix at every step, first pair (i, j) on ties, must merge the same pairs.  Rounded
+    # rows (duplicates, equal distances) make ties.
+    X = np.round(np.random.default_rng(9).normal(size=(60, 2)), 1)
+    Z = hc.transformed(X)
+    plain = hc._Agglomeration(Z, model)
+    alive = np.ones(60, dtype=bool)
+    expected = []
+    for _ in range(59):
+        i, j = divmod(int(plain.cost.argmin()), 60)
+        i, j = min(i, j), max(i, j)
+        expected.append((i, j))
+        plain._merge(i, j)
+        alive[j] = False
+        plain.cost[j, :] = plain.cost[:, j] = np.inf
+        others = np.flatnonzero(alive & (np.arange(60) != i))
+        if len(others):
+            plain.cost[i, others] = plain.cost[others, i] = plain._merge_costs(i, others)[0]
+    assert np.array_equal(hc._Agglomeration(Z, model).run(), expected)
 
 
 def test_eii_is_scipy_ward():

@@ -17,8 +17,10 @@ CRITERION_HELP = ("What decides: bic, aic, icl (BIC plus twice the entropy of th
 @click.argument("data")
 @options.model_name
 @options.k_range
-@click.option("--covariance", metavar="all|TYPE,...",
-              help="Covariance types to try (gmm, student, tmix): all (the default) or a list.")
+@click.option("--covariance", metavar="all|FORM,...",
+              help="Covariance structures to try (gmm, student, tmix): all (the default: gmm's "
+                   "fourteen forms EII..VVV, the four structures of student and tmix) or a list "
+                   "such as EEE,VEV,full.")
 @click.option("--criterion", help=CRITERION_HELP)
 @click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True,
               help="cv, reconstruction: folds of the data.")

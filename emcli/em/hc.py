@@ -41,12 +41,12 @@ leaving the shapes to EM.
 per-cluster terms, and mclust itself calls its algorithm much slower.
 
 VII and VVV keep the (N, N) matrix of merge costs, its row minima, and per cluster n, mean,
-scatter (N, p, p) and term: O(N^2) memory (32 MB at N = 2000).  After a merge only the costs
+scatter (N, p, p) and term: O(N^2 + N p^2) memory (32 MB at N = 2000, p = 4).  After a merge only the costs
 involving the merged cluster are recomputed (vectorised over the other clusters), and only the
 rows whose minimum pointed at one of the two merged clusters are rescanned: O(N^2 p^3) time
-in all.  Measured for 2000 x 4 random rows (this machine, 2 cores, numpy 2.4): VVV 1.9 s,
-VII 0.9 s, EII 0.2 s (scipy's ward, O(N^2) memory too).  Ties go to the pair (i, j), i < j,
-that comes first; no random numbers are drawn.
+in all.  Measured for 2000 x 4 random rows (2 shared cores, numpy 2.4): VVV 1.7-2.6 s,
+VII 0.6-0.9 s, EII 0.1-0.2 s (scipy's ward, O(N^2) memory too); VVV on 2000 x 10, 1.7 s.
+Ties go to the pair (i, j), i < j, that comes first; no random numbers are drawn.
 
 Every row starts alone, as in mclust's ``Mclust``: ``hc()``'s default ``partition =
 dupPartition(data)`` (duplicated rows grouped) is never forced, since ``hc()`` rebuilds its call
@@ -80,7 +80,8 @@ def transformed(X: np.ndarray) -> np.ndarray:
     with the thin SVD S = U diag(d) V^T, Z = S V diag(d)^(-1/2) = U diag(d)^(1/2).  The columns
     of Z are uncorrelated with sums of squares d_j: rotated to the principal axes, and the
     spread along each shrunk to its square root.  Directions with d_j = 0 (r < min(N, D) when
-    columns are collinear) are dropped, where R would divide by zero.
+    columns are collinear) are dropped, where R would divide by zero.  Z is computed row by
+    row from S, as in R, so equal rows stay bit-for-bit equal and their ties exact.
     """
     X = np.asarray(X, dtype=float)
     if X.ndim != 2 or not np.isfinite(X).all():
@@ -88,9 +89,9 @@ def transformed(X: np.ndarray) -> np.ndarray:
     sd = X.std(axis=0, ddof=1) if len(X) > 1 else np.zeros(X.shape[1])
     keep = sd > 0
     S = (X[:, keep] - X[:, keep].mean(axis=0)) / sd[keep]
-    U, d, _ = np.linalg.svd(S, full_matrices=False)
+    _, d, Vt = np.linalg.svd(S, full_matrices=False)
     rank = d > d.max(initial=0.0) * max(S.shape) * np.finfo(float).eps
-    return U[:, rank] * np.sqrt(d[rank])
+    return np.einsum("nd,rd->nr", S, Vt[rank] / np.sqrt(d[rank, None]))
 
 
 def tree(X: np.ndarray, model: str = DEFAULT_MODEL) -> np.ndarray:
@@ -201,13 +202,13 @@ class _Agglomeration:
         big = size > self.p
         if big.any():
             sign, log_det = np.linalg.slogdet(scatter_of(big) / size[big, None, None])
-            # a numerically singular scatter has determinant 0, as mclust's triangular factor
+            # a scatter singular to rounding (sign <= 0) counts as determinant 0, as in mclust
             log_t[big] = np.where(sign > 0, np.logaddexp(log_det, log_t[big]), log_t[big])
         return size * log_t
 
     def _merge_costs(self, i: int, others: np.ndarray):
         """Rise of the criterion (M,) if cluster i merged with each of ``others`` (M,), and
-        the merged clusters' sizes, means, traces and scatter function."""
+        the merged clusters' sizes (M,), traces (M,) and ``scatter_of`` (see ``_terms``)."""
         n_i, n_o = self.size[i], self.size[others]
         size = n_i + n_o
         diff = self.mean[others] - self.mean[i]

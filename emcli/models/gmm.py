@@ -353,7 +353,8 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         if self.conjugate is not None:
             W = gaussian.as_full(spread, self.covariance, *mc.shape)
             mc, counts, scatters = self.conjugate.form_terms(n_k, mc, W)
-            cov = gmm_forms.to_storage(forms.m_step(self.form, scatters, counts), self.covariance)
+            start = gaussian.as_full(previous.cov, self.covariance, *mc.shape)
+            cov = gmm_forms.to_storage(forms.m_step(self.form, scatters, counts, start), self.covariance)
             return GMMParams(self.covariance, weights, mc + self.center, cov)
         cov = gmm_forms.estimate(self.form, self.covariance, n_k, alive, mc, spread, self.floor, previous.cov)
         means = np.where(alive[:, None], mc + self.center, previous.means)

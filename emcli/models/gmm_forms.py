@@ -40,13 +40,15 @@ def estimate(form: str, storage: str, n_k: np.ndarray, alive: np.ndarray, mc: np
     """Maximum-likelihood covariances of ``form`` in its ``storage`` shape, from the weights
     ``n_k`` (K,) and each component's scatter about its new mean ``spread`` (storage shape).
     Only the ``alive`` components (K,) enter: the others keep ``previous_cov`` until they are
-    re-seeded, and add nothing to the shared parts."""
+    re-seeded, and add nothing to the shared parts.  An iterated form's sweeps start from
+    ``previous_cov`` (``forms.m_step``)."""
     k, d = mc.shape
     live = np.flatnonzero(alive)
     W = np.array(gaussian.as_full(spread, storage, k, d)[live])
     if form in RIDGED:
         W[:, np.arange(d), np.arange(d)] += floor
-    cov = to_storage(forms.m_step(form, W, n_k[live]), storage)
+    start = gaussian.as_full(previous_cov, storage, k, d)[live]
+    cov = to_storage(forms.m_step(form, W, n_k[live], start), storage)
     if form not in RIDGED:
         cov = gaussian.clipped_to_floor(cov, floor, storage)
     out = np.array(previous_cov, dtype=float)

@@ -17,6 +17,10 @@ DERIVED_OPTIONS = ("observed",)
 
 #: the Gaussian covariance structures (gmm, student, tmix)
 COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+#: a Gaussian mixture's covariance forms (emcli.models.forms), mclust's names in its order
+FORMS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
+#: the four structures are forms too
+FORM_OF = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class ModelSpec:
     min_rows: int = 1      # fewest rows it can be fit to (besides one per component)
     needs_variation: bool = False  # whether a constant column is an error (a density needs spread)
     variational_priors: tuple = ()  # --prior-param names only --algorithm variational takes
+    covariances: tuple = ()  # the --covariance values select-k's "all" searches, if it takes one
 
     def has(self, capability: str) -> bool:
         """Whether the model declares ``capability`` (a name of emcli.em.protocol.CAPABILITIES)."""
@@ -73,7 +78,7 @@ MODELS = {
             summary="Gaussian mixture, maximum likelihood, MAP (--prior default) or variational Bayes",
             needs="numeric columns, no constant column, at least 2 rows; missing cells are "
                   "fit as hidden values",
-            options=("k", "covariance", "reg_covar", "prior", "prior_params"),
+            options=("k", "covariance", "reg_covar", "prior", "prior_params"), covariances=FORMS,
             outputs=DENSITY_OUTPUTS,
             when="elliptical clusters of numeric data; --prior default for few rows or many columns",
             algorithms=MIXTURE_ALGORITHMS + ("overrelaxed", "gradient", "hybrid", "variational"),
@@ -140,7 +145,7 @@ MODELS = {
             name="student", target="emcli.models.student:StudentT", kind="density, outliers",
             summary="one multivariate Student-t, fit by EM as a Gaussian scale mixture",
             needs="numeric columns, no missing values, no constant column, at least 2 rows",
-            options=("covariance", "reg_covar", "dof"), outputs=("weight", "logpdf"),
+            options=("covariance", "reg_covar", "dof"), outputs=("weight", "logpdf"), covariances=COVARIANCE_TYPES,
                         when="a robust location and scatter, and an outlier score per row (weight)",
             algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),
             capabilities=("seeded", "reseeding", "posterior", "ecm", "sampling", "row_outputs", "streaming",
@@ -152,7 +157,7 @@ MODELS = {
             kind="clustering, density, outliers",
             summary="mixture of Student-t distributions (degrees of freedom estimated by ECM, or fixed)",
             needs="numeric columns, no missing values, no constant column, at least 2 rows",
-            options=("k", "covariance", "reg_covar", "dof", "shared_dof"),
+            options=("k", "covariance", "reg_covar", "dof", "shared_dof"), covariances=COVARIANCE_TYPES,
             outputs=("cluster", "p_<k>", "logpdf", "weight"),
             when="clusters with heavy tails or gross outliers, which would pull a gmm's components",
             algorithms=MIXTURE_ALGORITHMS + ("ecm", "ecme"),

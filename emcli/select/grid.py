@@ -16,7 +16,6 @@ from emcli.em.protocol import Posterior, has
 from emcli.em.stats import Stats
 from emcli.errors import DataError, EmtoolError, UsageError
 from emcli.models import registry
-from emcli.models.registry import COVARIANCE_TYPES
 from emcli.pipeline import FitSpec, fit_array
 
 #: criteria from the fit itself (models with a likelihood), and those that refit on other data
@@ -61,20 +60,24 @@ def parse_k_range(text: str) -> list:
 
 
 def covariance_types(model_name: str, text: str | None) -> list:
-    """The covariance types to search: ``all`` or a comma-separated list, for the models that
-    take --covariance; [None] for the others."""
-    takes = "covariance" in registry.spec(model_name).options
-    if not takes:
+    """The covariance types to search: ``all`` (by default), the model's (gmm: mclust's
+    fourteen forms; student and tmix: the four structures), or a comma-separated list of names
+    it takes, in any case; [None] for the models without --covariance."""
+    spec = registry.spec(model_name)
+    if "covariance" not in spec.options:
         if text not in (None, "all"):
             raise UsageError(f"model {model_name} does not take --covariance")
         return [None]
-    if text in (None, "all"):
-        return list(COVARIANCE_TYPES)
+    if text is None or text.strip().lower() == "all":
+        return list(spec.covariances)
+    names = {name.lower(): name for name in (*registry.FORM_OF, *spec.covariances)}
+    if spec.covariances == registry.COVARIANCE_TYPES:  # the structures' own forms name them too
+        names.update({form.lower(): name for name, form in registry.FORM_OF.items()})
     chosen = [part.strip() for part in text.split(",")]
-    unknown = [c for c in chosen if c not in COVARIANCE_TYPES]
+    unknown = [c for c in chosen if c.lower() not in names]
     if unknown:
-        raise UsageError(f"--covariance {unknown[0]!r} is not one of all, {', '.join(COVARIANCE_TYPES)}")
-    return list(dict.fromkeys(chosen))
+        raise UsageError(f"--covariance {unknown[0]!r} is not one of all, {', '.join(dict.fromkeys(names.values()))}")
+    return list(dict.fromkeys(names[c.lower()] for c in chosen))
 
 
 def _has_likelihood(model_name: str) -> bool:
