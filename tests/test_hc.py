@@ -147,10 +147,11 @@ def test_cached_tree_builds_once(monkeypatch):
     partitions = [hc.partition(X, k) for k in range(1, 10)]
     assert built == ["VVV"]
     assert [len(set(p)) for p in partitions] == list(range(1, 10))
+    hc.partition(X.copy(), 4)  # the same rows in another array: the same tree
     hc.partition(X, 3, "EII")
-    hc.partition(X.copy(), 3)  # another array: another tree
+    hc.partition(X + 1.0, 3)  # other rows: another tree
     hc.partition(X, 3, "EII")  # still held: at most two trees
-    hc.partition(X, 3)  # pushed out by the copy
+    hc.partition(X, 3)  # pushed out by the other rows
     assert built == ["VVV", "EII", "VVV", "VVV"]
 
 

@@ -60,10 +60,12 @@ def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
             raise UsageError(f"model {model} does not take --start-runs")
         if init == "random":
             raise UsageError("--start-runs applies to --init k-means++ or robust, not random")
+    hc_sample = _hc_sample(entry, init, values)
     if "observed" in entry.options and warm is None and not bif:
         values.update(_network_columns(values, "k" in given_options))
     spec = FitSpec(model, {name: values[name] for name in entry.options if name in values},
-                   init=init, restarts=values["restarts"], start_runs=start_runs, seed=values["seed"],
+                   init=init, restarts=values["restarts"], start_runs=start_runs, hc_sample=hc_sample,
+                   seed=values["seed"],
                    max_iter=values["max_iter"], tol=values["tol"], chunk_bytes=values["chunk_bytes"],
                    algorithm=values["algorithm"], driver_options=_driver_options(ctx, model, values))
     source = Source(data, values["fmt"], values["columns"], values["target"],
@@ -74,6 +76,20 @@ def fit_request(ctx: click.Context, data: str, model: str, values: dict, *,
     if warm is None:
         return FitRequest(spec, source)
     return _warm(FitRequest(spec, source), init, warm, values, given_options)
+
+
+def _hc_sample(entry: registry.ModelSpec, init: str | None, values: dict) -> int | None:
+    """--hc-sample, once --init hc suits the model and the other start options."""
+    hc_sample = values.get("hc_sample")
+    if init != "hc":
+        if hc_sample is not None:
+            raise UsageError("--hc-sample applies to --init hc")
+        return None
+    if not entry.has("short_runs"):
+        raise UsageError(f"model {entry.name} does not take --init hc (gmm, student and tmix do)")
+    if values["restarts"] > 1 or values.get("start_runs") is not None:
+        raise UsageError("--init hc is one deterministic start; it takes neither --restarts nor --start-runs")
+    return hc_sample
 
 
 def _standardize(model: str, asked: bool, warm: tuple | None):

@@ -21,7 +21,7 @@ from emcli.models.registry import FORM_OF, FORMS
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 
-INIT_METHODS = ("k-means++", "robust", "random")
+INIT_METHODS = ("k-means++", "robust", "random", "hc")
 #: the options of the EM drivers (see emcli.em.algorithms), as click names them
 DRIVER_OPTIONS = ("block_size", "anneal_start", "anneal_rate", "mc_samples", "burn_in", "batch_size",
                   "kappa", "epochs", "learning_rate", "weight_prior", "prune")
@@ -34,6 +34,8 @@ MODEL_OPTIONS = ("k", "covariance", "reg_covar", "prior", "prior_params", "dof",
 #: the largest counts a run may ask for: beyond them a command would run for days or run out of
 #: memory before saying so (restarts, draws, iterations, passes, grid cells)
 MAX_COUNT = 10_000
+#: the most rows --init hc clusters: its (N, N) merge costs take 800 MB there
+MAX_HC_SAMPLE = 10_000
 MAX_ITERATIONS = 1_000_000
 
 
@@ -268,10 +270,15 @@ data_options = _stack(
 )
 
 start_options = _stack(
-    click.option("--init", metavar="k-means++|robust|random|MODEL.json",
+    click.option("--init", metavar="k-means++|robust|random|hc|MODEL.json",
                  help="Initialisation: k-means++ (the default; robust for tmix), robust (k-means++ "
-                      "that outliers cannot dominate), random rows, or a fitted model file to start "
-                      "from (warm start)."),
+                      "that outliers cannot dominate), random rows, hc (gmm, student, tmix: the "
+                      "clusters of mclust's model-based hierarchical clustering, one deterministic "
+                      "start), or a fitted model file to start from (warm start)."),
+    click.option("--hc-sample", type=click.IntRange(min=2, max=MAX_HC_SAMPLE), metavar="ROWS",
+                 help="--init hc: build the tree on a uniform sample of this many rows when there "
+                      "are more (it needs 8 ROWS^2 bytes and about ROWS^2 time) [default: 2000, "
+                      "mclust's subset]."),
     click.option("--start-runs", type=click.IntRange(min=1, max=MAX_COUNT),
                  help="gmm, student, tmix: short EM runs (3 iterations on at most 10,000 rows) each "
                       "k-means++ or robust start chooses from, by likelihood; 1: a single seeding "

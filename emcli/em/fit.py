@@ -27,12 +27,13 @@ def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
         max_iter: int = 500, tol: float = 1e-6, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         rows: int | None = None, max_reseeds: int | None = None, on_restart=None,
         algorithm: str = "batch", algorithm_options: dict | None = None,
-        start_runs: int | None = None) -> FitOutcome:
+        start_runs: int | None = None, hc_sample: int | None = None) -> FitOutcome:
     """Fit ``model`` to the (N, D) rows ``X``.
 
     ``init`` is a method name (see em.init.METHODS; None: the model's ``default_init``) or
     starting parameters (a warm start, run once).  ``start_runs``: the short runs each start
-    chooses from (em.start; None: the budget shared among the restarts).  ``rows`` overrides
+    chooses from (em.start; None: the budget shared among the restarts); ``hc_sample``: the
+    rows --init hc clusters at most (None: em.hc.HC_SAMPLE).  ``rows`` overrides
     the chunk size in rows.
     ``on_restart(r)`` is called after each restart, for progress display.  ``algorithm``
     names the driver (see em.algorithms), which receives ``algorithm_options``.
@@ -51,7 +52,7 @@ def fit(model, X: np.ndarray, *, init=None, restarts: int = 1, seed: int = 0,
     runs = None if warm else runs_per_start(model, restarts, start_runs)
 
     def run(rng):
-        params = init if warm else start_params(model, X, init, rng, rows, runs or 1)
+        params = init if warm else start_params(model, X, init, rng, rows, runs or 1, hc_sample)
         return diagnosed(model, driver(model, X, params, rows=rows, max_iter=max_iter, tol=tol,
                                        rng=rng, max_reseeds=max_reseeds, **(algorithm_options or {})))
 

@@ -53,8 +53,10 @@ dupPartition(data)`` (duplicated rows grouped) is never forced, since ``hc()`` r
 to ``hcVVV`` etc. with ``match.call()``, which holds only the arguments given.
 """
 
+import hashlib
+import threading
+
 import numpy as np
-from scipy.cluster.hierarchy import linkage
 
 MODELS = ("VVV", "VII", "EII")
 DEFAULT_MODEL = "VVV"
@@ -70,6 +72,7 @@ HC_SAMPLE = 2000
 #: trees kept by ``cached_tree``: select-k asks one X for several K, rarely two X at once.
 _CACHE_SIZE = 2
 _cache: list = []
+_cache_lock = threading.Lock()
 
 
 def transformed(X: np.ndarray) -> np.ndarray:
@@ -108,6 +111,8 @@ def tree(X: np.ndarray, model: str = DEFAULT_MODEL) -> np.ndarray:
         # every row equal: every criterion ties, so merge in row order
         return np.column_stack([np.zeros(n - 1, dtype=np.int64), np.arange(1, n)])
     if model == "EII":
+        from scipy.cluster.hierarchy import linkage  # 0.6 s of imports, for EII only
+
         return _from_linkage(linkage(Z, method="ward"), n)
     return _Agglomeration(Z, model).run()
 
@@ -131,16 +136,19 @@ def cut(merges: np.ndarray, n_rows: int, k: int) -> np.ndarray:
 
 
 def cached_tree(X: np.ndarray, model: str = DEFAULT_MODEL) -> np.ndarray:
-    """``tree(X, model)``, remembered for the last _CACHE_SIZE (X, model): the same array
-    object of the same shape gets the same tree without a rebuild.  The entry holds X, so its
-    id is not reused while it is cached; X must not be changed in place meanwhile."""
-    for entry in _cache:
-        held, shape, name, merges = entry
-        if held is X and shape == X.shape and name == model:
-            return merges
-    merges = tree(X, model)
-    _cache.insert(0, (X, X.shape, model, merges))
-    del _cache[_CACHE_SIZE:]
+    """``tree(X, model)``, remembered for the last _CACHE_SIZE (rows, model): rows of the same
+    shape and bytes get the same tree without a rebuild.  The key is the rows' digest, not the
+    array, because each select-k cell starts from its own copy of the rows (missing cells
+    filled, or the same seeded sample drawn again); hashing 2,000 x 10 rows takes 0.1 ms.
+    One tree is built at a time (select-k's cells may run in threads)."""
+    key = (X.shape, model, hashlib.blake2b(np.ascontiguousarray(X, dtype=float).tobytes()).hexdigest())
+    with _cache_lock:
+        for held, merges in _cache:
+            if held == key:
+                return merges
+        merges = tree(X, model)
+        _cache.insert(0, (key, merges))
+        del _cache[_CACHE_SIZE:]
     return merges
 
 

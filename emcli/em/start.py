@@ -21,6 +21,7 @@ from emcli.em.chunks import accumulate, chunks
 from emcli.em.init import initial_centres
 from emcli.numeric import BLOCK_ROWS
 from emcli.em.protocol import SelfStarting, ShortRuns, has
+from emcli.errors import UsageError
 
 #: short runs per fit, shared among its restarts (each restart at least one): one start then
 #: chooses among 20 seedings, while 20 restarts keep 20 different seedings, whose spread finds
@@ -54,11 +55,12 @@ def rows_at_hand(X, rng: np.random.Generator) -> np.ndarray:
 
 
 def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, rows: int,
-                 runs: int = 1):
+                 runs: int = 1, hc_sample: int | None = None):
     """Starting parameters for ``model`` on the (N, D) rows ``X``: centres chosen by
     ``method`` and one hard-assignment M-step, or with ``runs`` > 1 (a ``ShortRuns`` model, K > 1
     and a method other than random, which is the start a user asked for) the best of that
-    many short runs.
+    many short runs; for ``method`` hc, the M-step of the model-based hierarchical clustering
+    of at most ``hc_sample`` rows (None: em.hc.HC_SAMPLE) cut at K (``hc_start``).
 
     Rows with missing cells take their column means for this start only (a copy), so that
     every row can be assigned; EM itself then treats those cells as hidden.  Rows held in
@@ -67,9 +69,9 @@ def start_params(model, X: np.ndarray, method: str, rng: np.random.Generator, ro
     """
     if has(model, SelfStarting):
         return model.init_params(X, method, rng)
-    X = rows_at_hand(X, rng)
-    if any(np.isnan(block).any() for block in chunks(X, BLOCK_ROWS)):
-        X = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
+    if method == "hc":
+        return hc_start(model, hc_rows(X, rng, hc_sample))
+    X = filled(rows_at_hand(X, rng))
     if runs <= 1 or method == "random" or model.k == 1 or not has(model, ShortRuns):
         return hard_start(model, X, method, rng, rows)
     return short_runs_start(model, X, method, rng, rows, runs)
@@ -95,6 +97,37 @@ def short_runs_start(model, X: np.ndarray, method: str, rng: np.random.Generator
     if not found:
         return hard_start(model, X, method, rng, rows)
     return found[best_index(found)].params
+
+
+def filled(X: np.ndarray) -> np.ndarray:
+    """The (N, D) rows ``X``, or a copy with each missing cell at its column's mean."""
+    if any(np.isnan(block).any() for block in chunks(X, BLOCK_ROWS)):
+        return np.where(np.isnan(X), np.nanmean(X, axis=0), X)
+    return X
+
+
+def hc_rows(X, rng: np.random.Generator, hc_sample: int | None) -> np.ndarray:
+    """The complete rows (M, D) --init hc clusters: those of ``X`` at hand (``rows_at_hand``),
+    missing cells filled, or a uniform sample of ``hc_sample`` of them (None: em.hc.HC_SAMPLE)
+    drawn with ``rng`` when there are more."""
+    from emcli.em import hc
+
+    X = rows_at_hand(X, rng)
+    return filled(X[hc.sample_rows(len(X), hc.HC_SAMPLE if hc_sample is None else hc_sample, rng)])
+
+
+def hc_start(model, sample: np.ndarray):
+    """The M-step of the partition of the complete rows ``sample`` (M, D) that model-based
+    hierarchical clustering (``em.hc``, mclust's default VVV on its SVD transform) finds at K
+    clusters: each row wholly in its cluster.  The tree is remembered, so that select-k's
+    cells of every K cut one tree."""
+    from emcli.em import hc
+
+    if len(sample) < model.k:
+        raise UsageError(f"--hc-sample {len(sample)} is fewer rows than the {model.k} components")
+    resp = np.eye(model.k)[hc.partition(sample, model.k)]
+    params = model.params_from_centres((resp.T @ sample) / resp.sum(axis=0)[:, None])
+    return model.m_step(model.expected_stats(params, sample, resp), params)
 
 
 def hard_start(model, X: np.ndarray, method: str, rng: np.random.Generator, rows: int):

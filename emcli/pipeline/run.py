@@ -68,7 +68,8 @@ def fit(spec: FitSpec, rows: Rows | FileRows, *, on_restart=None) -> Fitted:
         outcome = run_fit(model, rows.X, init=spec.init, restarts=spec.restarts, seed=spec.seed,
                           max_iter=spec.max_iter, tol=spec.tol, chunk_bytes=spec.chunk_bytes,
                           on_restart=on_restart, algorithm=spec.algorithm,
-                          algorithm_options=spec.driver_options, start_runs=spec.start_runs)
+                          algorithm_options=spec.driver_options, start_runs=spec.start_runs,
+                          hc_sample=spec.hc_sample)
         columns, n_rows, dropped, target = rows.columns, len(rows.X), rows.dropped, rows.target
     engine = "local" if isinstance(rows, FileRows) or isinstance(rows.X, np.ndarray) else "dask"
     doc = model_document(model, columns, outcome, n_samples=n_rows, target=target,

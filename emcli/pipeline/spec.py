@@ -13,7 +13,8 @@ class FitSpec:
     defaults), and the fit: ``init`` (a method of em.init, None for the model's default, or
     starting parameters: a warm start, run once), ``algorithm`` and its ``driver_options``,
     ``restarts`` (restart r seeded ``seed + r``), ``start_runs`` (the short runs each start
-    chooses from, None: em.start's budget shared among the restarts), ``max_iter``, ``tol``
+    chooses from, None: em.start's budget shared among the restarts), ``hc_sample`` (the rows
+    --init hc clusters at most, None: em.hc's default), ``max_iter``, ``tol``
     and ``chunk_bytes``."""
 
     model: str
@@ -23,6 +24,7 @@ class FitSpec:
     driver_options: dict = field(default_factory=dict)
     restarts: int = 1
     start_runs: int | None = None
+    hc_sample: int | None = None
     seed: int = 0
     max_iter: int = 500
     tol: float = 1e-6

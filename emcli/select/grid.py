@@ -241,6 +241,12 @@ def run_grid(spec: FitSpec, cells: list, rows: Rows, jobs: int, on_done=None,
     from emcli.em.workers import current
 
     spec.entry.load()  # imported once here rather than in every forked worker
+    if spec.init == "hc" and isinstance(rows.X, np.ndarray):
+        # the tree every cell cuts, built before the workers fork so that they share it
+        from emcli.em import hc
+        from emcli.em.start import hc_rows
+
+        hc.cached_tree(hc_rows(rows.X, np.random.default_rng(spec.seed), spec.hc_sample))
     processes = min(jobs, len(cells))
     with ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_cell_process,
                              initargs=(spec.model, max(1, current() // processes))) as pool:
