@@ -3,9 +3,11 @@ standard deviations, and applied to new rows the same way.
 
 For k-means, k-medoids and a spherical Gaussian mixture the columns' scales decide the fit (a
 column in grams outweighs one in kilograms); standardising gives each column one unit of
-spread.  Full, tied and diagonal Gaussian mixtures fit the same clusters either way: their
-likelihood, and emtool's seeding of their starts (em.init.seeding_frame), do not depend on a
-column's scale.
+spread.  So they do for the covariance forms that compare shapes or orientations across
+components (EII, VII, EVE, VVE, EEV, VEV: rescaling a column turns one shared set of axes or
+one shared shape into several).  Full, tied and diagonal Gaussian mixtures, and the forms EEI,
+VEI, EVI, VEE and EVV, fit the same clusters either way: their likelihood, and emtool's
+seeding of their starts (em.init.seeding_frame), do not depend on a column's scale.
 
 The model file keeps the transform (``standardize``: each column's ``center`` and ``scale``),
 and the fit's scores stay those of the standardised rows; ``log_jacobian`` is what turns the

@@ -159,3 +159,19 @@ def test_cli_refuses_an_unknown_form_in_one_line(run):
     result = run("fit", FAITHFUL, "-m", "gmm", "--covariance", "VVX", "-o", "m.json")
     assert result.exit_code == 2
     assert "'VVX' is not one of" in result.output and result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize("form", forms.FORMS)
+def test_which_forms_do_not_depend_on_the_columns_scales(form):
+    """Rescaling columns changes nothing but the Jacobian for the forms whose volume, shape or
+    orientation constraints survive a diagonal map (what --standardize's help and the README
+    say), and changes the fit of the others.  The hc start is itself unit-free, so for the
+    former every iterate is the same map of the other's, and 50 iterations tell them apart."""
+    import pandas as pd
+
+    X = pd.read_csv(str(FAITHFUL).replace("faithful.csv", "iris.csv")).iloc[:, :4].to_numpy(float)
+    scale = np.array([10.0, 0.1, 3.0, 0.5])
+    ours = fit(GaussianMixture(3, form), X, init="hc", tol=0, max_iter=50).best.log_likelihood
+    scaled = fit(GaussianMixture(3, form), X * scale, init="hc", tol=0, max_iter=50).best.log_likelihood
+    invariant = form not in ("EII", "VII", "EVE", "VVE", "EEV", "VEV")
+    assert (abs(scaled + len(X) * np.log(scale).sum() - ours) < 1e-6) == invariant

@@ -256,8 +256,9 @@ output_format = click.option("--output-format", type=click.Choice(FORMATS),
 standardize = click.option(
     "--standardize", is_flag=True,
     help="Fit to the columns centred on their means and divided by their standard deviations, "
-         "for models whose fit depends on the columns' scales: kmeans, kmedoids and spherical gmm "
-         "(full, tied and diag gmm fit the same clusters either way). A model file keeps the "
+         "for models whose fit depends on the columns' scales: kmeans, kmedoids and gmm with a "
+         "spherical covariance or the forms EII, VII, EVE, VVE, EEV, VEV (full, tied, diag and "
+         "the other forms fit the same clusters either way). A model file keeps the "
          "transform, which predict, sample and impute apply; compress measures the distortion in "
          "standardised units and stores the codebook in the data's.")
 data_options = _stack(

@@ -417,12 +417,14 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
 
     def diagnose(self, params: GMMParams, n_samples: int) -> list[str]:
         """Warnings about a finished fit: covariances resting on the floor, because their
-        component holds too few rows for a full covariance or sits on repeated values."""
+        component holds too few rows for a full covariance of its own (VVV, and EVV's free
+        shape and orientation; the other forms share a part with the other components) or sits
+        on repeated values."""
         if params.variational is not None:
             return []
         d = params.means.shape[1]
         few = [k for k, w in enumerate(params.weights)
-               if self.covariance == "full" and self.conjugate is None and w * n_samples < d + 1]
+               if self.form in ("VVV", "EVV") and self.conjugate is None and w * n_samples < d + 1]
         messages = [f"component {k} holds {params.weights[k] * n_samples:.1f} rows, fewer than the "
                     f"{d + 1} a full {d}-column covariance needs, so its covariance rests on the "
                     "floor; try --prior default, --covariance diag or fewer components" for k in few]
