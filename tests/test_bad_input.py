@@ -69,7 +69,7 @@ CASES = [
     (["fit", FAITHFUL, "-m", "nope"], "unknown model 'nope'; known models: gmm, kmeans"),
     (["fit", FAITHFUL, "-k", "0"], "Invalid value for '-k'"),
     (["fit", FAITHFUL, "--init", "notjson.json"], "notjson.json is not an emtool model file"),
-    (["fit", FAITHFUL, "--init", "kmeans+"], "--init 'kmeans+' is neither k-means++, robust, random nor a model file"),
+    (["fit", FAITHFUL, "--init", "kmeans+"], "--init 'kmeans+' is neither k-means++, robust, random, hc nor a model file"),
     (["predict", "notjson.json", FAITHFUL], "notjson.json is not an emtool model file (not JSON"),
     (["predict", "notmodel.json", FAITHFUL], "notmodel.json is not an emtool model file"),
     (["predict", "version2.json", FAITHFUL], "format_version 2 is not supported"),

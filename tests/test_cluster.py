@@ -19,7 +19,7 @@ def client():
         yield client
 
 
-CELLS = [("gmm", {"covariance": covariance}) for covariance in registry.COVARIANCE_TYPES] + [
+CELLS = [("gmm", {"covariance": covariance}) for covariance in (*registry.COVARIANCE_TYPES, "VEV")] + [
     ("kmeans", {}), ("bernoulli", {}), ("categorical", {}), ("tmix", {})]
 
 

@@ -52,6 +52,10 @@ def facts(model, params, doc: dict, name: str) -> dict:
     out["fit"] = _fit(model, doc.get("fit"), name)
     if has(model, Describing):
         out["notes"] = model.describe(params, columns)
+    if model.name == "gmm":
+        from emcli.models.forms import described
+
+        out["notes"] = [f"covariance form {described(model.form)}"]
     if transform is not None:
         out["notes"] = out.get("notes", []) + [
             "fit to standardised columns (--standardize): the parameters are shown in the data's units; "

@@ -51,6 +51,25 @@ def form_of(name: str) -> str:
     return ALIASES.get(name, name)
 
 
+def described(form: str) -> str:
+    """What the letters of ``form`` say, in words and as the decomposition: "VEV: volumes
+    vary, equal shape, orientations vary (Sigma_k = lambda_k D_k A D_k')"."""
+    volume, shape, orientation = form = form_of(form)
+    words = [{"E": "equal volume", "V": "volumes vary"}[volume],
+             {"I": "spherical", "E": "equal shape", "V": "shapes vary"}[shape]]
+    if shape != "I":
+        words.append({"I": "axes along the columns", "E": "equal orientation", "V": "orientations vary"}[orientation])
+    lam, A, D = (symbol + ("_k" if letter == "V" else "")
+                 for letter, symbol in zip(form, ("lambda", "A", "D")))
+    if shape == "I":
+        decomposition = f"{lam} I"
+    elif orientation == "I":
+        decomposition = f"{lam} {A}"
+    else:
+        decomposition = f"{lam} {D} {A} {D}'"
+    return f"{form}: {', '.join(words)} (Sigma_k = {decomposition})"
+
+
 def n_parameters(form: str, k: int, d: int) -> int:
     """The free parameters of the K covariances of ``form`` in D dimensions (mclust's
     nVarParams): a volume 1 or K, a shape D - 1 or K (D - 1), an orientation D (D - 1) / 2 or

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
-from emcli.models.registry import COVARIANCE_TYPES, MODELS
+from emcli.models.registry import COVARIANCE_TYPES, FORMS, MODELS
 
 MODEL_NAMES = sorted(MODELS)
 ALGORITHMS = sorted({name for spec in MODELS.values() for name in spec.algorithms} | {"ecm", "ecme"})
@@ -290,7 +290,7 @@ def fit_option_choices(columns: list | None = None) -> dict:
     columns = columns or ["a", "b"]
     column = st.one_of(st.sampled_from(columns), st.sampled_from(["nope", "", "A", "a,b"]))
     return {
-        "--covariance": maybe_hostile(st.sampled_from(COVARIANCE_TYPES), ["all", "FULL", "", "bogus"]),
+        "--covariance": maybe_hostile(st.sampled_from(COVARIANCE_TYPES + FORMS), ["all", "FULL", "vev", "", "bogus", "VVX"]),
         "--reg-covar": maybe_hostile(st.sampled_from(["0", "1e-6", "0.1", "10"]), HOSTILE_FLOATS),
         "--prior": maybe_hostile(st.sampled_from(["none", "default"]), ["yes", ""]),
         "--prior-param": maybe_hostile(
@@ -313,8 +313,9 @@ def fit_option_choices(columns: list | None = None) -> dict:
         "--columns": maybe_hostile(st.lists(st.sampled_from(columns), min_size=1, max_size=3).map(",".join),
                                    ["", ",", "nope", "a,a", " a", "a,", "cluster"]),
         "--skip-empty-rows": None,
-        "--init": maybe_hostile(st.sampled_from(["k-means++", "robust", "random"]),
-                                ["nope.json", "kmeans++", "", "in.csv"]),
+        "--init": maybe_hostile(st.sampled_from(["k-means++", "robust", "random", "hc"]),
+                                ["nope.json", "kmeans++", "", "in.csv", "HC"]),
+        "--hc-sample": maybe_hostile(st.sampled_from(["2", "3", "50"]), HOSTILE_INTS),
         "--algorithm": maybe_hostile(st.sampled_from(ALGORITHMS), ["nope", "", "BATCH", "em"]),
         "--block-size": maybe_hostile(st.sampled_from(["1", "7", "1000"]), HOSTILE_INTS),
         "--anneal-start": maybe_hostile(st.sampled_from(["1", "3", "10"]), HOSTILE_FLOATS),
