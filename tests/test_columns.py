@@ -20,7 +20,7 @@ WARNING = ("emtool: warning: column 'id' holds a different integer in every row,
            "does; if it is one, leave it out with --exclude id\n")
 
 
-@pytest.mark.parametrize("command", [["fit", "-k", "2"], ["select-k", "--k-range", "1:2"], ["impute"],
+@pytest.mark.parametrize("command", [["fit", "-k", "2"], ["select-k", "--k-range", "1:2", "--covariance", "full"], ["impute"],
                                      ["compress", "-k", "4"]])
 def test_exclude_leaves_a_column_out_everywhere_columns_is_taken(run, ids, command):
     output = {"fit": "m.json", "select-k": "m.json", "impute": "out.csv", "compress": "c.emq"}[command[0]]
@@ -38,7 +38,7 @@ def test_exclude_leaves_a_column_out_everywhere_columns_is_taken(run, ids, comma
     assert both.exit_code == 2 and "--columns and --exclude both choose the columns" in both.stderr
 
 
-@pytest.mark.parametrize("command", [["fit", "-k", "2", "-o", "m.json"], ["select-k", "--k-range", "1:2"],
+@pytest.mark.parametrize("command", [["fit", "-k", "2", "-o", "m.json"], ["select-k", "--k-range", "1:2", "--covariance", "full"],
                                      ["impute", "-o", "out.csv"]])
 def test_an_identifier_chosen_by_default_is_warned_about(run, ids, command):
     result = run(command[0], ids, *command[1:])

@@ -66,7 +66,7 @@ def test_select_k_table_fits_an_80_column_terminal(run):
     failed cell) left out, the full table still in the CSV and JSON."""
     from emcli.cli.table import render_rows
 
-    rows = json.loads(run("select-k", FAITHFUL, "--k-range", "1:3", "--covariance", "all",
+    rows = json.loads(run("select-k", FAITHFUL, "--k-range", "1:3", "--covariance", "full,tied,diag,spherical",
                           "--output-format", "json").stdout)
     for width in (80, 120):
         text = render_rows(rows, "table", width)

@@ -50,7 +50,8 @@ def models(tmp_path_factory):
         ("fit", FAITHFUL, "-m", "student", "-o", "student.json"),
         ("fit", FAITHFUL, "-m", "blr", "--target", "waiting", "-o", "regression.json"),
         ("fit", "wide.csv", "-k", 2, "--covariance", "diag", "-o", "wide.json"),
-        ("select-k", FAITHFUL, "--k-range", "1:4", "--jobs", 1, "--table", "bic.csv"),
+        ("select-k", FAITHFUL, "--k-range", "1:4", "--covariance", "full,tied,diag,spherical", "--jobs", 1,
+         "--table", "bic.csv"),
     ):
         result = invoke(*args, cwd=where)
         assert result.exit_code == 0, (args, result.output)

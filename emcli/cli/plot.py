@@ -40,7 +40,7 @@ def plot(source, data, kind, columns, exclude, fmt, output):
       emtool plot faithful.json sample_data/faithful.csv --kind uncertainty -o uncertainty.svg
       emtool plot faithful.json sample_data/faithful.csv --kind density -o density.png
       emtool plot centres.json sample_data/blobs.csv --kind classification -o centres.png
-      emtool select-k sample_data/faithful.csv --k-range 1:4 --table bic.csv -o best.json && emtool plot bic.csv --kind bic -o bic.png
+      emtool select-k sample_data/faithful.csv --k-range 1:4 --covariance EII,VII,EEE,VEV,VVV --table bic.csv -o best.json && emtool plot bic.csv --kind bic -o bic.png
     """
     from emcli.io.atomic import check_outputs
     from emcli.plot import figure

@@ -56,10 +56,10 @@ def select_k(ctx, data, model_name, k_range, covariance, criterion, folds, refer
 
     \b
     Examples:
-      emtool select-k sample_data/faithful.csv -m gmm --k-range 1:9 --covariance all -o best.json
+      emtool select-k sample_data/faithful.csv --k-range 1:4 -o best.json
       emtool select-k sample_data/blobs.csv --k-range 1:6 --covariance full,tied --output-format json
       emtool select-k sample_data/blobs.csv -m kmeans --k-range 1:8 --criterion gap --plot gap.png
-      emtool select-k sample_data/faithful.csv --k-range 1:6 --prior default --table map.csv
+      emtool select-k sample_data/faithful.csv --k-range 1:6 --covariance EEE,VEV,VVV --prior default --table map.csv
     """
     from emcli import console, pipeline
     from emcli.cli.fitspec import fit_request
