@@ -518,3 +518,13 @@ def test_standardize_on_the_cluster_equals_the_local_engine(run, cluster_run):
         assert dask["standardize"] == local["standardize"]
         assert dask["fit"]["inertia"] == pytest.approx(local["fit"]["inertia"], rel=1e-10)
         assert_json_close(dask["params"], local["params"], rtol=1e-10, atol=1e-12)
+
+
+def test_a_second_cluster_at_once_says_nothing(client, recwarn):
+    """Two commands with --engine dask at once: the second's scheduler takes a free port
+    without a word (Dask warned on stderr when both wanted 8787)."""
+    from emcli.cluster.client import connect
+
+    with connect(workers=1):
+        pass
+    assert [str(w.message) for w in recwarn] == []

@@ -43,6 +43,8 @@ def connect(scheduler: str | None = None, workers: int = 2) -> Iterator:
         return
     # one thread per worker process, and one BLAS thread in it, as the local engine's threads
     single = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    # the scheduler's HTTP server on a free port: without an address it takes 8787, and a
+    # second command running at once printed Dask's warning that the port was in use
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       env=single, silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         yield client
