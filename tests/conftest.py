@@ -108,6 +108,20 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.slow)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: a finished worker's fuzz counts join the controller's."""
+    from fuzz import contract
+
+    contract.merge(getattr(node, "workeroutput", {}).get("fuzz_stats", {}))
+
+
+def pytest_terminal_summary(terminalreporter):
+    from fuzz.conftest import write_summary
+
+    write_summary(terminalreporter)
+
+
 def pytest_runtest_logreport(report):
     _measured[report.nodeid] = _measured.get(report.nodeid, 0.0) + report.duration
 
@@ -115,6 +129,8 @@ def pytest_runtest_logreport(report):
 def pytest_sessionfinish(session):
     import json
 
+    if hasattr(session.config, "workerinput"):
+        return  # a pytest-xdist worker: the controller, which sees every report, records them
     if session.config.getoption("record_durations") and _measured:
         # a run of some tests updates theirs and keeps the others'
         recorded = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}

@@ -26,7 +26,16 @@ def pytest_report_header(config):
     return f"emtool fuzz profile: {profiles.ACTIVE['name']}"
 
 
-def pytest_terminal_summary(terminalreporter):
+def pytest_sessionfinish(session):
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: its counts go to the controller
+        workeroutput["fuzz_stats"] = {name: dict(value) if isinstance(value, dict) else list(value)
+                                      for name, value in contract.STATS.items()}
+
+
+def write_summary(terminalreporter):
+    """The session's fuzz summary, called by tests/conftest.py's pytest_terminal_summary: the
+    controller of a pytest-xdist run never loads this conftest, which its workers collect."""
     stats = contract.STATS
     examples = sum(stats["examples"].values())
     if not examples:

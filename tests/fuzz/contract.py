@@ -79,6 +79,22 @@ STATS = {
 }
 
 
+def merge(counts: dict) -> None:
+    """Add the STATS of another process (a pytest-xdist worker's, as plain dicts and lists)
+    to this one's, for the session's summary."""
+    for name, value in counts.items():
+        mine = STATS[name]
+        if isinstance(mine, collections.Counter):
+            mine.update(value)
+        elif isinstance(mine, dict):
+            for key, example in value.items():
+                mine.setdefault(key, example)
+        else:
+            mine.extend(tuple(entry) for entry in value)
+            mine.sort(reverse=True)
+            del mine[10:]
+
+
 def _note_time(result) -> None:
     slowest = STATS["slowest"]
     slowest.append((round(result.seconds, 2), result.mode, result.command()[:200]))
