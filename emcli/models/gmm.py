@@ -1,9 +1,13 @@
 """Gaussian mixture: K weighted multivariate normal components, fit by EM.
 
 Covariances are full (each component its own ellipsoid), tied (one shared ellipsoid), diag
-(axis-aligned) or spherical.  By maximum likelihood, a covariance floor of --reg-covar times
-each column's variance keeps components from shrinking onto a point (the M-step maximises over
-covariances at least the floor: gaussian.clipped_to_floor), and a component that
+(axis-aligned) or spherical, or any of mclust's fourteen forms between them (emcli.models.forms:
+EII .. VVV, the four above being VVV, EEE, VVI and VII), each stored in the shape of one of the
+four so that everything but the M-step (emcli.models.gmm_forms) is theirs.  By maximum
+likelihood, a covariance floor of --reg-covar times each column's variance keeps components
+from shrinking onto a point (the M-step maximises over covariances at least the floor:
+gaussian.clipped_to_floor; in the constrained forms that a clip would break, the floor is a
+penalty instead, gmm_forms.floor_penalty), and a component that
 empties or collapses anyway is re-seeded at a random row (an event in the trace).  With
 --prior default the fit is MAP under the weak conjugate prior of Fraley and Raftery (2007),
 which keeps every covariance well conditioned when rows are few or columns many.  Missing
