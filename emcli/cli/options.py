@@ -39,6 +39,17 @@ MAX_HC_SAMPLE = 10_000
 MAX_ITERATIONS = 1_000_000
 
 
+class AnyCase(click.Choice):
+    """A choice of names typed in any case, which its error lists as they are written (click
+    lists a case-insensitive choice in lower case: 'vev', 'eee')."""
+
+    def __init__(self, choices):
+        super().__init__(choices, case_sensitive=False)
+
+    def get_invalid_choice_message(self, value, ctx) -> str:
+        return f"{value!r} is not one of {', '.join(map(repr, self.choices))}."
+
+
 class Finite(click.FloatRange):
     """A float range that refuses nan and infinities, which compare false with every bound and
     would pass a plain range, then fail deep in a fit or while writing its JSON."""
@@ -198,7 +209,7 @@ gaussian_model = click.option("-m", "--model", "model_name", type=click.Choice([
                               help="mvn: one multivariate normal; gmm: a mixture of -k Gaussians (clustered data).")
 components = click.option("-k", type=click.IntRange(min=1), default=1, show_default=True,
                           help="Number of components.")
-covariance = click.option("--covariance", type=click.Choice((*FORM_OF, *FORMS), case_sensitive=False), default="full",
+covariance = click.option("--covariance", type=AnyCase((*FORM_OF, *FORMS)), default="full",
                           show_default=True, metavar="FORM",
                           help="Covariance structure: full, tied, diag or spherical (gmm, student, tmix), "
                                "or for gmm any of mclust's fourteen forms EII, VII, EEI, VEI, EVI, VVI, "
