@@ -10,7 +10,7 @@ import pytest
 
 from emcli.em.fit import fit, start_params
 from emcli.errors import UsageError
-from emcli.models import forms
+from emcli.models import forms, gmm_forms
 from emcli.models.gaussian import as_full
 from emcli.models.gmm import GaussianMixture
 from emcli.models.student import StudentMixture
@@ -52,8 +52,15 @@ def form_holds(form: str, covariances: np.ndarray) -> None:
 
 @pytest.mark.parametrize("form", forms.FORMS)
 def test_em_never_lowers_the_objective_and_keeps_the_form(three_d, form):
+    """The score (the log-likelihood, plus the floor's penalty in the eight forms where the
+    floor is one) never falls; so the log-likelihood falls by at most the penalty, which is
+    tiny while no component rests on the floor."""
     for run in assert_monotone_batch(GaussianMixture(3, form), three_d, rows=97, max_iter=25):
         form_holds(form, as_full(run.params.cov, forms.STORAGE[form], 3, 3))
+        scores, loglik = (np.array([row[key] for row in run.trace]) for key in ("score", "log_likelihood"))
+        penalty = np.abs(scores - loglik).max()
+        assert penalty < 1e-4 and (penalty == 0) == (form not in gmm_forms.RIDGED)
+        assert np.all(np.diff(loglik) >= -penalty - 1e-12 * np.abs(loglik[1:]))
 
 
 @pytest.mark.parametrize("form", forms.FORMS)
