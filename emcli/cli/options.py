@@ -17,7 +17,7 @@ import click
 
 from emcli.errors import UsageError
 from emcli.io.formats import FORMATS
-from emcli.models.registry import FORM_OF, FORMS
+from emcli.models.registry import COVARIANCE_NAMES
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30}
 
@@ -209,7 +209,7 @@ gaussian_model = click.option("-m", "--model", "model_name", type=click.Choice([
                               help="mvn: one multivariate normal; gmm: a mixture of -k Gaussians (clustered data).")
 components = click.option("-k", type=click.IntRange(min=1), default=1, show_default=True,
                           help="Number of components.")
-covariance = click.option("--covariance", type=AnyCase((*FORM_OF, *FORMS)), default="full",
+covariance = click.option("--covariance", type=AnyCase(COVARIANCE_NAMES), default="full",
                           show_default=True, metavar="FORM",
                           help="Covariance structure: full, tied, diag or spherical (gmm, student, tmix), "
                                "or for gmm any of mclust's fourteen forms EII, VII, EEI, VEI, EVI, VVI, "

@@ -34,8 +34,6 @@ MAX_SWEEPS = 500
 WARM_SWEEPS = 10
 
 
-#: every name --covariance takes for a Gaussian mixture: the older four, then the forms
-NAMES = (*ALIASES, *FORMS)
 #: how each form's covariances are stored (emcli.models.gaussian's four shapes): the spherical
 #: forms as (K,) variances, the diagonal ones as (K, D), EEE as one (D, D), the rest (K, D, D)
 STORAGE = {"EII": "spherical", "VII": "spherical", "EEI": "diag", "VEI": "diag", "EVI": "diag",

@@ -13,8 +13,7 @@ import numpy as np
 
 from emcli.em.protocol import ShortRuns
 from emcli.errors import UsageError
-from emcli.models import forms
-from emcli.models.registry import COVARIANCE_TYPES
+from emcli.models.registry import COVARIANCE_TYPES, FORMS, covariance_names
 from emcli.numeric import cholesky_lower, inverse_and_logdet
 
 COVARIANCE_KEY = {"full": "covariances", "tied": "covariance", "diag": "variances",
@@ -23,20 +22,17 @@ COVARIANCE_KEY = {"full": "covariances", "tied": "covariance", "diag": "variance
 
 def checked_options(k, covariance: str, reg_covar, accepted: tuple = COVARIANCE_TYPES) -> tuple[int, str, float]:
     """(k, covariance, reg_covar) of a Gaussian-shaped mixture, checked (UsageError naming the
-    option otherwise).  ``accepted``: the covariance names the model takes; one that takes the
-    four structures also takes their mclust names (VVV, EEE, VVI, VII) and answers with the
-    structure's."""
+    option otherwise).  ``accepted``: the model's own covariance names; the name returned is
+    the one ``covariance`` means (``registry.covariance_names``: VVV is full to student)."""
     if k < 1:
         raise UsageError(f"-k must be at least 1, got {k}")
-    if covariance not in accepted:
-        structure = {form: name for name, form in forms.ALIASES.items()}.get(covariance)
-        if accepted == COVARIANCE_TYPES and structure:
-            covariance = structure
-        elif covariance in forms.FORMS:
+    names = covariance_names(accepted)
+    if covariance not in names:
+        if covariance in FORMS:
             raise UsageError(f"--covariance {covariance} is one of gmm's fourteen forms; this model takes "
                              f"{', '.join(accepted)} (or their forms VVV, EEE, VVI, VII)")
-        else:
-            raise UsageError(f"--covariance must be one of {', '.join(accepted)}, got {covariance!r}")
+        raise UsageError(f"--covariance must be one of {', '.join(dict.fromkeys(names))}, got {covariance!r}")
+    covariance = names[covariance]
     if not reg_covar >= 0:
         raise UsageError(f"reg_covar must be non-negative, got {reg_covar}")
     return int(k), covariance, float(reg_covar)

@@ -87,7 +87,7 @@ class GaussianMixture(gaussian.UnitFreeSeeding, Seeded, Reseeding, Prior, Poster
         self.prior = prior
         self.prior_params = dict(prior_params or {})
         self.conjugate = None
-        self.k, self.covariance_name, self.reg_covar = gaussian.checked_options(k, covariance, reg_covar, forms.NAMES)
+        self.k, self.covariance_name, self.reg_covar = gaussian.checked_options(k, covariance, reg_covar, forms.FORMS)
         #: the mclust form, and the shape its covariances are stored in (``covariance``, one
         #: of gaussian's four, which the E-step, predict, sample and impute work in)
         self.form = forms.form_of(self.covariance_name)

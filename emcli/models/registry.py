@@ -21,6 +21,18 @@ COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
 FORMS = ("EII", "VII", "EEI", "VEI", "EVI", "VVI", "EEE", "VEE", "EVE", "VVE", "EEV", "VEV", "EVV", "VVV")
 #: the four structures are forms too
 FORM_OF = {"spherical": "VII", "diag": "VVI", "tied": "EEE", "full": "VVV"}
+#: every name --covariance takes (gmm takes them all)
+COVARIANCE_NAMES = (*FORM_OF, *FORMS)
+
+
+def covariance_names(covariances: tuple) -> dict:
+    """Each --covariance name a model whose own names are ``covariances`` (a ModelSpec's)
+    takes, to the name it means: the four structures' names and the forms for gmm; for a
+    model of the four structures (student, tmix), also the structures' forms (VVV: full)."""
+    names = {name: name for name in (*FORM_OF, *covariances)}
+    if covariances == COVARIANCE_TYPES:
+        names.update({form: name for name, form in FORM_OF.items()})
+    return names
 
 
 @dataclass(frozen=True)

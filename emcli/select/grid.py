@@ -70,9 +70,7 @@ def covariance_types(model_name: str, text: str | None) -> list:
         return [None]
     if text is None or text.strip().lower() == "all":
         return list(spec.covariances)
-    names = {name.lower(): name for name in (*registry.FORM_OF, *spec.covariances)}
-    if spec.covariances == registry.COVARIANCE_TYPES:  # the structures' own forms name them too
-        names.update({form.lower(): name for name, form in registry.FORM_OF.items()})
+    names = {name.lower(): meant for name, meant in registry.covariance_names(spec.covariances).items()}
     chosen = [part.strip() for part in text.split(",")]
     unknown = [c for c in chosen if c.lower() not in names]
     if unknown:
